@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0
+# tcshaped: one non-recursive Makefile; everything it makes goes under build/.
+# `make V=1` prints the commands.
+
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= /etc
+UNITDIR		?= /lib/systemd/system
+DESTDIR		?=
+
+CC		?= gcc
+CLANG		?= clang
+BPFTOOL		?= bpftool
+PKG_CONFIG	?= pkg-config
+
+B		:= build
+LIBS_PC		:= libbpf libmnl libnl-route-3.0 yaml-0.1 libsystemd
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
+		   -D_GNU_SOURCE -MMD -MP -I$(B) -Ibpf -Idaemon -Itests/lib
+PC_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+PC_LIBS		 = $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Werror -MMD -MP -Ibpf \
+		   -I/usr/include/$(shell uname -m)-linux-gnu
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all deps test test-unit test-bpf test-e2e demo bench install uninstall clean
+
+# ---- sources -------------------------------------------------------------
+LIB_SRCS	:= $(filter-out daemon/main.c daemon/tcshapectl.c,$(wildcard daemon/*.c))
+LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/%.o)
+UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
+BPFT_SRCS	:= $(wildcard tests/bpf/test_*.c)
+UNIT_BINS	:= $(UNIT_SRCS:%.c=$(B)/%)
+BPFT_BINS	:= $(BPFT_SRCS:%.c=$(B)/%)
+BINS		:= $(B)/tcshaped $(if $(wildcard daemon/tcshapectl.c),$(B)/tcshapectl)
+
+all: $(BINS) $(UNIT_BINS) $(BPFT_BINS)
+
+# ---- BPF object and skeleton ---------------------------------------------
+$(B)/tcshape.bpf.o: bpf/tcshape.bpf.c | $(B)
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(B)/tcshape.bpf.d -MT $@ -c $< -o $(B)/tcshape.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $(B)/tcshape.tmp.o
+	$(Q)rm -f $(B)/tcshape.tmp.o
+
+$(B)/tcshape.skel.h: $(B)/tcshape.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tcshape_bpf > $@
+
+# ---- user space ----------------------------------------------------------
+$(B)/%.o: %.c | $(B)/tcshape.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(PC_CFLAGS) -c $< -o $@
+
+$(B)/libtcs.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/tcshaped: $(B)/daemon/main.o $(B)/libtcs.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS)
+
+$(B)/tcshapectl: $(B)/daemon/tcshapectl.o $(B)/libtcs.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS)
+
+$(B)/tests/%: $(B)/tests/%.o $(B)/libtcs.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS)
+
+$(B):
+	$(Q)mkdir -p $@
+
+# ---- the two commands a newcomer runs ------------------------------------
+deps:
+	$(Q)scripts/install-deps.sh
+
+# deps first, on its own: pkg-config only finds the libraries once they are there
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh all
+
+test-unit test-bpf test-e2e: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh $(@:test-%=%)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench.sh
+
+# ---- install --------------------------------------------------------------
+install: $(BINS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tcshaped
+	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/tcshaped.service > $(DESTDIR)$(UNITDIR)/tcshaped.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tcshaped.service
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tcshaped/policy.yaml ]; then \
+		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/tcshaped/policy.yaml"; \
+	else \
+		install -m 0644 conf/policy.yaml $(DESTDIR)$(SYSCONFDIR)/tcshaped/policy.yaml; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tcshaped $(DESTDIR)$(SBINDIR)/tcshapectl
+	rm -f $(DESTDIR)$(UNITDIR)/tcshaped.service
+	@echo "left $(DESTDIR)$(SYSCONFDIR)/tcshaped/ in place (your policy)"
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

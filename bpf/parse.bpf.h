@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Packet parsing for the classifier: Ethernet, up to two VLAN tags, IPv4 with
+ * options, IPv6 with a bounded extension-header walk, L4 ports. Reads with
+ * bpf_skb_load_bytes so headers in non-linear skbs are seen too.
+ *
+ * Verdicts for odd frames (docs/policy.md repeats them):
+ *  - not IPv4/IPv6 (ARP, LLDP, ...): PARSE_NOT_IP, never matched, passed.
+ *  - IP header cut short or inconsistent (version, IHL < 5), an IPv6 chain
+ *    of more than TCS_MAX_EXTHDRS extension headers or cut short, or the L4
+ *    header of an unfragmented packet or first fragment cut short:
+ *    PARSE_MALFORMED, dropped. The kernel's stack would discard them, and
+ *    passing them would let crafted packets around port rules.
+ *  - non-first fragments carry no ports: they take the ports their first
+ *    fragment recorded (tcs_frags), else ports 0.
+ */
+#ifndef TCS_PARSE_BPF_H
+#define TCS_PARSE_BPF_H
+
+#define TCS_MAX_VLANS		2
+#define TCS_MAX_EXTHDRS		8
+
+#ifndef READ_ONCE
+#define READ_ONCE(x)		(*(volatile typeof(x) *)&(x))
+#endif
+
+enum { PARSE_OK, PARSE_NOT_IP, PARSE_MALFORMED };
+enum { FRAG_NONE, FRAG_FIRST, FRAG_LATER };
+
+struct pkt {
+	__u8 family;		/* TCS_FAMILY_V4 / _V6 */
+	__u8 proto;		/* L4 protocol, after IPv6 extension headers */
+	__u8 dscp;
+	__u8 frag;		/* FRAG_* */
+	__u16 sport;		/* network byte order; 0 without ports */
+	__u16 dport;
+	__u32 frag_id;
+	__u32 hdr_len;		/* L2 + L3 + L4 header bytes: the per-segment overhead */
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+static __always_inline int has_ports(__u8 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP ||
+	       proto == IPPROTO_UDPLITE;
+}
+
+static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p, __u32 off)
+{
+	__u16 ports[2];
+	__u8 doff;
+
+	p->hdr_len = off;
+	if (p->frag == FRAG_LATER || !has_ports(p->proto))
+		return PARSE_OK;
+	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return PARSE_MALFORMED;
+	p->sport = ports[0];
+	p->dport = ports[1];
+	if (p->proto == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(skb, off + 12, &doff, 1))
+			return PARSE_MALFORMED;
+		p->hdr_len = off + (doff >> 4) * 4;
+	} else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE) {
+		p->hdr_len = off + 8;
+	}
+	return PARSE_OK;
+}
+
+static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pkt *p, __u32 off)
+{
+	struct {
+		__u8 vihl;
+		__u8 tos;
+		__u16 tot_len;
+		__u16 id;
+		__u16 frag_off;
+		__u8 ttl;
+		__u8 proto;
+		__u16 csum;
+		__u8 saddr[4];
+		__u8 daddr[4];
+	} ip;
+	__u16 frag;
+	__u32 ihl;
+
+	if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
+		return PARSE_MALFORMED;
+	ihl = (ip.vihl & 0xf) * 4;
+	if ((ip.vihl >> 4) != 4 || ihl < sizeof(ip))
+		return PARSE_MALFORMED;
+	p->family = TCS_FAMILY_V4;
+	p->proto = ip.proto;
+	p->dscp = ip.tos >> 2;
+	__builtin_memcpy(p->src, ip.saddr, 4);
+	__builtin_memcpy(p->dst, ip.daddr, 4);
+	frag = bpf_ntohs(ip.frag_off);
+	if (frag & 0x1fff)
+		p->frag = FRAG_LATER;
+	else if (frag & 0x2000)
+		p->frag = FRAG_FIRST;
+	p->frag_id = ip.id;
+	return parse_l4(skb, p, off + ihl);
+}
+
+static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p, __u32 off)
+{
+	struct {
+		__u8 vtc;
+		__u8 tcfl;
+		__u16 fl;
+		__u16 plen;
+		__u8 nexthdr;
+		__u8 hlim;
+		__u8 saddr[16];
+		__u8 daddr[16];
+	} ip6;
+	__u8 nh;
+	int i;
+
+	if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)))
+		return PARSE_MALFORMED;
+	if ((ip6.vtc >> 4) != 6)
+		return PARSE_MALFORMED;
+	p->family = TCS_FAMILY_V6;
+	p->dscp = ((ip6.vtc & 0xf) << 2) | (ip6.tcfl >> 6);
+	__builtin_memcpy(p->src, ip6.saddr, 16);
+	__builtin_memcpy(p->dst, ip6.daddr, 16);
+	off += sizeof(ip6);
+	nh = ip6.nexthdr;
+
+#pragma unroll
+	for (i = 0; i < TCS_MAX_EXTHDRS; i++) {
+		struct {
+			__u8 nexthdr;
+			__u8 len;
+			__u16 frag_off;
+			__u32 id;
+		} eh;
+
+		switch (nh) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+		case IPPROTO_AH:
+		case IPPROTO_FRAGMENT:
+			break;
+		default:
+			p->proto = nh;
+			return parse_l4(skb, p, off);
+		}
+		if (bpf_skb_load_bytes(skb, off, &eh, nh == IPPROTO_FRAGMENT ? 8 : 2))
+			return PARSE_MALFORMED;
+		if (nh == IPPROTO_FRAGMENT) {
+			__u16 fo = bpf_ntohs(eh.frag_off);
+
+			if (fo & 0xfff8)
+				p->frag = FRAG_LATER;
+			else if (fo & 1)
+				p->frag = FRAG_FIRST;
+			p->frag_id = eh.id;
+			off += 8;
+		} else if (nh == IPPROTO_AH) {
+			off += ((__u32)eh.len + 2) * 4;
+		} else {
+			off += ((__u32)eh.len + 1) * 8;
+		}
+		nh = eh.nexthdr;
+	}
+	return PARSE_MALFORMED;
+}
+
+static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
+{
+	__u32 off = sizeof(struct ethhdr);
+	__u16 proto;
+	int i;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)))
+		return PARSE_NOT_IP;
+	/* Tags the device did not strip into skb metadata are in the frame. */
+#pragma unroll
+	for (i = 0; i < TCS_MAX_VLANS; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if (bpf_skb_load_bytes(skb, off + 2, &proto, sizeof(proto)))
+			return PARSE_NOT_IP;
+		off += 4;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(skb, p, off);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(skb, p, off);
+	return PARSE_NOT_IP;
+}
+
+#endif

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one contract between the classifier (bpf/tcshape.bpf.c) and user space
+ * (daemon/, tcshapectl, tests). Fixed-width fields, explicit padding, sizes
+ * asserted: both sides compile this file and must agree to the byte.
+ * Includes nothing: the includer provides __u8/__u16/__u32/__u64.
+ */
+#ifndef TCSHAPE_ABI_H
+#define TCSHAPE_ABI_H
+
+/* Map names: pinned by these names under the pin dir (15 chars at most). */
+#define TCS_MAP_IFACES		"tcs_ifaces"
+#define TCS_MAP_RULESETS	"tcs_rulesets"
+#define TCS_MAP_CLASS		"tcs_class"
+#define TCS_MAP_MATCH		"tcs_match"
+#define TCS_MAP_FLOWS		"tcs_flows"
+#define TCS_MAP_KEYS		"tcs_keys"
+#define TCS_MAP_FRAGS		"tcs_frags"
+#define TCS_MAP_RULE_STATS	"tcs_rule_stats"
+#define TCS_MAP_STATS		"tcs_stats"
+#define TCS_MAP_META		"tcs_meta"
+
+#define TCS_DIR_INGRESS	0
+#define TCS_DIR_EGRESS	1
+#define TCS_DIR_NR	2
+
+/*
+ * Match fields. Each rule constrains a subset of them (its "shape", a bit
+ * mask of 1 << TCS_F_*). A lookup of a packet's field value in tcs_class
+ * gives a class id: the set of rules of the ruleset whose list for that field
+ * contains the value (0: no rule's list does).
+ */
+#define TCS_F_PROTO	0
+#define TCS_F_SPORT	1
+#define TCS_F_DPORT	2
+#define TCS_F_DSCP	3
+#define TCS_F_SRC	4
+#define TCS_F_DST	5
+#define TCS_F_NR	6
+#define TCS_MAX_SHAPES	(1 << TCS_F_NR)
+
+#define TCS_FAMILY_NONE	0	/* proto, ports, dscp */
+#define TCS_FAMILY_V4	4
+#define TCS_FAMILY_V6	6
+
+/* How a rule's traffic is split into limiter keys. */
+#define TCS_PER_FLOW	0	/* proto + addresses + ports */
+#define TCS_PER_SRC	1
+#define TCS_PER_DST	2
+#define TCS_PER_RULE	3	/* one bucket for all the rule's traffic */
+
+#define TCS_ACT_DROP	0	/* police: over the limit is dropped */
+
+/* Per-rule verdict counters. */
+#define TCS_V_PASS	0
+#define TCS_V_DROP	1
+#define TCS_V_NR	4	/* room for pacing verdicts */
+
+/* Global counters, tcs_stats index. */
+#define TCS_STAT_NOT_IP		0	/* non-IP frames, passed */
+#define TCS_STAT_MALFORMED	1	/* broken IP headers, dropped */
+#define TCS_STAT_UNMATCHED	2	/* IP packets no rule matched, passed */
+#define TCS_STAT_CACHE_MISS	3	/* packets that paid for classification */
+#define TCS_STAT_CONTENDED	4	/* lost the bucket race too often, dropped */
+#define TCS_STAT_FRAG_NO_FIRST	5	/* later fragment, first not seen: ports 0 */
+#define TCS_STAT_NO_STATE	6	/* limiter state could not be created, passed */
+#define TCS_STAT_NR		8
+
+/* Special values. */
+#define TCS_UID_NONE	0xffffffffu	/* cached "no rule matched" */
+#define TCS_IDX_NONE	0xffffffffu
+
+/* tcs_ifaces: which published ruleset an (interface, direction) uses. */
+struct tcs_iface_key {
+	__u32 ifindex;
+	__u32 dir;
+};
+
+struct tcs_iface {
+	__u32 ruleset;
+	__u32 pad;
+};
+
+/*
+ * tcs_rulesets: header of an immutable, published ruleset. Shapes are sorted
+ * by the lowest policy index among their rules, so the lookup stops as soon
+ * as no later shape can hold an earlier rule than the best match so far.
+ */
+struct tcs_shape {
+	__u32 mask;		/* 1 << TCS_F_* of the constrained fields */
+	__u32 min_idx;		/* lowest rule index with this shape */
+};
+
+struct tcs_ruleset {
+	__u32 fields;		/* union of all shapes: fields worth looking up */
+	__u32 nshapes;
+	struct tcs_shape shapes[TCS_MAX_SHAPES];
+};
+
+/*
+ * tcs_class: LPM trie. prefixlen counts from ruleset: 64 bits of
+ * ruleset/field/family/pad, then up to 128 bits of value. Values are
+ * network byte order: an IPv4 address in data[0..3], an IPv6 address in
+ * data[0..15], a port as two bytes, proto and dscp as one byte.
+ */
+#define TCS_CLASS_HDR_BITS	64
+struct tcs_class_key {
+	__u32 prefixlen;
+	__u32 ruleset;
+	__u8 field;
+	__u8 family;
+	__u8 pad[2];
+	__u8 data[16];
+};
+
+/* tcs_match: (ruleset, shape, class per field; 0 for unconstrained) -> rule */
+struct tcs_match_key {
+	__u32 ruleset;
+	__u32 mask;
+	__u32 cls[TCS_F_NR];
+};
+
+/*
+ * A compiled rule, as found by classification and cached per flow. The rate is
+ * kept as the kernel's psched_ratecfg does: ns = len * mult >> shift.
+ */
+struct tcs_rule {
+	__u32 idx;		/* position in its ruleset: first match wins */
+	__u32 uid;		/* stable across reloads: limiter state, counters */
+	__u32 mult;
+	__u8 shift;
+	__u8 action;		/* TCS_ACT_* */
+	__u8 per;		/* TCS_PER_* */
+	__u8 flags;
+	__u64 burst_ns;		/* bucket depth, as time at the rate */
+	__u64 reserved[2];	/* pacing: max delay, ECN threshold */
+};
+
+/* tcs_flows: flow cache; a hit skips classification. */
+struct tcs_flow_key {
+	__u32 ruleset;
+	__u8 family;
+	__u8 proto;
+	__u8 dscp;
+	__u8 pad;
+	__u16 sport;		/* network byte order */
+	__u16 dport;
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+/*
+ * tcs_keys: per (rule, interface, key) limiter state. tat is the GCRA's
+ * theoretical arrival time: the bucket is full when tat <= now, and holds
+ * burst_ns - (tat - now) worth of bytes otherwise.
+ */
+struct tcs_key {
+	__u32 uid;
+	__u32 ifindex;
+	__u8 family;
+	__u8 proto;
+	__u16 sport;
+	__u16 dport;
+	__u8 pad[2];
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+struct tcs_key_state {
+	__u64 tat;
+	__u64 packets;
+	__u64 bytes;
+	__u64 dropped;		/* packets */
+};
+
+/* tcs_frags: ports of a fragmented datagram, learnt from its first fragment. */
+struct tcs_frag_key {
+	__u8 family;
+	__u8 proto;
+	__u8 pad[2];
+	__u32 id;
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+struct tcs_frag_ports {
+	__u16 sport;
+	__u16 dport;
+	__u32 pad;
+};
+
+/*
+ * tcs_meta[0]: user space's own bookkeeping, pinned with the maps so that a
+ * restarted daemon never reuses an id that flow cache entries or limiter
+ * state may still name. The classifier does not read it.
+ */
+struct tcs_meta {
+	__u32 next_ruleset;
+	__u32 next_uid;
+	__u64 reserved[3];
+};
+
+/* tcs_rule_stats: per-CPU, by rule uid. */
+struct tcs_rule_stats {
+	__u64 packets[TCS_V_NR];
+	__u64 bytes[TCS_V_NR];
+};
+
+_Static_assert(sizeof(struct tcs_iface_key) == 8, "abi");
+_Static_assert(sizeof(struct tcs_iface) == 8, "abi");
+_Static_assert(sizeof(struct tcs_ruleset) == 8 + 8 * TCS_MAX_SHAPES, "abi");
+_Static_assert(sizeof(struct tcs_class_key) == 28, "abi");
+_Static_assert(sizeof(struct tcs_match_key) == 32, "abi");
+_Static_assert(sizeof(struct tcs_rule) == 40, "abi");
+_Static_assert(sizeof(struct tcs_flow_key) == 44, "abi");
+_Static_assert(sizeof(struct tcs_key) == 48, "abi");
+_Static_assert(sizeof(struct tcs_key_state) == 32, "abi");
+_Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");
+_Static_assert(sizeof(struct tcs_frag_ports) == 8, "abi");
+_Static_assert(sizeof(struct tcs_rule_stats) == 64, "abi");
+_Static_assert(sizeof(struct tcs_meta) == 32, "abi");
+
+#endif

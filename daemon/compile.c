@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Policy -> classifier tables. Each match field's values become classes (the
+ * set of rules whose list for that field holds the value), stored as LPM
+ * prefixes; rules of one shape combine their classes in one hash table.
+ * docs/design.md explains why this keeps the per-packet cost constant.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+
+#define NSEC_PER_SEC 1000000000ull
+
+struct err_ctx {
+	const struct policy *p;
+	pol_err_fn fn;
+	void *ctx;
+};
+
+static void cmp_err(const struct err_ctx *e, const struct pol_rule *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void cmp_err(const struct err_ctx *e, const struct pol_rule *r, const char *fmt, ...)
+{
+	char msg[512], line[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s:%u:%u: %s", e->p->path ? e->p->path : "<policy>",
+		 r->pos.line, r->pos.col, msg);
+	if (e->fn)
+		e->fn(e->ctx, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+void compile_ratecfg(uint64_t bits_per_sec, __u32 *mult, __u8 *shift)
+{
+	/* ns per byte = 8e9 / bps; keep 31-32 significant bits of it. */
+	unsigned __int128 factor = 8 * NSEC_PER_SEC;
+	unsigned __int128 m;
+	__u8 s = 0;
+
+	for (;;) {
+		m = factor / bits_per_sec;
+		if (m >= (1u << 31) || s == 63)
+			break;
+		factor <<= 1;
+		s++;
+	}
+	if (m > 0xffffffffu) /* below ~2 bit/s: clamp, slower than any real limit */
+		m = 0xffffffffu;
+	*mult = (__u32)m;
+	*shift = s;
+}
+
+uint64_t compile_bytes_ns(uint64_t bytes, __u32 mult, __u8 shift)
+{
+	unsigned __int128 ns = ((unsigned __int128)bytes * mult) >> shift;
+
+	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
+}
+
+/* ---- a small open-addressing index: hash -> item number ------------------ */
+
+struct idx {
+	size_t cap;		/* power of two */
+	size_t n;
+	uint64_t *hash;
+	size_t *item;		/* item + 1; 0 = empty slot */
+};
+
+static uint64_t fnv(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *c = p;
+
+	while (n--)
+		h = (h ^ *c++) * 0x100000001b3ull;
+	return h;
+}
+#define FNV_INIT 0xcbf29ce484222325ull
+
+static int idx_grow(struct idx *x)
+{
+	size_t cap = x->cap ? x->cap * 2 : 64, i;
+	uint64_t *h = calloc(cap, sizeof(*h));
+	size_t *it = calloc(cap, sizeof(*it));
+
+	if (!h || !it) {
+		free(h);
+		free(it);
+		return -ENOMEM;
+	}
+	for (i = 0; i < x->cap; i++) {
+		size_t j;
+
+		if (!x->item[i])
+			continue;
+		for (j = x->hash[i] & (cap - 1); it[j]; j = (j + 1) & (cap - 1))
+			;
+		h[j] = x->hash[i];
+		it[j] = x->item[i];
+	}
+	free(x->hash);
+	free(x->item);
+	x->hash = h;
+	x->item = it;
+	x->cap = cap;
+	return 0;
+}
+
+/*
+ * Find the item equal to the probe (eq(item, probe)) with this hash; if none,
+ * insert new_item. Returns the found or inserted item number, or -ENOMEM.
+ */
+static long idx_get(struct idx *x, uint64_t hash, size_t new_item,
+		    int (*eq)(size_t item, const void *probe, const void *ctx), const void *probe,
+		    const void *ctx)
+{
+	size_t j;
+
+	if ((x->n + 1) * 2 > x->cap && idx_grow(x))
+		return -ENOMEM;
+	for (j = hash & (x->cap - 1); x->item[j]; j = (j + 1) & (x->cap - 1))
+		if (x->hash[j] == hash && eq(x->item[j] - 1, probe, ctx))
+			return (long)(x->item[j] - 1);
+	x->hash[j] = hash;
+	x->item[j] = new_item + 1;
+	x->n++;
+	return (long)new_item;
+}
+
+static void idx_free(struct idx *x)
+{
+	free(x->hash);
+	free(x->item);
+	memset(x, 0, sizeof(*x));
+}
+
+/* ---- growable arrays ------------------------------------------------------ */
+
+#define VEC(T)                                                                    \
+	struct {                                                                  \
+		T *v;                                                             \
+		size_t n, cap;                                                    \
+	}
+
+static int vec_reserve(void **v, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	nv = realloc(*v, ncap * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+#define VEC_PUSH(vec, val)                                                        \
+	(vec_reserve((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v)) \
+		 ? -ENOMEM                                                        \
+		 : ((vec).v[(vec).n++] = (val), 0))
+
+/* ---- field values as prefixes ---------------------------------------------- */
+
+/* One prefix of one rule's list for one field. */
+struct item {
+	__u8 family;
+	__u8 len;		/* significant bits of data */
+	__u8 data[16];
+	__u32 rule;
+};
+
+typedef VEC(struct item) item_vec;
+typedef VEC(__u32) u32_vec;
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	int c;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	c = memcmp(x->data, y->data, 16);
+	if (c)
+		return c;
+	if (x->len != y->len)
+		return x->len - y->len;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static int prefix_contains(const struct item *outer, const struct item *in)
+{
+	unsigned int full = outer->len / 8, rest = outer->len % 8;
+
+	if (outer->family != in->family || outer->len > in->len)
+		return 0;
+	if (memcmp(outer->data, in->data, full))
+		return 0;
+	return !rest || !((outer->data[full] ^ in->data[full]) & (0xff00 >> rest));
+}
+
+/* Split [lo, hi] of a width-bit space into aligned prefixes. */
+static int push_range(item_vec *out, unsigned int width, __u32 lo, __u32 hi, __u32 rule)
+{
+	__u64 l = lo, h = hi;
+
+	while (l <= h) {
+		__u64 size = l ? (l & -l) : (1ull << width);
+		struct item it = { .rule = rule };
+		unsigned int bits = 0;
+
+		while (l + size - 1 > h)
+			size >>= 1;
+		while ((1ull << bits) < size)
+			bits++;
+		it.len = width - bits;
+		if (width == 16) {
+			it.data[0] = l >> 8;
+			it.data[1] = l & 0xff;
+		} else {
+			it.data[0] = l;
+		}
+		if (VEC_PUSH(*out, it))
+			return -ENOMEM;
+		l += size;
+	}
+	return 0;
+}
+
+static const __u8 proto_with_ports[] = { 6, 17, 132, 136 };
+
+/* The items of rule r for field f; none when r leaves f unconstrained. */
+static int field_items(const struct pol_rule *r, __u32 idx, int f, item_vec *out)
+{
+	const struct pol_match *m = &r->match;
+	const struct pol_range *rg = NULL;
+	const struct pol_prefix *pf = NULL;
+	size_t n = 0, i;
+	unsigned int width = 8;
+
+	switch (f) {
+	case TCS_F_PROTO:
+		rg = m->proto, n = m->n_proto;
+		if (!n && (m->n_sport || m->n_dport)) {
+			/* ports only exist for these: a port rule implies them */
+			for (i = 0; i < sizeof(proto_with_ports); i++)
+				if (push_range(out, 8, proto_with_ports[i], proto_with_ports[i], idx))
+					return -ENOMEM;
+			return 0;
+		}
+		break;
+	case TCS_F_SPORT:
+		rg = m->sport, n = m->n_sport, width = 16;
+		break;
+	case TCS_F_DPORT:
+		rg = m->dport, n = m->n_dport, width = 16;
+		break;
+	case TCS_F_DSCP:
+		rg = m->dscp, n = m->n_dscp;
+		break;
+	case TCS_F_SRC:
+		pf = m->src, n = m->n_src;
+		break;
+	case TCS_F_DST:
+		pf = m->dst, n = m->n_dst;
+		break;
+	}
+	for (i = 0; i < n; i++) {
+		if (rg) {
+			if (push_range(out, width, rg[i].lo, rg[i].hi, idx))
+				return -ENOMEM;
+		} else {
+			struct item it = { .rule = idx, .len = pf[i].len };
+
+			it.family = pf[i].family == 4 ? TCS_FAMILY_V4 : TCS_FAMILY_V6;
+			memcpy(it.data, pf[i].addr, pf[i].family == 4 ? 4 : 16);
+			if (VEC_PUSH(*out, it))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static __u32 rule_mask(const struct pol_rule *r)
+{
+	const struct pol_match *m = &r->match;
+
+	return (m->n_proto || m->n_sport || m->n_dport ? 1u << TCS_F_PROTO : 0) |
+	       (m->n_sport ? 1u << TCS_F_SPORT : 0) | (m->n_dport ? 1u << TCS_F_DPORT : 0) |
+	       (m->n_dscp ? 1u << TCS_F_DSCP : 0) | (m->n_src ? 1u << TCS_F_SRC : 0) |
+	       (m->n_dst ? 1u << TCS_F_DST : 0);
+}
+
+/* ---- classes of one field ---------------------------------------------------- */
+
+/* Rule sets, stored back to back in one pool; a set is (off, n). */
+struct sets {
+	u32_vec pool;
+	VEC(size_t) off;
+	VEC(size_t) len;
+	struct idx index;
+};
+
+static int set_eq(size_t item, const void *probe, const void *ctx)
+{
+	const struct sets *s = ctx;
+	const u32_vec *pr = probe;
+
+	return s->len.v[item] == pr->n &&
+	       !memcmp(s->pool.v + s->off.v[item], pr->v, pr->n * sizeof(__u32));
+}
+
+/* Class id (1-based) of the rule set in tmp, interning it. */
+static long set_intern(struct sets *s, const u32_vec *tmp)
+{
+	uint64_t h = fnv(tmp->v, tmp->n * sizeof(__u32), FNV_INIT);
+	long id = idx_get(&s->index, h, s->off.n, set_eq, tmp, s);
+	size_t i;
+
+	if (id < 0 || (size_t)id < s->off.n)
+		return id < 0 ? id : id + 1;
+	if (VEC_PUSH(s->off, s->pool.n) || VEC_PUSH(s->len, tmp->n))
+		return -ENOMEM;
+	for (i = 0; i < tmp->n; i++)
+		if (VEC_PUSH(s->pool, tmp->v[i]))
+			return -ENOMEM;
+	return id + 1;
+}
+
+static void sets_free(struct sets *s)
+{
+	free(s->pool.v);
+	free(s->off.v);
+	free(s->len.v);
+	idx_free(&s->index);
+}
+
+/* Merge sorted a and b into out (sorted, unique). */
+static int set_union(const __u32 *a, size_t na, const __u32 *b, size_t nb, u32_vec *out)
+{
+	size_t i = 0, j = 0;
+
+	out->n = 0;
+	while (i < na || j < nb) {
+		__u32 v;
+
+		if (j >= nb || (i < na && a[i] < b[j]))
+			v = a[i++];
+		else if (i >= na || b[j] < a[i])
+			v = b[j++];
+		else
+			v = a[i++], j++;
+		if (VEC_PUSH(*out, v))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Classes of field f: every distinct prefix any rule lists, with the set of
+ * rules owning it or an enclosing prefix. LPM then finds, for any value, the
+ * longest listed prefix holding it, whose set is exactly the rules matching.
+ * Appends the LPM entries to rs and, per class, its rules to s.
+ */
+static int field_classes(struct item *it, size_t n, int f, struct sets *s,
+			 struct cmp_ruleset *rs, size_t *cls_cap)
+{
+	VEC(size_t) stack = { 0 };	/* indices of enclosing distinct prefixes */
+	VEC(long) cls_of = { 0 };	/* class of each distinct prefix, by first item */
+	u32_vec own = { 0 }, tmp = { 0 };
+	size_t i = 0;
+	int err = 0;
+
+	qsort(it, n, sizeof(*it), item_cmp);
+	if (vec_reserve((void **)&cls_of.v, &cls_of.cap, n, sizeof(long)))
+		return -ENOMEM;
+	cls_of.n = n;
+	while (i < n) {
+		size_t j = i, parent_off = 0, parent_n = 0;
+		struct cmp_class *c;
+		long id;
+
+		own.n = 0;
+		for (; j < n && it[j].family == it[i].family && it[j].len == it[i].len &&
+		       !memcmp(it[j].data, it[i].data, 16); j++)
+			if ((!own.n || own.v[own.n - 1] != it[j].rule) && VEC_PUSH(own, it[j].rule))
+				goto nomem;
+		while (stack.n && !prefix_contains(&it[stack.v[stack.n - 1]], &it[i]))
+			stack.n--;
+		if (stack.n) {
+			long pc = cls_of.v[stack.v[stack.n - 1]] - 1;
+
+			parent_off = s->off.v[pc];
+			parent_n = s->len.v[pc];
+		}
+		if (set_union(own.v, own.n, s->pool.v + parent_off, parent_n, &tmp))
+			goto nomem;
+		id = set_intern(s, &tmp);
+		if (id < 0)
+			goto nomem;
+		cls_of.v[i] = id;
+		if (VEC_PUSH(stack, i))
+			goto nomem;
+
+		if (vec_reserve((void **)&rs->cls, cls_cap, rs->n_cls + 1, sizeof(*rs->cls)))
+			goto nomem;
+		c = &rs->cls[rs->n_cls++];
+		memset(c, 0, sizeof(*c));
+		c->key.prefixlen = TCS_CLASS_HDR_BITS + it[i].len;
+		c->key.field = f;
+		c->key.family = f == TCS_F_SRC || f == TCS_F_DST ? it[i].family : 0;
+		memcpy(c->key.data, it[i].data, 16);
+		c->cls = (__u32)id;
+		i = j;
+	}
+out:
+	free(stack.v);
+	free(cls_of.v);
+	free(own.v);
+	free(tmp.v);
+	return err;
+nomem:
+	err = -ENOMEM;
+	goto out;
+}
+
+/* ---- match entries ------------------------------------------------------------ */
+
+struct match_tab {
+	struct cmp_ruleset *rs;
+	size_t cap;
+	struct idx index;
+};
+
+static int match_eq(size_t item, const void *probe, const void *ctx)
+{
+	const struct match_tab *t = ctx;
+
+	return !memcmp(&t->rs->match[item].key, probe, sizeof(struct tcs_match_key));
+}
+
+/* Add key -> rule unless an earlier rule already holds the key. */
+static int match_add(struct match_tab *t, const struct tcs_match_key *k, const struct tcs_rule *r)
+{
+	struct cmp_ruleset *rs = t->rs;
+	long id = idx_get(&t->index, fnv(k, sizeof(*k), FNV_INIT), rs->n_match, match_eq, k, t);
+
+	if (id < 0)
+		return (int)id;
+	if ((size_t)id < rs->n_match)
+		return 0;
+	if (vec_reserve((void **)&rs->match, &t->cap, rs->n_match + 1, sizeof(*rs->match)))
+		return -ENOMEM;
+	rs->match[rs->n_match].key = *k;
+	rs->match[rs->n_match].rule = *r;
+	rs->n_match++;
+	return 0;
+}
+
+/* classes[f] of one rule: the classes whose set holds it */
+struct rule_cls {
+	u32_vec f[TCS_F_NR];
+};
+
+static int rule_entries(struct match_tab *t, const struct rule_cls *rc, __u32 mask,
+			const struct tcs_rule *r)
+{
+	size_t pos[TCS_F_NR] = { 0 };
+	struct tcs_match_key k = { .mask = mask };
+	int f, err;
+
+	for (f = 0; f < TCS_F_NR; f++)
+		if ((mask & (1u << f)) && !rc->f[f].n)
+			return 0; /* a class of its own field always holds it; defensive */
+	for (;;) {
+		for (f = 0; f < TCS_F_NR; f++)
+			k.cls[f] = (mask & (1u << f)) ? rc->f[f].v[pos[f]] : 0;
+		err = match_add(t, &k, r);
+		if (err)
+			return err;
+		if (t->rs->n_match > CMP_MAX_MATCH)
+			return -E2BIG;
+		/* odometer over the fields of the mask */
+		for (f = 0; f < TCS_F_NR; f++) {
+			if (!(mask & (1u << f)))
+				continue;
+			if (++pos[f] < rc->f[f].n)
+				break;
+			pos[f] = 0;
+		}
+		if (f == TCS_F_NR)
+			return 0;
+	}
+}
+
+static int shape_cmp(const void *a, const void *b)
+{
+	const struct tcs_shape *x = a, *y = b;
+
+	return x->min_idx < y->min_idx ? -1 : x->min_idx > y->min_idx;
+}
+
+/* ---- uids ------------------------------------------------------------------------ */
+
+static char *rule_ident(const struct pol_iface *pi, int dir, const struct pol_rule *r)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s/%s/%s", pi->name, pol_dir_name(dir), r->name,
+		     pol_per_name(r->per)) < 0)
+		return NULL;
+	return s;
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cmp_uid *)a)->ident, ((const struct cmp_uid *)b)->ident);
+}
+
+/*
+ * Rules that existed before keep their uid; new rules get fresh ones, never
+ * reused, so no rule inherits a removed rule's limiter state or counters.
+ */
+static int assign_uids(struct compiled *c, const struct compiled *prev)
+{
+	size_t i;
+
+	c->next_uid = prev ? prev->next_uid : 0;
+	for (i = 0; i < c->n_uids; i++) {
+		const struct cmp_uid *old = prev ? bsearch(&c->uids[i], prev->uids, prev->n_uids,
+							   sizeof(*prev->uids), uid_cmp)
+						 : NULL;
+
+		c->uids[i].uid = old ? old->uid : TCS_UID_NONE;
+	}
+	for (i = 0; i < c->n_uids; i++) {
+		if (c->uids[i].uid != TCS_UID_NONE)
+			continue;
+		if (c->next_uid == TCS_UID_NONE)
+			return -ENOSPC;
+		c->uids[i].uid = c->next_uid++;
+	}
+	return 0;
+}
+
+static __u32 uid_of(const struct compiled *c, const char *ident)
+{
+	struct cmp_uid probe = { .ident = (char *)ident };
+	const struct cmp_uid *u = bsearch(&probe, c->uids, c->n_uids, sizeof(*u), uid_cmp);
+
+	return u ? u->uid : TCS_UID_NONE;
+}
+
+/* ---- one ruleset --------------------------------------------------------------------- */
+
+static int compile_rules(const struct err_ctx *e, const struct compiled *c,
+			 const struct pol_iface *pi, int dir, struct cmp_ruleset *rs)
+{
+	const struct pol_rules *rules = &pi->dir[dir];
+	struct rule_cls *rc = calloc(rules->n, sizeof(*rc));
+	struct match_tab mt = { .rs = rs };
+	size_t cls_cap = 0, i, k;
+	struct sets s = { 0 };
+	item_vec items = { 0 };
+	int f, err = 0;
+
+	if (!rc)
+		return -ENOMEM;
+
+	/* classes, field by field */
+	for (f = 0; f < TCS_F_NR; f++) {
+		items.n = 0;
+		for (i = 0; i < rules->n; i++)
+			if ((err = field_items(&rules->v[i], (__u32)i, f, &items)))
+				goto out;
+		if (!items.n)
+			continue;
+		rs->hdr.fields |= 1u << f;
+		sets_free(&s);
+		memset(&s, 0, sizeof(s));
+		if ((err = field_classes(items.v, items.n, f, &s, rs, &cls_cap)))
+			goto out;
+		for (k = 0; k < s.off.n; k++)
+			for (i = 0; i < s.len.v[k]; i++)
+				if (VEC_PUSH(rc[s.pool.v[s.off.v[k] + i]].f[f], (__u32)k + 1)) {
+					err = -ENOMEM;
+					goto out;
+				}
+	}
+
+	/* shapes, and every rule's combinations of classes */
+	for (i = 0; i < rules->n; i++) {
+		const struct pol_rule *r = &rules->v[i];
+		__u32 mask = rule_mask(r), si;
+		struct tcs_rule tr = { .idx = (__u32)i };
+		char *ident = rule_ident(pi, dir, r);
+
+		if (!ident) {
+			err = -ENOMEM;
+			goto out;
+		}
+		tr.uid = uid_of(c, ident);
+		free(ident);
+		compile_ratecfg(r->rate_bps, &tr.mult, &tr.shift);
+		tr.burst_ns = compile_bytes_ns(r->burst_bytes, tr.mult, tr.shift);
+		tr.per = r->per == POL_PER_SRC	 ? TCS_PER_SRC
+			 : r->per == POL_PER_DST	 ? TCS_PER_DST
+			 : r->per == POL_PER_RULE ? TCS_PER_RULE
+						  : TCS_PER_FLOW;
+		tr.action = TCS_ACT_DROP;
+
+		for (si = 0; si < rs->hdr.nshapes && rs->hdr.shapes[si].mask != mask; si++)
+			;
+		if (si == rs->hdr.nshapes) {
+			rs->hdr.shapes[si].mask = mask;
+			rs->hdr.shapes[si].min_idx = (__u32)i;
+			rs->hdr.nshapes++;
+		}
+		err = rule_entries(&mt, &rc[i], mask, &tr);
+		if (err == -E2BIG)
+			cmp_err(e, r,
+				"rule \"%s\": the %s %s rules combine into more than %u table "
+				"entries; use fewer overlapping prefixes or split the rule",
+				r->name, pi->name, pol_dir_name(dir), CMP_MAX_MATCH);
+		if (err)
+			goto out;
+	}
+	qsort(rs->hdr.shapes, rs->hdr.nshapes, sizeof(rs->hdr.shapes[0]), shape_cmp);
+
+	rs->digest = fnv(&rs->hdr, sizeof(rs->hdr), FNV_INIT);
+	rs->digest = fnv(rs->cls, rs->n_cls * sizeof(*rs->cls), rs->digest);
+	rs->digest = fnv(rs->match, rs->n_match * sizeof(*rs->match), rs->digest);
+out:
+	for (i = 0; i < rules->n; i++)
+		for (f = 0; f < TCS_F_NR; f++)
+			free(rc[i].f[f].v);
+	free(rc);
+	free(items.v);
+	sets_free(&s);
+	idx_free(&mt.index);
+	return err;
+}
+
+/* ---- the whole policy ----------------------------------------------------------------- */
+
+int compile_policy(const struct policy *p, const struct compiled *prev, struct compiled **out,
+		   pol_err_fn err_fn, void *ctx)
+{
+	struct err_ctx e = { .p = p, .fn = err_fn, .ctx = ctx };
+	struct compiled *c = calloc(1, sizeof(*c));
+	size_t i, n_rs = 0, n_rules = 0, u = 0, r;
+	int dir, err = 0;
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	for (i = 0; i < p->n_ifaces; i++)
+		for (dir = 0; dir < TCS_DIR_NR; dir++) {
+			n_rs += p->ifaces[i].dir[dir].n > 0;
+			n_rules += p->ifaces[i].dir[dir].n;
+		}
+	c->rs = calloc(n_rs ? n_rs : 1, sizeof(*c->rs));
+	c->uids = calloc(n_rules ? n_rules : 1, sizeof(*c->uids));
+	if (!c->rs || !c->uids)
+		goto nomem;
+
+	for (i = 0; i < p->n_ifaces; i++)
+		for (dir = 0; dir < TCS_DIR_NR; dir++)
+			for (r = 0; r < p->ifaces[i].dir[dir].n; r++) {
+				c->uids[u].ident =
+					rule_ident(&p->ifaces[i], dir, &p->ifaces[i].dir[dir].v[r]);
+				if (!c->uids[u++].ident)
+					goto nomem;
+				c->n_uids = u;
+			}
+	qsort(c->uids, c->n_uids, sizeof(*c->uids), uid_cmp);
+	if ((err = assign_uids(c, prev)))
+		goto fail;
+
+	for (i = 0; i < p->n_ifaces; i++)
+		for (dir = 0; dir < TCS_DIR_NR; dir++) {
+			struct cmp_ruleset *rs;
+
+			if (!p->ifaces[i].dir[dir].n)
+				continue;
+			rs = &c->rs[c->n_rs++];
+			rs->iface = i;
+			rs->dir = dir;
+			if ((err = compile_rules(&e, c, &p->ifaces[i], dir, rs)))
+				goto fail;
+		}
+	*out = c;
+	return 0;
+nomem:
+	err = -ENOMEM;
+fail:
+	compile_free(c);
+	return err;
+}
+
+void compile_free(struct compiled *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n_rs; i++) {
+		free(c->rs[i].cls);
+		free(c->rs[i].match);
+	}
+	for (i = 0; i < c->n_uids; i++)
+		free(c->uids[i].ident);
+	free(c->rs);
+	free(c->uids);
+	free(c);
+}
+
+const struct cmp_ruleset *compile_ruleset(const struct compiled *c, size_t iface, int dir)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_rs; i++)
+		if (c->rs[i].iface == iface && c->rs[i].dir == dir)
+			return &c->rs[i];
+	return NULL;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Policy -> the tables the classifier reads (bpf/tcshape_abi.h). Pure: no
+ * BPF calls, so the whole translation is unit-tested without root. Ruleset
+ * ids in keys are left 0; maps.c stamps them in when it publishes.
+ */
+#ifndef TCS_COMPILE_H
+#define TCS_COMPILE_H
+
+#include <linux/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcshape_abi.h"
+#include "policy.h"
+
+/* Entries a single ruleset may produce in tcs_match before we refuse it. */
+#define CMP_MAX_MATCH	(1u << 19)
+
+struct cmp_class {
+	struct tcs_class_key key;
+	__u32 cls;
+};
+
+struct cmp_match {
+	struct tcs_match_key key;
+	struct tcs_rule rule;
+};
+
+/* One interface entry's rules for one direction. */
+struct cmp_ruleset {
+	size_t iface;		/* index into policy->ifaces */
+	int dir;		/* TCS_DIR_* */
+	struct tcs_ruleset hdr;
+	struct cmp_class *cls;
+	size_t n_cls;
+	struct cmp_match *match;
+	size_t n_match;
+	uint64_t digest;	/* of everything above but iface: equal digests, same tables */
+};
+
+/* A rule's identity across reloads, and the uid it keeps while it exists. */
+struct cmp_uid {
+	char *ident;		/* "iface\0dir\0name\0per" flattened with '/' */
+	__u32 uid;
+};
+
+struct compiled {
+	struct cmp_ruleset *rs;
+	size_t n_rs;
+	struct cmp_uid *uids;	/* sorted by ident */
+	size_t n_uids;
+	__u32 next_uid;		/* uids are never reused */
+};
+
+/*
+ * Compile p. prev (may be NULL) is the policy in force: rules with the same
+ * identity keep their uid, so their limiter state and counters carry over.
+ * Errors go to err as "FILE:LINE:COLUMN: message"; returns 0 or -errno.
+ */
+int compile_policy(const struct policy *p, const struct compiled *prev, struct compiled **out,
+		   pol_err_fn err, void *ctx);
+void compile_free(struct compiled *c);
+
+/* The ruleset of interface entry iface in direction dir, or NULL if it has no rules. */
+const struct cmp_ruleset *compile_ruleset(const struct compiled *c, size_t iface, int dir);
+
+/* rate -> (mult, shift) such that ns = bytes * mult >> shift, as the kernel's psched_ratecfg. */
+void compile_ratecfg(uint64_t bits_per_sec, __u32 *mult, __u8 *shift);
+/* bytes at the rate, in ns, with the same rounding the classifier uses */
+uint64_t compile_bytes_ns(uint64_t bytes, __u32 mult, __u8 shift);
+
+#endif

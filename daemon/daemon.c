@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The daemon's state: the loaded classifier, the policy in force, and the tc
+ * hooks we attached. Everything that changes the kernel goes through here,
+ * in the order file -> policy -> compiled tables -> maps -> tc hooks.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "tcshape.skel.h"
+#include "compile.h"
+#include "daemon.h"
+#include "link.h"
+#include "log.h"
+#include "maps.h"
+#include "policy.h"
+#include "tc.h"
+
+/* A tc hook we attached our filter to. */
+struct hook {
+	uint32_t ifindex;
+	int dir;
+	uint32_t prio;
+	bool created_clsact;
+	char ifname[IF_NAMESIZE];
+};
+
+struct daemon {
+	struct daemon_opts o;
+	struct tcshape_bpf *skel;
+	struct maps *maps;
+	struct tc *tc;
+	struct policy *policy;		/* in force */
+	struct hook *hooks;
+	size_t n_hooks;
+	char status[256];
+};
+
+static const char *dir_name(int dir)
+{
+	return dir == TCS_DIR_INGRESS ? "ingress" : "egress";
+}
+
+static void err_to_log(void *ctx, const char *msg)
+{
+	log_err("%s", msg);
+}
+
+/* ---- pin dir -------------------------------------------------------------- */
+
+/* The pin dir must be on a bpffs; create it (one level) if missing. */
+static int pin_dir_prepare(const char *dir)
+{
+	char parent[PATH_MAX], *slash;
+	struct statfs fs;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else if (slash)
+		slash[1] = '\0';
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		log_err("pin dir %s: cannot create: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (statfs(dir, &fs)) {
+		log_err("pin dir %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (fs.f_type != BPF_FS_MAGIC) {
+		log_err("pin dir %s is not on a bpffs; mount one (mount -t bpf bpf %s) or "
+			"choose another --pin-dir",
+			dir, parent);
+		rmdir(dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- bindings: which ruleset each present interface and direction uses ---- */
+
+static int bindings_for(const struct policy *p, const struct compiled *c,
+			struct binding **out, size_t *n_out)
+{
+	struct link_info *links = NULL;
+	struct binding *b = NULL;
+	size_t n_links = 0, n = 0, i;
+	int err, dir;
+
+	err = link_list(&links, &n_links);
+	if (err)
+		return err;
+	b = calloc(n_links * TCS_DIR_NR + 1, sizeof(*b));
+	if (!b) {
+		free(links);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n_links; i++) {
+		const struct pol_iface *pi = policy_iface_for(p, links[i].name);
+
+		if (!pi)
+			continue;
+		for (dir = 0; dir < TCS_DIR_NR; dir++) {
+			const struct cmp_ruleset *rs = compile_ruleset(c, (size_t)(pi - p->ifaces), dir);
+
+			if (!rs)
+				continue;
+			b[n].ifindex = (uint32_t)links[i].ifindex;
+			b[n].dir = dir;
+			b[n].rs = (size_t)(rs - c->rs);
+			n++;
+		}
+	}
+	free(links);
+	*out = b;
+	*n_out = n;
+	return 0;
+}
+
+/* ---- tc hooks ---------------------------------------------------------------- */
+
+static struct hook *hook_find(struct daemon *d, uint32_t ifindex, int dir)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_hooks; i++)
+		if (d->hooks[i].ifindex == ifindex && d->hooks[i].dir == dir)
+			return &d->hooks[i];
+	return NULL;
+}
+
+static int prog_fd(struct daemon *d, int dir)
+{
+	return bpf_program__fd(dir == TCS_DIR_INGRESS ? d->skel->progs.tcs_ingress
+						      : d->skel->progs.tcs_egress);
+}
+
+static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio)
+{
+	struct tc_filter f = { .ifindex = ifindex, .dir = dir, .prio = prio,
+			       .handle = TCS_FILTER_HANDLE };
+	struct hook *h = hook_find(d, ifindex, dir), *nh;
+	bool created = false;
+	int err;
+
+	if (h && h->prio == prio)
+		return 0;
+	err = tc_clsact_ensure(d->tc, ifindex, &created);
+	if (err)
+		return err;
+	err = tc_filter_attach(d->tc, &f, prog_fd(d, dir), TCS_FILTER_NAME);
+	if (err)
+		return err;
+	if (h) {
+		/* priority changed: the new filter is live, drop the old one */
+		struct tc_filter old = f;
+
+		old.prio = h->prio;
+		tc_filter_detach(d->tc, &old);
+		h->prio = prio;
+		return 0;
+	}
+	nh = realloc(d->hooks, (d->n_hooks + 1) * sizeof(*nh));
+	if (!nh)
+		return -ENOMEM;
+	d->hooks = nh;
+	h = &d->hooks[d->n_hooks++];
+	memset(h, 0, sizeof(*h));
+	h->ifindex = ifindex;
+	h->dir = dir;
+	h->prio = prio;
+	h->created_clsact = created;
+	if (!if_indextoname(ifindex, h->ifname))
+		snprintf(h->ifname, sizeof(h->ifname), "#%u", ifindex);
+	log_info("attached %s on %s (pref %u%s)", dir_name(dir), h->ifname, prio,
+		 created ? ", created clsact" : "");
+	return 0;
+}
+
+/* Is another hook of ours on the same interface (the other direction)? */
+static bool hook_find_other(struct daemon *d, const struct hook *h)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_hooks; i++)
+		if (&d->hooks[i] != h && d->hooks[i].ifindex == h->ifindex)
+			return true;
+	return false;
+}
+
+static int count_filter(const struct tc_filter_info *fi, void *ctx)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Remove our filter; remove clsact too if we created it and nobody else uses it. */
+static void hook_detach(struct daemon *d, struct hook *h)
+{
+	struct tc_filter f = { .ifindex = h->ifindex, .dir = h->dir, .prio = h->prio,
+			       .handle = TCS_FILTER_HANDLE };
+	int err = tc_filter_detach(d->tc, &f), others = 0, dir;
+
+	if (err && err != -ENOENT && err != -ENODEV)
+		log_warn("detach %s on %s: %s", dir_name(h->dir), h->ifname, strerror(-err));
+	else
+		log_info("detached %s on %s", dir_name(h->dir), h->ifname);
+	if (h->created_clsact && !hook_find_other(d, h)) {
+		for (dir = 0; dir < TCS_DIR_NR; dir++)
+			tc_filter_list(d->tc, h->ifindex, dir, count_filter, &others);
+		if (!others)
+			tc_clsact_delete(d->tc, h->ifindex);
+	}
+	*h = d->hooks[--d->n_hooks];
+}
+
+/* Attach where the bindings need us, detach where they no longer do. */
+static int hooks_sync(struct daemon *d, const struct binding *b, size_t nb, uint32_t prio)
+{
+	size_t i;
+	int err, ret = 0;
+
+	for (i = 0; i < nb; i++) {
+		err = hook_attach(d, b[i].ifindex, b[i].dir, prio);
+		if (err) {
+			char name[IF_NAMESIZE] = "";
+
+			if_indextoname(b[i].ifindex, name);
+			log_err("attach %s on %s: %s", dir_name(b[i].dir), name, strerror(-err));
+			ret = ret ? ret : err;
+		}
+	}
+	for (i = d->n_hooks; i-- > 0;) {
+		size_t j;
+
+		for (j = 0; j < nb; j++)
+			if (b[j].ifindex == d->hooks[i].ifindex && b[j].dir == d->hooks[i].dir)
+				break;
+		if (j == nb)
+			hook_detach(d, &d->hooks[i]);
+	}
+	return ret;
+}
+
+/* ---- policy in force ----------------------------------------------------------- */
+
+static size_t policy_rules(const struct policy *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n_ifaces; i++)
+		n += p->ifaces[i].dir[POL_INGRESS].n + p->ifaces[i].dir[POL_EGRESS].n;
+	return n;
+}
+
+/* Compile p and put it in force: maps first (atomic), then the tc hooks. */
+static int apply(struct daemon *d, const struct policy *p)
+{
+	struct binding *b = NULL;
+	struct compiled *c;
+	size_t nb = 0;
+	int err;
+
+	err = compile_policy(p, maps_current(d->maps), &c, err_to_log, NULL);
+	if (err)
+		return err;
+	err = bindings_for(p, c, &b, &nb);
+	if (err) {
+		log_err("list interfaces: %s", strerror(-err));
+		compile_free(c);
+		return err;
+	}
+	err = maps_apply(d->maps, c, b, nb);
+	if (err) {
+		compile_free(c);
+		free(b);
+		return err;
+	}
+	err = hooks_sync(d, b, nb, p->settings.tc_priority);
+	free(b);
+	return err;
+}
+
+static void set_status(struct daemon *d, const char *what)
+{
+	snprintf(d->status, sizeof(d->status), "%s%s%s: %zu rules on %zu hooks", what,
+		 *what ? " " : "", d->policy->path, policy_rules(d->policy), d->n_hooks);
+}
+
+const char *daemon_status(const struct daemon *d)
+{
+	return d->status;
+}
+
+int daemon_start(const struct daemon_opts *o, struct daemon **out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = o->pin_dir);
+	struct daemon *d = calloc(1, sizeof(*d));
+	struct policy *p = NULL;
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	d->o = *o;
+	err = policy_load(o->policy_path, &p, err_to_log, NULL);
+	if (err)
+		goto fail;
+	err = pin_dir_prepare(o->pin_dir);
+	if (err)
+		goto fail;
+
+	d->skel = tcshape_bpf__open_opts(&oo);
+	if (!d->skel) {
+		err = -errno;
+		log_err("open BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
+	bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
+	err = tcshape_bpf__load(d->skel);
+	if (err) {
+		log_err("load BPF object (maps pinned in %s): %s%s", o->pin_dir, strerror(-err),
+			err == -EINVAL ? "; if settings.max_keys changed since the maps were "
+					 "pinned, stop tcshaped and remove the pin dir"
+				       : "");
+		goto fail;
+	}
+	err = maps_open(d->skel, &d->maps);
+	if (err)
+		goto fail;
+	err = tc_open(&d->tc);
+	if (err) {
+		log_err("netlink: %s", strerror(-err));
+		goto fail;
+	}
+	err = apply(d, p);
+	if (err)
+		goto fail;
+	d->policy = p;
+	set_status(d, "enforcing");
+	log_info("ready: %s", d->status);
+	*out = d;
+	return 0;
+fail:
+	policy_free(p);
+	daemon_stop(d);
+	return err;
+}
+
+int daemon_reload(struct daemon *d)
+{
+	struct policy *p = NULL;
+	int err;
+
+	log_info("reload: reading %s", d->o.policy_path);
+	err = policy_load(d->o.policy_path, &p, err_to_log, NULL);
+	if (!err && p->settings.max_keys != d->policy->settings.max_keys)
+		log_warn("reload: settings.max_keys changed from %u to %u; the maps keep their "
+			 "size until tcshaped restarts",
+			 d->policy->settings.max_keys, p->settings.max_keys);
+	if (!err)
+		err = apply(d, p);
+	if (err) {
+		policy_free(p);
+		snprintf(d->status, sizeof(d->status),
+			 "reload rejected (%s), previous policy in force: %zu rules on %zu hooks",
+			 err == -EINVAL ? "invalid policy" : strerror(-err),
+			 policy_rules(d->policy), d->n_hooks);
+		log_err("reload: rejected %s: %s", d->o.policy_path, d->status);
+		return err;
+	}
+	policy_free(d->policy);
+	d->policy = p;
+	set_status(d, "enforcing");
+	log_info("reload: applied %s", d->status);
+	return 0;
+}
+
+void daemon_stop(struct daemon *d)
+{
+	if (!d)
+		return;
+	while (d->n_hooks)
+		hook_detach(d, &d->hooks[d->n_hooks - 1]);
+	if (d->skel) {
+		bpf_object__unpin_maps(d->skel->obj, NULL);
+		rmdir(d->o.pin_dir);
+	}
+	tc_close(d->tc);
+	maps_close(d->maps);
+	tcshape_bpf__destroy(d->skel);
+	policy_free(d->policy);
+	free(d->hooks);
+	free(d);
+}
+
+int daemon_check(const char *path)
+{
+	struct compiled *c = NULL;
+	struct policy *p = NULL;
+	int err;
+
+	err = policy_load(path, &p, NULL, NULL);
+	if (!err)
+		err = compile_policy(p, NULL, &c, NULL, NULL);
+	if (!err)
+		printf("%s: valid: %zu interface entries, %zu rules\n", path, p->n_ifaces,
+		       policy_rules(p));
+	compile_free(c);
+	policy_free(p);
+	return err;
+}

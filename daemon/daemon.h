@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The daemon's state and its three verbs: start (load, apply, attach),
+ * reload (re-read the policy; all or nothing) and stop (detach what we added).
+ * loop.c drives them from signals; main.c from argv.
+ */
+#ifndef TCS_DAEMON_H
+#define TCS_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TCS_DEFAULT_POLICY	"/etc/tcshaped/policy.yaml"
+#define TCS_DEFAULT_PIN_DIR	"/sys/fs/bpf/tcshaped"
+#define TCS_FILTER_NAME		"tcshaped"
+#define TCS_FILTER_HANDLE	1
+
+struct daemon_opts {
+	const char *policy_path;
+	const char *pin_dir;
+};
+
+struct daemon;
+
+int daemon_start(const struct daemon_opts *o, struct daemon **out);
+/* Re-read the policy; on any error the policy in force stays, and 0 is not returned. */
+int daemon_reload(struct daemon *d);
+/* Detach our filters, remove clsact we created and left empty, unpin. */
+void daemon_stop(struct daemon *d);
+
+/* One line for sd_notify STATUS=. */
+const char *daemon_status(const struct daemon *d);
+
+/* Validate a policy file as the daemon would load it: 0 valid, -errno not. */
+int daemon_check(const char *path);
+
+#endif

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcshaped: per-key rate limits on tc clsact hooks, from a YAML policy.
+ * argv in, daemon run, exit code out; the work is in daemon.c and loop.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "loop.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: tcshaped [-c FILE] [--pin-dir DIR] [-v] [--check]\n"
+		"Enforce the per-key rate limits of a YAML policy on tc clsact hooks.\n\n"
+		"  -c, --config FILE   policy file (default " TCS_DEFAULT_POLICY ")\n"
+		"  -p, --pin-dir DIR   where the BPF maps are pinned, on a bpffs\n"
+		"                      (default " TCS_DEFAULT_PIN_DIR ")\n"
+		"  -n, --check         validate the policy and exit: 0 valid, 1 not\n"
+		"  -v, --verbose       debug output\n"
+		"  -h, --help          this text\n\n"
+		"SIGHUP re-reads the policy (an invalid one is rejected, the old one stays);\n"
+		"SIGTERM and SIGINT detach and exit. See tcshaped(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct daemon_opts o = { .policy_path = TCS_DEFAULT_POLICY,
+				 .pin_dir = TCS_DEFAULT_PIN_DIR };
+	int c, check = 0, level = LOG_INFO, err;
+	struct daemon *d;
+
+	while ((c = getopt_long(argc, argv, "c:p:nvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.policy_path = optarg;
+			break;
+		case 'p':
+			o.pin_dir = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			level = level < LOG_DEBUG ? level + 1 : level;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tcshaped: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (check)
+		return daemon_check(o.policy_path) ? 1 : 0;
+
+	log_init(level);
+	err = daemon_start(&o, &d);
+	if (err) {
+		log_err("not started: %s", strerror(-err));
+		return 1;
+	}
+	err = loop_run(d);
+	daemon_stop(d);
+	log_info("stopped");
+	return err ? 1 : 0;
+}

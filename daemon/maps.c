@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Publishing compiled rulesets into the classifier's maps without a moment
+ * of mixed or missing policy: write new rulesets aside, flip the interface
+ * bindings, wait out in-flight packets, then delete what is unreferenced.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tcshape.skel.h"
+#include "log.h"
+#include "maps.h"
+
+struct maps {
+	int ifaces, rulesets, class, match, rule_stats, meta;
+	int rcu_outer, rcu_inner;	/* see maps_sync() */
+	int ncpus;
+	struct compiled *cur;
+	uint32_t *cur_ids;		/* published id of each cur->rs */
+	struct binding *bind;		/* bindings in force */
+	size_t n_bind;
+	uint32_t next_id;
+	int swept;			/* leftovers of an earlier instance removed */
+};
+
+/*
+ * Wait until every classifier run that started before now has finished.
+ * Updating a map-in-map from user space does exactly that in the kernel
+ * (maybe_wait_bpf_programs(): synchronize_rcu()), so we keep a one-slot
+ * array of maps just to poke it.
+ */
+static int maps_sync(struct maps *m)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(m->rcu_outer, &zero, &m->rcu_inner, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int maps_open(struct tcshape_bpf *skel, struct maps **out)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	struct maps *m = calloc(1, sizeof(*m));
+	struct tcs_meta meta;
+	__u32 zero = 0;
+	int err;
+
+	if (!m)
+		return -ENOMEM;
+	m->ifaces = bpf_map__fd(skel->maps.tcs_ifaces);
+	m->rulesets = bpf_map__fd(skel->maps.tcs_rulesets);
+	m->class = bpf_map__fd(skel->maps.tcs_class);
+	m->match = bpf_map__fd(skel->maps.tcs_match);
+	m->rule_stats = bpf_map__fd(skel->maps.tcs_rule_stats);
+	m->meta = bpf_map__fd(skel->maps.tcs_meta);
+	m->ncpus = libbpf_num_possible_cpus();
+	m->rcu_outer = m->rcu_inner = -1;
+	if (m->ncpus < 0) {
+		err = m->ncpus;
+		goto fail;
+	}
+	m->rcu_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tcs_rcu_in", 4, 4, 1, NULL);
+	if (m->rcu_inner < 0) {
+		err = -errno;
+		goto fail;
+	}
+	opts.inner_map_fd = m->rcu_inner;
+	m->rcu_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "tcs_rcu", 4, 4, 1, &opts);
+	if (m->rcu_outer < 0) {
+		err = -errno;
+		goto fail;
+	}
+	/*
+	 * Ruleset ids and rule uids must never repeat while flow cache entries
+	 * or limiter state may name them: continue where the last instance
+	 * using these pinned maps stopped. Start from an empty policy in force.
+	 */
+	m->cur = calloc(1, sizeof(*m->cur));
+	if (!m->cur) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (bpf_map_lookup_elem(m->meta, &zero, &meta)) {
+		err = -errno;
+		goto fail;
+	}
+	m->next_id = meta.next_ruleset ? meta.next_ruleset : 1;
+	m->cur->next_uid = meta.next_uid;
+	*out = m;
+	return 0;
+fail:
+	log_err("maps: %s", strerror(-err));
+	maps_close(m);
+	return err;
+}
+
+void maps_close(struct maps *m)
+{
+	if (!m)
+		return;
+	if (m->rcu_outer >= 0)
+		close(m->rcu_outer);
+	if (m->rcu_inner >= 0)
+		close(m->rcu_inner);
+	compile_free(m->cur);
+	free(m->cur_ids);
+	free(m->bind);
+	free(m);
+}
+
+const struct compiled *maps_current(const struct maps *m)
+{
+	return m->cur;
+}
+
+static int rs_equal(const struct cmp_ruleset *a, const struct cmp_ruleset *b)
+{
+	return a->digest == b->digest && a->n_cls == b->n_cls && a->n_match == b->n_match &&
+	       !memcmp(&a->hdr, &b->hdr, sizeof(a->hdr)) &&
+	       !memcmp(a->cls, b->cls, a->n_cls * sizeof(*a->cls)) &&
+	       !memcmp(a->match, b->match, a->n_match * sizeof(*a->match));
+}
+
+/* Delete a published ruleset's entries: header first, so lookups stop early. */
+static void rs_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+{
+	size_t i;
+
+	bpf_map_delete_elem(m->rulesets, &id);
+	for (i = 0; i < rs->n_match; i++) {
+		struct tcs_match_key k = rs->match[i].key;
+
+		k.ruleset = id;
+		bpf_map_delete_elem(m->match, &k);
+	}
+	for (i = 0; i < rs->n_cls; i++) {
+		struct tcs_class_key k = rs->cls[i].key;
+
+		k.ruleset = id;
+		bpf_map_delete_elem(m->class, &k);
+	}
+}
+
+/* Write a ruleset under a new id; its header last, when it is complete. */
+static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n_cls; i++) {
+		struct tcs_class_key k = rs->cls[i].key;
+
+		k.ruleset = id;
+		if (bpf_map_update_elem(m->class, &k, &rs->cls[i].cls, BPF_NOEXIST))
+			return -errno;
+	}
+	for (i = 0; i < rs->n_match; i++) {
+		struct tcs_match_key k = rs->match[i].key;
+
+		k.ruleset = id;
+		if (bpf_map_update_elem(m->match, &k, &rs->match[i].rule, BPF_NOEXIST))
+			return -errno;
+	}
+	if (bpf_map_update_elem(m->rulesets, &id, &rs->hdr, BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+static int uid_known(const struct compiled *c, __u32 uid)
+{
+	size_t i;
+
+	for (i = 0; c && i < c->n_uids; i++)
+		if (c->uids[i].uid == uid)
+			return 1;
+	return 0;
+}
+
+/* Counters of new rules start at zero; those of kept rules continue. */
+static int stats_create(struct maps *m, const struct compiled *c)
+{
+	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
+	size_t i;
+	int err = 0;
+
+	if (!zero)
+		return -ENOMEM;
+	for (i = 0; i < c->n_uids; i++)
+		if (bpf_map_update_elem(m->rule_stats, &c->uids[i].uid, zero, BPF_NOEXIST) &&
+		    errno != EEXIST) {
+			err = -errno;
+			break;
+		}
+	free(zero);
+	return err;
+}
+
+static int id_current(const struct maps *m, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < m->cur->n_rs; i++)
+		if (m->cur_ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/*
+ * Delete the entries of map fd (keys of key_size, ruleset id at id_off) that
+ * belong to no ruleset in force: what a killed earlier instance left.
+ */
+static void sweep_map(struct maps *m, int fd, size_t key_size, size_t id_off)
+{
+	unsigned char key[64], next[64], *stale = NULL;
+	size_t n = 0, i;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		uint32_t id;
+		unsigned char *ns;
+
+		memcpy(key, next, key_size);
+		prev = key;
+		memcpy(&id, key + id_off, sizeof(id));
+		if (id_current(m, id))
+			continue;
+		ns = realloc(stale, (n + 1) * key_size);
+		if (!ns)
+			break;
+		stale = ns;
+		memcpy(stale + n++ * key_size, key, key_size);
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, stale + i * key_size);
+	if (n)
+		log_info("removed %zu stale entries left by an earlier instance", n);
+	free(stale);
+}
+
+static const struct binding *bind_find(const struct binding *b, size_t n, uint32_t ifindex,
+				       int dir);
+
+static void sweep_bindings(struct maps *m)
+{
+	struct tcs_iface_key k, prev, *stale = NULL, *ns;
+	size_t n = 0, i;
+	int first = 1;
+
+	while (!bpf_map_get_next_key(m->ifaces, first ? NULL : &prev, &k)) {
+		first = 0;
+		prev = k;
+		if (bind_find(m->bind, m->n_bind, k.ifindex, (int)k.dir))
+			continue;
+		ns = realloc(stale, (n + 1) * sizeof(*stale));
+		if (!ns)
+			break;
+		stale = ns;
+		stale[n++] = k;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(m->ifaces, &stale[i]);
+	free(stale);
+}
+
+static void maps_sweep(struct maps *m)
+{
+	sweep_map(m, m->rulesets, sizeof(__u32), 0);
+	sweep_map(m, m->match, sizeof(struct tcs_match_key),
+		  offsetof(struct tcs_match_key, ruleset));
+	sweep_map(m, m->class, sizeof(struct tcs_class_key),
+		  offsetof(struct tcs_class_key, ruleset));
+	sweep_bindings(m);
+	m->swept = 1;
+}
+
+static const struct binding *bind_find(const struct binding *b, size_t n, uint32_t ifindex,
+				       int dir)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i].ifindex == ifindex && b[i].dir == dir)
+			return &b[i];
+	return NULL;
+}
+
+int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size_t nb)
+{
+	uint32_t *ids = calloc(c->n_rs ? c->n_rs : 1, sizeof(*ids));
+	unsigned char *fresh = calloc(c->n_rs ? c->n_rs : 1, 1);
+	unsigned char *kept = calloc(m->cur ? m->cur->n_rs + 1 : 1, 1);
+	struct binding *nbind = calloc(nb ? nb : 1, sizeof(*nbind));
+	struct tcs_meta meta = { 0 };
+	__u32 zero = 0;
+	size_t i, j;
+	int err = 0;
+
+	if (!ids || !fresh || !kept || !nbind) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(nbind, b, nb * sizeof(*b));
+
+	/* 1. every ruleset: the one already published if identical, else a new one */
+	for (i = 0; i < c->n_rs; i++) {
+		for (j = 0; m->cur && j < m->cur->n_rs; j++) {
+			if (c == m->cur ? i == j : rs_equal(&c->rs[i], &m->cur->rs[j])) {
+				ids[i] = m->cur_ids[j];
+				kept[j] = 1;
+				break;
+			}
+		}
+		if (m->cur && j < m->cur->n_rs)
+			continue;
+		ids[i] = m->next_id++;
+		fresh[i] = 1;
+		err = rs_write(m, &c->rs[i], ids[i]);
+		if (err) {
+			log_err("publish ruleset %u: %s", ids[i], strerror(-err));
+			goto undo;
+		}
+	}
+	err = stats_create(m, c);
+	if (err) {
+		log_err("create rule counters: %s", strerror(-err));
+		goto undo;
+	}
+
+	/* 2. flip: each binding switches with one map write */
+	for (i = 0; i < nb; i++) {
+		struct tcs_iface_key k = { .ifindex = b[i].ifindex, .dir = (__u32)b[i].dir };
+		struct tcs_iface v = { .ruleset = ids[b[i].rs] };
+
+		if (bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY)) {
+			err = -errno;
+			log_err("bind ifindex %u %s: %s", b[i].ifindex,
+				b[i].dir ? "egress" : "ingress", strerror(-err));
+			goto unflip;
+		}
+	}
+	for (i = 0; i < m->n_bind; i++) {
+		struct tcs_iface_key k = { .ifindex = m->bind[i].ifindex,
+					   .dir = (__u32)m->bind[i].dir };
+
+		if (!bind_find(b, nb, m->bind[i].ifindex, m->bind[i].dir))
+			bpf_map_delete_elem(m->ifaces, &k);
+	}
+
+	/* 3. no packet can be reading the replaced rulesets any more: free them */
+	maps_sync(m);
+	meta.next_ruleset = m->next_id;
+	meta.next_uid = c->next_uid;
+	if (bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY))
+		log_warn("update %s: %s", TCS_MAP_META, strerror(errno));
+	for (j = 0; m->cur && j < m->cur->n_rs; j++)
+		if (!kept[j])
+			rs_delete(m, &m->cur->rs[j], m->cur_ids[j]);
+	for (i = 0; m->cur && c != m->cur && i < m->cur->n_uids; i++)
+		if (!uid_known(c, m->cur->uids[i].uid))
+			bpf_map_delete_elem(m->rule_stats, &m->cur->uids[i].uid);
+
+	if (c != m->cur)
+		compile_free(m->cur);
+	free(m->cur_ids);
+	free(m->bind);
+	m->cur = c;
+	m->cur_ids = ids;
+	m->bind = nbind;
+	m->n_bind = nb;
+	ids = NULL;
+	nbind = NULL;
+	if (!m->swept)
+		maps_sweep(m);
+	goto out;
+
+unflip:
+	/* put back the bindings in force */
+	for (i = 0; i < nb; i++) {
+		struct tcs_iface_key k = { .ifindex = b[i].ifindex, .dir = (__u32)b[i].dir };
+		const struct binding *old = bind_find(m->bind, m->n_bind, b[i].ifindex, b[i].dir);
+
+		if (old) {
+			struct tcs_iface v = { .ruleset = m->cur_ids[old->rs] };
+
+			bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY);
+		} else {
+			bpf_map_delete_elem(m->ifaces, &k);
+		}
+	}
+	maps_sync(m);
+undo:
+	for (i = 0; i < c->n_rs; i++)
+		if (fresh[i])
+			rs_delete(m, &c->rs[i], ids[i]);
+	for (i = 0; i < c->n_uids; i++)
+		if (!uid_known(m->cur, c->uids[i].uid))
+			bpf_map_delete_elem(m->rule_stats, &c->uids[i].uid);
+out:
+	free(ids);
+	free(fresh);
+	free(kept);
+	free(nbind);
+	return err;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The policy file as data: YAML in, struct policy out, nothing else. Pure:
+ * no BPF, no netlink, so the whole contract is unit-tested without root.
+ */
+#ifndef TCS_POLICY_H
+#define TCS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where in the file a thing was written; 1-based, for error messages. */
+struct pol_pos {
+	unsigned int line;
+	unsigned int col;
+};
+
+/* An inclusive range of values: proto, port or dscp. */
+struct pol_range {
+	uint16_t lo;
+	uint16_t hi;
+};
+
+/* A CIDR prefix, host bits zero; addr is network byte order. */
+struct pol_prefix {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t len;
+	uint8_t addr[16];
+};
+
+enum pol_per {
+	POL_PER_FLOW,
+	POL_PER_SRC,
+	POL_PER_DST,
+	POL_PER_RULE,
+};
+
+enum pol_action {
+	POL_ACT_DROP,
+};
+
+/* One list per match field; n == 0 means the field is not constrained. */
+struct pol_match {
+	struct pol_range *proto;
+	size_t n_proto;
+	struct pol_range *sport;
+	size_t n_sport;
+	struct pol_range *dport;
+	size_t n_dport;
+	struct pol_range *dscp;
+	size_t n_dscp;
+	struct pol_prefix *src;
+	size_t n_src;
+	struct pol_prefix *dst;
+	size_t n_dst;
+};
+
+struct pol_rule {
+	char *name;
+	struct pol_pos pos;
+	struct pol_match match;
+	uint64_t rate_bps;	/* bits per second, > 0 */
+	uint64_t burst_bytes;	/* resolved: a time burst is converted at the rate */
+	enum pol_per per;
+	enum pol_action action;
+};
+
+struct pol_rules {
+	struct pol_rule *v;
+	size_t n;
+};
+
+enum pol_dir {
+	POL_INGRESS,	/* == TCS_DIR_INGRESS */
+	POL_EGRESS,	/* == TCS_DIR_EGRESS */
+	POL_DIR_NR,
+};
+
+struct pol_iface {
+	char *name;	/* exact name or fnmatch(3) glob */
+	struct pol_pos pos;
+	struct pol_rules dir[POL_DIR_NR];
+};
+
+struct pol_settings {
+	uint32_t max_keys;
+	uint32_t tc_priority;
+};
+
+#define POL_DEFAULT_MAX_KEYS		1048576u
+#define POL_DEFAULT_TC_PRIORITY		1000u
+/* burst when none is given: this long at the rate, and at least the floor */
+#define POL_DEFAULT_BURST_NS		10000000ull
+#define POL_DEFAULT_BURST_MIN		16384ull
+
+struct policy {
+	char *path;
+	struct pol_settings settings;
+	struct pol_iface *ifaces;
+	size_t n_ifaces;
+};
+
+/*
+ * Parse and validate a policy file. On failure returns -errno (-EINVAL for
+ * bad content) after printing every problem found as "FILE:LINE:COLUMN:
+ * message" to the error callback (or stderr when NULL).
+ */
+typedef void (*pol_err_fn)(void *ctx, const char *msg);
+int policy_load(const char *path, struct policy **out, pol_err_fn err, void *ctx);
+/* The same from a buffer; name is used in messages. */
+int policy_parse(const char *name, const char *buf, size_t len, struct policy **out,
+		 pol_err_fn err, void *ctx);
+void policy_free(struct policy *p);
+
+/* First interface entry whose name or glob matches ifname, or NULL. */
+const struct pol_iface *policy_iface_for(const struct policy *p, const char *ifname);
+
+const char *pol_dir_name(enum pol_dir dir);
+const char *pol_per_name(enum pol_per per);
+
+#endif
