@@ -44,9 +44,10 @@ UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 BPFT_SRCS	:= $(wildcard tests/bpf/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:%.c=$(B)/%)
 BPFT_BINS	:= $(BPFT_SRCS:%.c=$(B)/%)
+BENCH_BINS	:= $(patsubst %.c,$(B)/%,$(wildcard tests/bench/*.c))
 BINS		:= $(B)/tcshaped $(if $(wildcard daemon/tcshapectl.c),$(B)/tcshapectl)
 
-all: $(BINS) $(UNIT_BINS) $(BPFT_BINS)
+all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
 
 # ---- BPF object and skeleton ---------------------------------------------
 $(B)/tcshape.bpf.o: bpf/tcshape.bpf.c | $(B)

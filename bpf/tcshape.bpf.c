@@ -5,6 +5,7 @@
  * drop or hand the packet on. Policy lives in maps the daemon publishes.
  */
 #include <linux/types.h>
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -17,6 +18,13 @@
 #include "parse.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * Knobs set before load (rodata: the verifier drops the dead branch).
+ * flow_cache: the daemon keeps it on; make bench turns it off to measure
+ * classification itself.
+ */
+const volatile bool flow_cache = true;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -357,14 +365,15 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	frag_ports(&p);
 
 	flow_key_of(&p, iface->ruleset, &fk);
-	cached = bpf_map_lookup_elem(&tcs_flows, &fk);
+	cached = flow_cache ? bpf_map_lookup_elem(&tcs_flows, &fk) : NULL;
 	if (cached) {
 		rule = *cached;
 	} else {
 		stat_inc(TCS_STAT_CACHE_MISS);
 		if (classify(&p, iface->ruleset, &rule) < 0)
 			rule.uid = TCS_UID_NONE;
-		bpf_map_update_elem(&tcs_flows, &fk, &rule, BPF_ANY);
+		if (flow_cache)
+			bpf_map_update_elem(&tcs_flows, &fk, &rule, BPF_ANY);
 	}
 	if (rule.uid == TCS_UID_NONE) {
 		stat_inc(TCS_STAT_UNMATCHED);
