@@ -115,6 +115,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_meta SEC(".maps");
 
+/* Written by the daemon, read by tcshapectl; the classifier never reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct tcs_rule_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_rule_info SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&tcs_stats, &idx);

@@ -19,6 +19,7 @@
 #define TCS_MAP_RULE_STATS	"tcs_rule_stats"
 #define TCS_MAP_STATS		"tcs_stats"
 #define TCS_MAP_META		"tcs_meta"
+#define TCS_MAP_RULE_INFO	"tcs_rule_info"
 
 #define TCS_DIR_INGRESS	0
 #define TCS_DIR_EGRESS	1
@@ -200,6 +201,24 @@ struct tcs_meta {
 	__u64 reserved[3];
 };
 
+/*
+ * tcs_rule_info: by rule uid, what the rule is, for tcshapectl and for a
+ * restarted daemon to give rules their old uids (and so their state) back.
+ * Strings are NUL-terminated.
+ */
+#define TCS_NAME_MAX	64
+struct tcs_rule_info {
+	__u64 rate_bps;
+	__u64 burst_bytes;
+	__u32 idx;		/* position in its interface entry + direction */
+	__u8 dir;
+	__u8 per;
+	__u8 action;
+	__u8 pad;
+	__u8 iface[TCS_NAME_MAX];	/* interface entry: name or glob */
+	__u8 name[TCS_NAME_MAX];
+};
+
 /* tcs_rule_stats: per-CPU, by rule uid. */
 struct tcs_rule_stats {
 	__u64 packets[TCS_V_NR];
@@ -219,5 +238,6 @@ _Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_frag_ports) == 8, "abi");
 _Static_assert(sizeof(struct tcs_rule_stats) == 64, "abi");
 _Static_assert(sizeof(struct tcs_meta) == 32, "abi");
+_Static_assert(sizeof(struct tcs_rule_info) == 152, "abi");
 
 #endif

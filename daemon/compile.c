@@ -516,14 +516,32 @@ static int shape_cmp(const void *a, const void *b)
 
 /* ---- uids ------------------------------------------------------------------------ */
 
-static char *rule_ident(const struct pol_iface *pi, int dir, const struct pol_rule *r)
+char *compile_rule_ident(const char *iface, int dir, const char *name, int per)
 {
 	char *s;
 
-	if (asprintf(&s, "%s/%s/%s/%s", pi->name, pol_dir_name(dir), r->name,
-		     pol_per_name(r->per)) < 0)
+	if (asprintf(&s, "%s/%s/%s/%s", iface, pol_dir_name(dir), name, pol_per_name(per)) < 0)
 		return NULL;
 	return s;
+}
+
+static char *rule_ident(const struct pol_iface *pi, int dir, const struct pol_rule *r)
+{
+	return compile_rule_ident(pi->name, dir, r->name, r->per);
+}
+
+static void rule_info(const struct pol_iface *pi, int dir, size_t idx, const struct pol_rule *r,
+		      struct tcs_rule_info *ri)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->rate_bps = r->rate_bps;
+	ri->burst_bytes = r->burst_bytes;
+	ri->idx = (__u32)idx;
+	ri->dir = (__u8)dir;
+	ri->per = (__u8)r->per;
+	ri->action = TCS_ACT_DROP;
+	snprintf((char *)ri->iface, sizeof(ri->iface), "%s", pi->name);
+	snprintf((char *)ri->name, sizeof(ri->name), "%s", r->name);
 }
 
 static int uid_cmp(const void *a, const void *b)
@@ -681,8 +699,10 @@ int compile_policy(const struct policy *p, const struct compiled *prev, struct c
 	for (i = 0; i < p->n_ifaces; i++)
 		for (dir = 0; dir < TCS_DIR_NR; dir++)
 			for (r = 0; r < p->ifaces[i].dir[dir].n; r++) {
-				c->uids[u].ident =
-					rule_ident(&p->ifaces[i], dir, &p->ifaces[i].dir[dir].v[r]);
+				const struct pol_rule *pr = &p->ifaces[i].dir[dir].v[r];
+
+				c->uids[u].ident = rule_ident(&p->ifaces[i], dir, pr);
+				rule_info(&p->ifaces[i], dir, r, pr, &c->uids[u].info);
 				if (!c->uids[u++].ident)
 					goto nomem;
 				c->n_uids = u;

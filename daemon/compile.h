@@ -41,8 +41,9 @@ struct cmp_ruleset {
 
 /* A rule's identity across reloads, and the uid it keeps while it exists. */
 struct cmp_uid {
-	char *ident;		/* "iface\0dir\0name\0per" flattened with '/' */
+	char *ident;		/* "iface/dir/name/per", see compile_rule_ident() */
 	__u32 uid;
+	struct tcs_rule_info info;
 };
 
 struct compiled {
@@ -64,6 +65,9 @@ void compile_free(struct compiled *c);
 
 /* The ruleset of interface entry iface in direction dir, or NULL if it has no rules. */
 const struct cmp_ruleset *compile_ruleset(const struct compiled *c, size_t iface, int dir);
+
+/* A rule's identity across reloads and restarts; free() it. */
+char *compile_rule_ident(const char *iface, int dir, const char *name, int per);
 
 /* rate -> (mult, shift) such that ns = bytes * mult >> shift, as the kernel's psched_ratecfg. */
 void compile_ratecfg(uint64_t bits_per_sec, __u32 *mult, __u8 *shift);

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
+#include <linux/rtnetlink.h>
 
 #include "tcshape.skel.h"
 #include "compile.h"
@@ -27,12 +28,14 @@
 #include "policy.h"
 #include "tc.h"
 
-/* A tc hook we attached our filter to. */
+/* A tc hook our filter is on. */
 struct hook {
 	uint32_t ifindex;
 	int dir;
 	uint32_t prio;
 	bool created_clsact;
+	bool stale;		/* found from an earlier instance: its program is old */
+	bool check;		/* a tc event touched its interface: verify the filter */
 	char ifname[IF_NAMESIZE];
 };
 
@@ -41,7 +44,10 @@ struct daemon {
 	struct tcshape_bpf *skel;
 	struct maps *maps;
 	struct tc *tc;
+	struct tc *tc_mon;		/* tc events: our filters deleted by others */
+	struct link_watch *links;
 	struct policy *policy;		/* in force */
+	bool dirty;			/* links or tc changed: reconcile */
 	struct hook *hooks;
 	size_t n_hooks;
 	char status[256];
@@ -91,7 +97,7 @@ static int pin_dir_prepare(const char *dir)
 
 /* ---- bindings: which ruleset each present interface and direction uses ---- */
 
-static int bindings_for(const struct policy *p, const struct compiled *c,
+static int bindings_for(struct daemon *d, const struct policy *p, const struct compiled *c,
 			struct binding **out, size_t *n_out)
 {
 	struct link_info *links = NULL;
@@ -99,7 +105,7 @@ static int bindings_for(const struct policy *p, const struct compiled *c,
 	size_t n_links = 0, n = 0, i;
 	int err, dir;
 
-	err = link_list(&links, &n_links);
+	err = link_watch_snapshot(d->links, &links, &n_links);
 	if (err)
 		return err;
 	b = calloc(n_links * TCS_DIR_NR + 1, sizeof(*b));
@@ -147,7 +153,8 @@ static int prog_fd(struct daemon *d, int dir)
 						      : d->skel->progs.tcs_egress);
 }
 
-static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio)
+/* Put our filter on the hook; force: even if we believe it is there. */
+static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio, bool force)
 {
 	struct tc_filter f = { .ifindex = ifindex, .dir = dir, .prio = prio,
 			       .handle = TCS_FILTER_HANDLE };
@@ -155,23 +162,30 @@ static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t pri
 	bool created = false;
 	int err;
 
-	if (h && h->prio == prio)
+	if (h && h->prio == prio && !h->stale && !force)
 		return 0;
 	err = tc_clsact_ensure(d->tc, ifindex, &created);
 	if (err)
 		return err;
+	/* on a filter of ours (an earlier instance's), this swaps the program in place */
 	err = tc_filter_attach(d->tc, &f, prog_fd(d, dir), TCS_FILTER_NAME);
 	if (err)
 		return err;
-	if (h) {
+	if (h && h->stale) {
+		h->stale = false;
+		log_info("adopted %s filter on %s: program replaced in place", dir_name(dir),
+			 h->ifname);
+	}
+	if (h && h->prio != prio) {
 		/* priority changed: the new filter is live, drop the old one */
 		struct tc_filter old = f;
 
 		old.prio = h->prio;
 		tc_filter_detach(d->tc, &old);
 		h->prio = prio;
-		return 0;
 	}
+	if (h)
+		return 0;
 	nh = realloc(d->hooks, (d->n_hooks + 1) * sizeof(*nh));
 	if (!nh)
 		return -ENOMEM;
@@ -211,8 +225,16 @@ static void hook_detach(struct daemon *d, struct hook *h)
 {
 	struct tc_filter f = { .ifindex = h->ifindex, .dir = h->dir, .prio = h->prio,
 			       .handle = TCS_FILTER_HANDLE };
-	int err = tc_filter_detach(d->tc, &f), others = 0, dir;
+	char name[IF_NAMESIZE];
+	int err, others = 0, dir;
 
+	if (!if_indextoname(h->ifindex, name)) {
+		/* the device took its hooks with it */
+		log_info("%s is gone; released its %s hook", h->ifname, dir_name(h->dir));
+		*h = d->hooks[--d->n_hooks];
+		return;
+	}
+	err = tc_filter_detach(d->tc, &f);
 	if (err && err != -ENOENT && err != -ENODEV)
 		log_warn("detach %s on %s: %s", dir_name(h->dir), h->ifname, strerror(-err));
 	else
@@ -226,14 +248,113 @@ static void hook_detach(struct daemon *d, struct hook *h)
 	*h = d->hooks[--d->n_hooks];
 }
 
-/* Attach where the bindings need us, detach where they no longer do. */
-static int hooks_sync(struct daemon *d, const struct binding *b, size_t nb, uint32_t prio)
+struct find_ours {
+	uint32_t prio;
+	bool found;
+};
+
+static bool is_ours(const struct tc_filter_info *fi)
+{
+	return fi->handle == TCS_FILTER_HANDLE && !strcmp(fi->kind, "bpf") &&
+	       !strcmp(fi->name, TCS_FILTER_NAME);
+}
+
+static int find_ours(const struct tc_filter_info *fi, void *ctx)
+{
+	struct find_ours *fo = ctx;
+
+	if (fi->prio == fo->prio && is_ours(fi)) {
+		fo->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Someone may have deleted our filter or the clsact under it: put them back. */
+static void hook_verify(struct daemon *d, struct hook *h)
+{
+	struct find_ours fo = { .prio = h->prio };
+	int err;
+
+	h->check = false;
+	err = tc_filter_list(d->tc, h->ifindex, h->dir, find_ours, &fo);
+	if ((err && err != -ENOENT && err != -EINVAL) || fo.found)
+		return;
+	err = hook_attach(d, h->ifindex, h->dir, h->prio, true);
+	if (err)
+		log_err("restore %s filter on %s: %s", dir_name(h->dir), h->ifname, strerror(-err));
+	else
+		log_warn("restored %s filter on %s: it (or its clsact qdisc) had been deleted",
+			 dir_name(h->dir), h->ifname);
+}
+
+/*
+ * Filters of ours an earlier instance left (the daemon was killed, or stopped
+ * with on_stop: keep): remember them so they are replaced in place, or
+ * removed if the policy no longer wants them.
+ */
+struct adopt_ctx {
+	struct daemon *d;
+	uint32_t ifindex;
+	int dir;
+	const char *ifname;
+};
+
+static int adopt_one(const struct tc_filter_info *fi, void *ctx)
+{
+	struct adopt_ctx *a = ctx;
+	struct hook *nh;
+
+	if (!is_ours(fi) || hook_find(a->d, a->ifindex, a->dir))
+		return 0;
+	nh = realloc(a->d->hooks, (a->d->n_hooks + 1) * sizeof(*nh));
+	if (!nh)
+		return -ENOMEM;
+	a->d->hooks = nh;
+	nh = &a->d->hooks[a->d->n_hooks++];
+	memset(nh, 0, sizeof(*nh));
+	nh->ifindex = a->ifindex;
+	nh->dir = a->dir;
+	nh->prio = fi->prio;
+	nh->stale = true;
+	snprintf(nh->ifname, sizeof(nh->ifname), "%s", a->ifname);
+	return 0;
+}
+
+static void hooks_adopt(struct daemon *d)
+{
+	struct link_info *links = NULL;
+	size_t n = 0, i;
+	int dir;
+
+	if (link_watch_snapshot(d->links, &links, &n))
+		return;
+	for (i = 0; i < n; i++)
+		for (dir = 0; dir < TCS_DIR_NR; dir++) {
+			struct adopt_ctx a = { d, (uint32_t)links[i].ifindex, dir, links[i].name };
+
+			tc_filter_list(d->tc, a.ifindex, dir, adopt_one, &a);
+		}
+	free(links);
+	if (d->n_hooks)
+		log_info("found %zu filters of an earlier instance; adopting them", d->n_hooks);
+}
+
+/*
+ * Attach where the bindings need us (replacing stale programs), verify hooks
+ * a tc event touched (or all, with check_all), detach where no longer needed.
+ */
+static int hooks_sync(struct daemon *d, const struct binding *b, size_t nb, uint32_t prio,
+		      bool check_all)
 {
 	size_t i;
 	int err, ret = 0;
 
+	for (i = 0; i < d->n_hooks; i++)
+		if (check_all || d->hooks[i].check)
+			hook_verify(d, &d->hooks[i]);
 	for (i = 0; i < nb; i++) {
-		err = hook_attach(d, b[i].ifindex, b[i].dir, prio);
+		err = hook_attach(d, b[i].ifindex, b[i].dir, prio, false);
 		if (err) {
 			char name[IF_NAMESIZE] = "";
 
@@ -276,7 +397,7 @@ static int apply(struct daemon *d, const struct policy *p)
 	err = compile_policy(p, maps_current(d->maps), &c, err_to_log, NULL);
 	if (err)
 		return err;
-	err = bindings_for(p, c, &b, &nb);
+	err = bindings_for(d, p, c, &b, &nb);
 	if (err) {
 		log_err("list interfaces: %s", strerror(-err));
 		compile_free(c);
@@ -288,7 +409,7 @@ static int apply(struct daemon *d, const struct policy *p)
 		free(b);
 		return err;
 	}
-	err = hooks_sync(d, b, nb, p->settings.tc_priority);
+	err = hooks_sync(d, b, nb, p->settings.tc_priority, false);
 	free(b);
 	return err;
 }
@@ -304,9 +425,69 @@ const char *daemon_status(const struct daemon *d)
 	return d->status;
 }
 
+/* Remove the pins of our maps from the pin dir (the maps live on while used). */
+static int unpin_all(const char *dir)
+{
+	static const char *const names[] = {
+		TCS_MAP_IFACES, TCS_MAP_RULESETS, TCS_MAP_CLASS,     TCS_MAP_MATCH,
+		TCS_MAP_FLOWS,	TCS_MAP_KEYS,	  TCS_MAP_FRAGS,     TCS_MAP_RULE_STATS,
+		TCS_MAP_STATS,	TCS_MAP_META,	  TCS_MAP_RULE_INFO,
+	};
+	char path[PATH_MAX];
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		n += !unlink(path);
+	}
+	return n;
+}
+
+/*
+ * Open and load the classifier, reusing maps pinned by an earlier instance
+ * (that is what keeps limiter state across restarts). Pins that no longer
+ * fit (an upgrade changed a map, or settings.max_keys changed) are set aside
+ * and fresh maps made: the old filters keep their old maps until replaced,
+ * so enforcement never stops, but state and counters start over.
+ */
+static int load_bpf(struct daemon *d, const struct policy *p)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->o.pin_dir);
+	int attempt, err = 0;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		d->skel = tcshape_bpf__open_opts(&oo);
+		if (!d->skel) {
+			err = -errno;
+			log_err("open BPF object: %s", strerror(-err));
+			return err;
+		}
+		bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
+		bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
+		err = tcshape_bpf__load(d->skel);
+		if (!err)
+			return 0;
+		tcshape_bpf__destroy(d->skel);
+		d->skel = NULL;
+		if (attempt || !unpin_all(d->o.pin_dir))
+			break;
+		log_warn("maps pinned in %s do not fit this tcshaped (upgraded, or "
+			 "settings.max_keys changed): starting with fresh maps; limiter state and "
+			 "counters start over",
+			 d->o.pin_dir);
+	}
+	log_err("load BPF object: %s", strerror(-err));
+	return err;
+}
+
+static void on_links_changed(void *ctx)
+{
+	((struct daemon *)ctx)->dirty = true;
+}
+
 int daemon_start(const struct daemon_opts *o, struct daemon **out)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = o->pin_dir);
 	struct daemon *d = calloc(1, sizeof(*d));
 	struct policy *p = NULL;
 	int err;
@@ -320,35 +501,26 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	err = pin_dir_prepare(o->pin_dir);
 	if (err)
 		goto fail;
-
-	d->skel = tcshape_bpf__open_opts(&oo);
-	if (!d->skel) {
-		err = -errno;
-		log_err("open BPF object: %s", strerror(-err));
+	err = load_bpf(d, p);
+	if (err)
 		goto fail;
-	}
-	bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
-	bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
-	err = tcshape_bpf__load(d->skel);
-	if (err) {
-		log_err("load BPF object (maps pinned in %s): %s%s", o->pin_dir, strerror(-err),
-			err == -EINVAL ? "; if settings.max_keys changed since the maps were "
-					 "pinned, stop tcshaped and remove the pin dir"
-				       : "");
-		goto fail;
-	}
 	err = maps_open(d->skel, &d->maps);
 	if (err)
 		goto fail;
-	err = tc_open(&d->tc);
-	if (err) {
+	if ((err = tc_open(&d->tc)) || (err = tc_monitor_open(&d->tc_mon))) {
 		log_err("netlink: %s", strerror(-err));
 		goto fail;
 	}
+	err = link_watch_open(&d->links, on_links_changed, d);
+	if (err)
+		goto fail;
+	if (maps_adopted(d->maps))
+		hooks_adopt(d);
 	err = apply(d, p);
 	if (err)
 		goto fail;
 	d->policy = p;
+	d->dirty = false;
 	set_status(d, "enforcing");
 	log_info("ready: %s", d->status);
 	*out = d;
@@ -356,6 +528,71 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 fail:
 	policy_free(p);
 	daemon_stop(d);
+	return err;
+}
+
+/* ---- keeping the kernel in line with the policy ----------------------------------- */
+
+int daemon_link_fd(const struct daemon *d)
+{
+	return link_watch_fd(d->links);
+}
+
+int daemon_tc_fd(const struct daemon *d)
+{
+	return tc_fd(d->tc_mon);
+}
+
+bool daemon_link_events(struct daemon *d)
+{
+	link_watch_process(d->links);
+	return d->dirty;
+}
+
+static void on_tc_event(uint16_t type, uint32_t ifindex, void *ctx)
+{
+	struct daemon *d = ctx;
+	size_t i;
+
+	if (type && type != RTM_DELQDISC && type != RTM_DELTFILTER)
+		return;
+	for (i = 0; i < d->n_hooks; i++)
+		if (!type || d->hooks[i].ifindex == ifindex) {
+			d->hooks[i].check = true;
+			d->dirty = true;
+		}
+}
+
+bool daemon_tc_events(struct daemon *d)
+{
+	int err = tc_monitor_read(d->tc_mon, on_tc_event, d);
+
+	if (err)
+		log_warn("tc events: %s", strerror(-err));
+	return d->dirty;
+}
+
+uint64_t daemon_resync_usec(const struct daemon *d)
+{
+	uint64_t ns = d->policy->settings.resync_ns;
+
+	return (ns ? ns : POL_DEFAULT_RESYNC_NS) / 1000;
+}
+
+int daemon_reconcile(struct daemon *d, bool full)
+{
+	struct binding *b = NULL;
+	size_t nb = 0;
+	int err;
+
+	d->dirty = false;
+	err = bindings_for(d, d->policy, maps_current(d->maps), &b, &nb);
+	if (!err)
+		err = maps_rebind(d->maps, b, nb);
+	if (!err)
+		err = hooks_sync(d, b, nb, d->policy->settings.tc_priority, full);
+	free(b);
+	set_status(d, "enforcing");
 	return err;
 }
 
@@ -390,14 +627,24 @@ int daemon_reload(struct daemon *d)
 
 void daemon_stop(struct daemon *d)
 {
+	bool keep;
+
 	if (!d)
 		return;
-	while (d->n_hooks)
-		hook_detach(d, &d->hooks[d->n_hooks - 1]);
-	if (d->skel) {
-		bpf_object__unpin_maps(d->skel->obj, NULL);
-		rmdir(d->o.pin_dir);
+	keep = d->policy && d->policy->settings.on_stop == POL_ON_STOP_KEEP;
+	if (keep) {
+		log_info("on_stop: keep: %zu filters and the maps in %s stay enforcing", d->n_hooks,
+			 d->o.pin_dir);
+	} else {
+		while (d->n_hooks)
+			hook_detach(d, &d->hooks[d->n_hooks - 1]);
+		if (d->skel) {
+			unpin_all(d->o.pin_dir);
+			rmdir(d->o.pin_dir);
+		}
 	}
+	link_watch_close(d->links);
+	tc_close(d->tc_mon);
 	tc_close(d->tc);
 	maps_close(d->maps);
 	tcshape_bpf__destroy(d->skel);

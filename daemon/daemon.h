@@ -28,6 +28,15 @@ int daemon_reload(struct daemon *d);
 /* Detach our filters, remove clsact we created and left empty, unpin. */
 void daemon_stop(struct daemon *d);
 
+/* Netlink event sources for the loop, and their readers: true if the kernel may now differ. */
+int daemon_link_fd(const struct daemon *d);
+int daemon_tc_fd(const struct daemon *d);
+bool daemon_link_events(struct daemon *d);
+bool daemon_tc_events(struct daemon *d);
+/* Bring bindings and hooks in line with the policy; full: verify every filter. */
+int daemon_reconcile(struct daemon *d, bool full);
+uint64_t daemon_resync_usec(const struct daemon *d);
+
 /* One line for sd_notify STATUS=. */
 const char *daemon_status(const struct daemon *d);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Interface tracking with libnl-route-3's link cache: which interfaces exist
- * now, by index and name.
+ * now, by index and name, and a watch that says when that changes.
  */
 #ifndef TCS_LINK_H
 #define TCS_LINK_H
@@ -14,7 +14,22 @@ struct link_info {
 	char name[IF_NAMESIZE];
 };
 
-/* Snapshot of the current interfaces; free with free(). */
+/* Snapshot of the current interfaces, once; free with free(). */
 int link_list(struct link_info **out, size_t *n);
+
+/*
+ * A live view: libnl's cache manager keeps the link cache current from
+ * RTNLGRP_LINK; changed(ctx) is called after any link appears, goes, is
+ * renamed or changes state. Poll link_watch_fd() and call
+ * link_watch_process() when it is readable.
+ */
+struct link_watch;
+typedef void (*link_changed_fn)(void *ctx);
+
+int link_watch_open(struct link_watch **out, link_changed_fn changed, void *ctx);
+void link_watch_close(struct link_watch *w);
+int link_watch_fd(const struct link_watch *w);
+int link_watch_process(struct link_watch *w);
+int link_watch_snapshot(struct link_watch *w, struct link_info **out, size_t *n);
 
 #endif

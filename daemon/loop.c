@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The event loop (sd-event): SIGHUP reloads, SIGTERM/SIGINT stop, the
+ * The event loop (sd-event): SIGHUP reloads, SIGTERM/SIGINT stop, link and
+ * tc events trigger a reconcile (coalesced over a short delay), a periodic
+ * full resync is the safety net, and between events the daemon sleeps. The
  * watchdog is fed when the unit asks for one; sd_notify tells systemd what
  * happens (READY=1, RELOADING=1 ... READY=1, STATUS=).
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,14 +27,70 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Events arrive in bursts (a veth pair is several messages): act once, shortly after. */
+#define COALESCE_USEC	50000
+
+struct loop {
+	struct daemon *d;
+	sd_event_source *soon;		/* one-shot reconcile after events */
+	sd_event_source *resync;	/* periodic full reconcile */
+};
+
+static void reconcile_soon(struct loop *l)
+{
+	uint64_t now;
+
+	if (sd_event_source_get_enabled(l->soon, NULL) > 0)
+		return;
+	sd_event_now(sd_event_source_get_event(l->soon), CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(l->soon, now + COALESCE_USEC);
+	sd_event_source_set_enabled(l->soon, SD_EVENT_ONESHOT);
+}
+
+static int on_soon(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct loop *l = ud;
+
+	daemon_reconcile(l->d, false);
+	sd_notifyf(0, "STATUS=%s", daemon_status(l->d));
+	return 0;
+}
+
+static int on_resync(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct loop *l = ud;
+
+	daemon_reconcile(l->d, true);
+	sd_event_source_set_time(s, usec + daemon_resync_usec(l->d));
+	return 0;
+}
+
+static int on_link(sd_event_source *s, int fd, uint32_t revents, void *ud)
+{
+	struct loop *l = ud;
+
+	if (daemon_link_events(l->d))
+		reconcile_soon(l);
+	return 0;
+}
+
+static int on_tc(sd_event_source *s, int fd, uint32_t revents, void *ud)
+{
+	struct loop *l = ud;
+
+	if (daemon_tc_events(l->d))
+		reconcile_soon(l);
+	return 0;
+}
+
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
 {
-	struct daemon *d = ud;
+	struct loop *l = ud;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 		   (unsigned long long)now_usec());
-	daemon_reload(d);
-	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(d));
+	daemon_reload(l->d);
+	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(l->d));
 	return 0;
 }
 
@@ -44,6 +103,7 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *
 int loop_run(struct daemon *d)
 {
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
+	struct loop l = { .d = d };
 	sd_event *ev = NULL;
 	sigset_t mask;
 	size_t i;
@@ -57,17 +117,26 @@ int loop_run(struct daemon *d)
 	err = sd_event_default(&ev);
 	if (err < 0)
 		goto out;
-	if ((err = sd_event_add_signal(ev, NULL, SIGHUP, on_hup, d)) < 0 ||
-	    (err = sd_event_add_signal(ev, NULL, SIGTERM, on_term, d)) < 0 ||
-	    (err = sd_event_add_signal(ev, NULL, SIGINT, on_term, d)) < 0 ||
+	if ((err = sd_event_add_signal(ev, NULL, SIGHUP, on_hup, &l)) < 0 ||
+	    (err = sd_event_add_signal(ev, NULL, SIGTERM, on_term, &l)) < 0 ||
+	    (err = sd_event_add_signal(ev, NULL, SIGINT, on_term, &l)) < 0 ||
+	    (err = sd_event_add_io(ev, NULL, daemon_link_fd(d), EPOLLIN, on_link, &l)) < 0 ||
+	    (err = sd_event_add_io(ev, NULL, daemon_tc_fd(d), EPOLLIN, on_tc, &l)) < 0 ||
+	    (err = sd_event_add_time(ev, &l.soon, CLOCK_MONOTONIC, 0, 0, on_soon, &l)) < 0 ||
+	    (err = sd_event_add_time_relative(ev, &l.resync, CLOCK_MONOTONIC,
+					      daemon_resync_usec(d), 0, on_resync, &l)) < 0 ||
 	    (err = sd_event_set_watchdog(ev, true)) < 0)
 		goto out;
+	sd_event_source_set_enabled(l.soon, SD_EVENT_OFF);
+	sd_event_source_set_enabled(l.resync, SD_EVENT_ON);
 
 	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(d));
 	err = sd_event_loop(ev);
 out:
 	if (err < 0)
 		log_err("event loop: %s", strerror(-err));
+	sd_event_source_unref(l.soon);
+	sd_event_source_unref(l.resync);
 	sd_event_unref(ev);
 	return err < 0 ? err : 0;
 }

@@ -18,7 +18,7 @@
 #include "maps.h"
 
 struct maps {
-	int ifaces, rulesets, class, match, rule_stats, meta;
+	int ifaces, rulesets, class, match, rule_stats, meta, rule_info;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
@@ -27,6 +27,7 @@ struct maps {
 	size_t n_bind;
 	uint32_t next_id;
 	int swept;			/* leftovers of an earlier instance removed */
+	bool adopted;			/* maps_open found an earlier instance's state */
 };
 
 /*
@@ -41,6 +42,51 @@ static int maps_sync(struct maps *m)
 
 	if (bpf_map_update_elem(m->rcu_outer, &zero, &m->rcu_inner, BPF_ANY))
 		return -errno;
+	return 0;
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cmp_uid *)a)->ident, ((const struct cmp_uid *)b)->ident);
+}
+
+/*
+ * Rules a previous instance left in the pinned maps become the "policy in
+ * force", so the first compile gives rules with the same identity their
+ * old uids back, and with them their limiter state and counters.
+ */
+static int adopt_uids(struct maps *m)
+{
+	struct compiled *c = m->cur;
+	struct tcs_rule_info ri;
+	__u32 key, prev;
+	int first = 1;
+
+	while (!bpf_map_get_next_key(m->rule_info, first ? NULL : &prev, &key)) {
+		struct cmp_uid *nu;
+
+		first = 0;
+		prev = key;
+		if (bpf_map_lookup_elem(m->rule_info, &key, &ri))
+			continue;
+		nu = realloc(c->uids, (c->n_uids + 1) * sizeof(*nu));
+		if (!nu)
+			return -ENOMEM;
+		c->uids = nu;
+		nu = &c->uids[c->n_uids];
+		nu->uid = key;
+		nu->info = ri;
+		ri.iface[sizeof(ri.iface) - 1] = ri.name[sizeof(ri.name) - 1] = 0;
+		nu->ident = compile_rule_ident((char *)ri.iface, ri.dir, (char *)ri.name, ri.per);
+		if (!nu->ident)
+			return -ENOMEM;
+		c->n_uids++;
+		if (key >= c->next_uid)
+			c->next_uid = key + 1;
+	}
+	if (c->n_uids)
+		log_info("adopting %zu rules left pinned by an earlier instance", c->n_uids);
+	qsort(c->uids, c->n_uids, sizeof(*c->uids), uid_cmp);
 	return 0;
 }
 
@@ -60,6 +106,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->match = bpf_map__fd(skel->maps.tcs_match);
 	m->rule_stats = bpf_map__fd(skel->maps.tcs_rule_stats);
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
+	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
 	m->ncpus = libbpf_num_possible_cpus();
 	m->rcu_outer = m->rcu_inner = -1;
 	if (m->ncpus < 0) {
@@ -91,8 +138,12 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 		err = -errno;
 		goto fail;
 	}
+	m->adopted = meta.next_ruleset != 0;
 	m->next_id = meta.next_ruleset ? meta.next_ruleset : 1;
 	m->cur->next_uid = meta.next_uid;
+	err = adopt_uids(m);
+	if (err)
+		goto fail;
 	*out = m;
 	return 0;
 fail:
@@ -118,6 +169,16 @@ void maps_close(struct maps *m)
 const struct compiled *maps_current(const struct maps *m)
 {
 	return m->cur;
+}
+
+bool maps_adopted(const struct maps *m)
+{
+	return m->adopted;
+}
+
+int maps_rebind(struct maps *m, const struct binding *b, size_t nb)
+{
+	return maps_apply(m, m->cur, b, nb);
 }
 
 static int rs_equal(const struct cmp_ruleset *a, const struct cmp_ruleset *b)
@@ -172,18 +233,17 @@ static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
 	return 0;
 }
 
-static int uid_known(const struct compiled *c, __u32 uid)
+/* Is a rule of this identity (and so this uid) in c? */
+static int rule_known(const struct compiled *c, const struct cmp_uid *u)
 {
-	size_t i;
-
-	for (i = 0; c && i < c->n_uids; i++)
-		if (c->uids[i].uid == uid)
-			return 1;
-	return 0;
+	return !!bsearch(u, c->uids, c->n_uids, sizeof(*u), uid_cmp);
 }
 
-/* Counters of new rules start at zero; those of kept rules continue. */
-static int stats_create(struct maps *m, const struct compiled *c)
+/*
+ * Counters of new rules start at zero, those of kept rules continue; every
+ * rule's description is (re)written for tcshapectl and later restarts.
+ */
+static int rules_publish(struct maps *m, const struct compiled *c)
 {
 	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
 	size_t i;
@@ -191,14 +251,32 @@ static int stats_create(struct maps *m, const struct compiled *c)
 
 	if (!zero)
 		return -ENOMEM;
-	for (i = 0; i < c->n_uids; i++)
+	for (i = 0; i < c->n_uids; i++) {
 		if (bpf_map_update_elem(m->rule_stats, &c->uids[i].uid, zero, BPF_NOEXIST) &&
 		    errno != EEXIST) {
 			err = -errno;
 			break;
 		}
+		if (bpf_map_update_elem(m->rule_info, &c->uids[i].uid, &c->uids[i].info, BPF_ANY)) {
+			err = -errno;
+			break;
+		}
+	}
 	free(zero);
 	return err;
+}
+
+/* Forget the rules of old that are not in c: counters and descriptions. */
+static void rules_forget(struct maps *m, const struct compiled *old, const struct compiled *c)
+{
+	size_t i;
+
+	for (i = 0; i < old->n_uids; i++) {
+		if (rule_known(c, &old->uids[i]))
+			continue;
+		bpf_map_delete_elem(m->rule_stats, &old->uids[i].uid);
+		bpf_map_delete_elem(m->rule_info, &old->uids[i].uid);
+	}
 }
 
 static int id_current(const struct maps *m, uint32_t id)
@@ -326,9 +404,9 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 			goto undo;
 		}
 	}
-	err = stats_create(m, c);
+	err = c == m->cur ? 0 : rules_publish(m, c);
 	if (err) {
-		log_err("create rule counters: %s", strerror(-err));
+		log_err("publish rules: %s", strerror(-err));
 		goto undo;
 	}
 
@@ -361,9 +439,8 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	for (j = 0; m->cur && j < m->cur->n_rs; j++)
 		if (!kept[j])
 			rs_delete(m, &m->cur->rs[j], m->cur_ids[j]);
-	for (i = 0; m->cur && c != m->cur && i < m->cur->n_uids; i++)
-		if (!uid_known(c, m->cur->uids[i].uid))
-			bpf_map_delete_elem(m->rule_stats, &m->cur->uids[i].uid);
+	if (c != m->cur)
+		rules_forget(m, m->cur, c);
 
 	if (c != m->cur)
 		compile_free(m->cur);
@@ -398,9 +475,8 @@ undo:
 	for (i = 0; i < c->n_rs; i++)
 		if (fresh[i])
 			rs_delete(m, &c->rs[i], ids[i]);
-	for (i = 0; i < c->n_uids; i++)
-		if (!uid_known(m->cur, c->uids[i].uid))
-			bpf_map_delete_elem(m->rule_stats, &c->uids[i].uid);
+	rules_forget(m, c, m->cur);
+	rules_publish(m, m->cur);
 out:
 	free(ids);
 	free(fresh);

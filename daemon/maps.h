@@ -8,6 +8,7 @@
 #ifndef TCS_MAPS_H
 #define TCS_MAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +35,12 @@ void maps_close(struct maps *m);
  */
 int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size_t nb);
 
-/* The compiled policy in force, or NULL. */
+/* Change only the bindings of the policy in force. */
+int maps_rebind(struct maps *m, const struct binding *b, size_t nb);
+
+/* The compiled policy in force (empty before the first apply). */
 const struct compiled *maps_current(const struct maps *m);
+/* Did maps_open find state an earlier instance left pinned? */
+bool maps_adopted(const struct maps *m);
 
 #endif

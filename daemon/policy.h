@@ -83,13 +83,21 @@ struct pol_iface {
 	struct pol_rules dir[POL_DIR_NR];
 };
 
+enum pol_on_stop {
+	POL_ON_STOP_REMOVE,	/* detach and unpin: nothing of ours stays */
+	POL_ON_STOP_KEEP,	/* leave the datapath enforcing, for upgrades */
+};
+
 struct pol_settings {
 	uint32_t max_keys;
 	uint32_t tc_priority;
+	enum pol_on_stop on_stop;
+	uint64_t resync_ns;	/* full reconcile period; 0: POL_DEFAULT_RESYNC_NS */
 };
 
 #define POL_DEFAULT_MAX_KEYS		1048576u
 #define POL_DEFAULT_TC_PRIORITY		1000u
+#define POL_DEFAULT_RESYNC_NS		30000000000ull
 /* burst when none is given: this long at the rate, and at least the floor */
 #define POL_DEFAULT_BURST_NS		10000000ull
 #define POL_DEFAULT_BURST_MIN		16384ull

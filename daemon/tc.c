@@ -682,3 +682,61 @@ int tc_filter_list(struct tc *tc, uint32_t ifindex, int dir, tc_filter_cb cb, vo
 		return tc_log(tc, LOG_ERR, err, ifindex, "%s", what);
 	return l.ret;
 }
+
+/* ---- monitoring ----------------------------------------------------------- */
+
+int tc_monitor_open(struct tc **out)
+{
+	unsigned int group = RTNLGRP_TC;
+	int err = tc_open(out);
+
+	if (err)
+		return err;
+	if (mnl_socket_setsockopt((*out)->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+		err = -errno;
+		log_err("subscribe to tc events: %s", strerror(-err));
+		tc_close(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+int tc_fd(const struct tc *tc)
+{
+	return mnl_socket_get_fd(tc->nl);
+}
+
+/*
+ * Drain pending tc events without blocking; cb(type, ifindex) for each
+ * qdisc or filter message. A lost batch (ENOBUFS) is reported as type 0,
+ * ifindex 0: anything may have changed.
+ */
+int tc_monitor_read(struct tc *tc, tc_event_cb cb, void *ctx)
+{
+	for (;;) {
+		const struct nlmsghdr *nlh;
+		ssize_t n = recv(mnl_socket_get_fd(tc->nl), tc->buf, TC_RECV_SIZE, MSG_DONTWAIT);
+		int left;
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				cb(0, 0, ctx);
+				continue;
+			}
+			return -errno;
+		}
+		left = (int)n;
+		for (nlh = (void *)tc->buf; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+
+			if (nlh->nlmsg_type < RTM_NEWQDISC || nlh->nlmsg_type > RTM_GETTFILTER ||
+			    mnl_nlmsg_get_payload_len(nlh) < sizeof(*tcm))
+				continue;
+			cb(nlh->nlmsg_type, (uint32_t)tcm->tcm_ifindex, ctx);
+		}
+	}
+}

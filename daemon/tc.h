@@ -50,6 +50,12 @@ int tc_filter_detach(struct tc *tc, const struct tc_filter *f);
 typedef int (*tc_filter_cb)(const struct tc_filter_info *fi, void *ctx);
 int tc_filter_list(struct tc *tc, uint32_t ifindex, int dir, tc_filter_cb cb, void *ctx);
 
+/* A second socket, subscribed to RTNLGRP_TC: someone else's tc changes. */
+int tc_monitor_open(struct tc **out);
+int tc_fd(const struct tc *tc);
+typedef void (*tc_event_cb)(uint16_t type, uint32_t ifindex, void *ctx);
+int tc_monitor_read(struct tc *tc, tc_event_cb cb, void *ctx);
+
 /* Pure message builders; return the message length or 0 if buf is too small. */
 size_t tc_build_clsact(void *buf, size_t len, uint16_t type, uint16_t flags, uint32_t seq,
 		       uint32_t ifindex);
