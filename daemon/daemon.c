@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -25,6 +26,7 @@
 #include "link.h"
 #include "log.h"
 #include "maps.h"
+#include "metrics.h"
 #include "policy.h"
 #include "tc.h"
 
@@ -48,6 +50,9 @@ struct daemon {
 	struct link_watch *links;
 	struct policy *policy;		/* in force */
 	bool dirty;			/* links or tc changed: reconcile */
+	struct tcs_daemon rec;		/* what tcshapectl status shows */
+	char errors[1024];		/* errors of the reload being tried */
+	bool metrics_failed;		/* warned once until it works again */
 	struct hook *hooks;
 	size_t n_hooks;
 	char status[256];
@@ -58,9 +63,17 @@ static const char *dir_name(int dir)
 	return dir == TCS_DIR_INGRESS ? "ingress" : "egress";
 }
 
+/* Policy errors: to the log, and the first ones kept for tcshapectl status. */
 static void err_to_log(void *ctx, const char *msg)
 {
+	struct daemon *d = ctx;
+
 	log_err("%s", msg);
+	if (d) {
+		size_t used = strlen(d->errors);
+
+		snprintf(d->errors + used, sizeof(d->errors) - used, "%s%s", used ? "\n" : "", msg);
+	}
 }
 
 /* ---- pin dir -------------------------------------------------------------- */
@@ -394,7 +407,7 @@ static int apply(struct daemon *d, const struct policy *p)
 	size_t nb = 0;
 	int err;
 
-	err = compile_policy(p, maps_current(d->maps), &c, err_to_log, NULL);
+	err = compile_policy(p, maps_current(d->maps), &c, err_to_log, d);
 	if (err)
 		return err;
 	err = bindings_for(d, p, c, &b, &nb);
@@ -414,10 +427,25 @@ static int apply(struct daemon *d, const struct policy *p)
 	return err;
 }
 
+/* Publish the daemon's record for tcshapectl (pinned, so it outlives us). */
+static void record(struct daemon *d)
+{
+	__u32 zero = 0;
+
+	d->rec.pid = (__u32)getpid();
+	d->rec.rules = (__u32)policy_rules(d->policy);
+	d->rec.hooks = (__u32)d->n_hooks;
+	snprintf((char *)d->rec.policy_path, sizeof(d->rec.policy_path), "%s", d->policy->path);
+	memcpy(d->rec.policy_sha256, d->policy->sha256, sizeof(d->rec.policy_sha256));
+	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.tcs_daemon), &zero, &d->rec, BPF_ANY))
+		log_warn("update %s: %s", TCS_MAP_DAEMON, strerror(errno));
+}
+
 static void set_status(struct daemon *d, const char *what)
 {
 	snprintf(d->status, sizeof(d->status), "%s%s%s: %zu rules on %zu hooks", what,
 		 *what ? " " : "", d->policy->path, policy_rules(d->policy), d->n_hooks);
+	record(d);
 }
 
 const char *daemon_status(const struct daemon *d)
@@ -495,7 +523,7 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	if (!d)
 		return -ENOMEM;
 	d->o = *o;
-	err = policy_load(o->policy_path, &p, err_to_log, NULL);
+	err = policy_load(o->policy_path, &p, err_to_log, d);
 	if (err)
 		goto fail;
 	err = pin_dir_prepare(o->pin_dir);
@@ -521,6 +549,8 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 		goto fail;
 	d->policy = p;
 	d->dirty = false;
+	d->rec.running = 1;
+	d->rec.started = d->rec.loaded = (__u64)time(NULL);
 	set_status(d, "enforcing");
 	log_info("ready: %s", d->status);
 	*out = d;
@@ -574,9 +604,35 @@ bool daemon_tc_events(struct daemon *d)
 
 uint64_t daemon_resync_usec(const struct daemon *d)
 {
-	uint64_t ns = d->policy->settings.resync_ns;
+	return d->policy->settings.resync_ns / 1000;
+}
 
-	return (ns ? ns : POL_DEFAULT_RESYNC_NS) / 1000;
+uint64_t daemon_metrics_usec(const struct daemon *d)
+{
+	return d->policy->settings.metrics_textfile ? d->policy->settings.metrics_interval_ns / 1000
+						    : 0;
+}
+
+/* settings.metrics_textfile: the same text as `tcshapectl metrics`, replaced atomically. */
+void daemon_write_metrics(struct daemon *d)
+{
+	struct state_fds f = {
+		.ifaces = bpf_map__fd(d->skel->maps.tcs_ifaces),
+		.keys = bpf_map__fd(d->skel->maps.tcs_keys),
+		.rule_info = bpf_map__fd(d->skel->maps.tcs_rule_info),
+		.rule_stats = bpf_map__fd(d->skel->maps.tcs_rule_stats),
+		.stats = bpf_map__fd(d->skel->maps.tcs_stats),
+		.daemon = bpf_map__fd(d->skel->maps.tcs_daemon),
+	};
+	const char *path = d->policy->settings.metrics_textfile;
+	int err;
+
+	if (!path)
+		return;
+	err = metrics_write_file(path, &f);
+	if (err && !d->metrics_failed)
+		log_warn("write metrics to %s: %s", path, strerror(-err));
+	d->metrics_failed = err != 0;
 }
 
 int daemon_reconcile(struct daemon *d, bool full)
@@ -602,15 +658,22 @@ int daemon_reload(struct daemon *d)
 	int err;
 
 	log_info("reload: reading %s", d->o.policy_path);
-	err = policy_load(d->o.policy_path, &p, err_to_log, NULL);
+	d->errors[0] = '\0';
+	err = policy_load(d->o.policy_path, &p, err_to_log, d);
 	if (!err && p->settings.max_keys != d->policy->settings.max_keys)
 		log_warn("reload: settings.max_keys changed from %u to %u; the maps keep their "
 			 "size until tcshaped restarts",
 			 d->policy->settings.max_keys, p->settings.max_keys);
 	if (!err)
 		err = apply(d, p);
+	d->rec.reload_at = (__u64)time(NULL);
 	if (err) {
 		policy_free(p);
+		d->rec.reloads_rejected++;
+		d->rec.last_reload = TCS_RELOAD_REJECTED;
+		snprintf((char *)d->rec.last_error, sizeof(d->rec.last_error), "%s",
+			 d->errors[0] ? d->errors : strerror(-err));
+		record(d);
 		snprintf(d->status, sizeof(d->status),
 			 "reload rejected (%s), previous policy in force: %zu rules on %zu hooks",
 			 err == -EINVAL ? "invalid policy" : strerror(-err),
@@ -620,6 +683,10 @@ int daemon_reload(struct daemon *d)
 	}
 	policy_free(d->policy);
 	d->policy = p;
+	d->rec.reloads_applied++;
+	d->rec.last_reload = TCS_RELOAD_APPLIED;
+	d->rec.last_error[0] = 0;
+	d->rec.loaded = d->rec.reload_at;
 	set_status(d, "enforcing");
 	log_info("reload: applied %s", d->status);
 	return 0;
@@ -635,6 +702,8 @@ void daemon_stop(struct daemon *d)
 	if (keep) {
 		log_info("on_stop: keep: %zu filters and the maps in %s stay enforcing", d->n_hooks,
 			 d->o.pin_dir);
+		d->rec.running = 0;
+		record(d);
 	} else {
 		while (d->n_hooks)
 			hook_detach(d, &d->hooks[d->n_hooks - 1]);

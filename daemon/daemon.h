@@ -36,6 +36,9 @@ bool daemon_tc_events(struct daemon *d);
 /* Bring bindings and hooks in line with the policy; full: verify every filter. */
 int daemon_reconcile(struct daemon *d, bool full);
 uint64_t daemon_resync_usec(const struct daemon *d);
+/* settings.metrics_textfile: interval (0: none) and the writer */
+uint64_t daemon_metrics_usec(const struct daemon *d);
+void daemon_write_metrics(struct daemon *d);
 
 /* One line for sd_notify STATUS=. */
 const char *daemon_status(const struct daemon *d);

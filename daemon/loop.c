@@ -34,7 +34,31 @@ struct loop {
 	struct daemon *d;
 	sd_event_source *soon;		/* one-shot reconcile after events */
 	sd_event_source *resync;	/* periodic full reconcile */
+	sd_event_source *metrics;	/* settings.metrics_textfile */
 };
+
+static int on_metrics(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct loop *l = ud;
+	uint64_t every = daemon_metrics_usec(l->d);
+
+	if (!every)
+		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	daemon_write_metrics(l->d);
+	return sd_event_source_set_time(s, usec + every);
+}
+
+/* After a reload: the metrics file may have been configured or dropped. */
+static void metrics_rearm(struct loop *l)
+{
+	uint64_t now;
+
+	if (!daemon_metrics_usec(l->d))
+		return;
+	sd_event_now(sd_event_source_get_event(l->metrics), CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(l->metrics, now);
+	sd_event_source_set_enabled(l->metrics, SD_EVENT_ON);
+}
 
 static void reconcile_soon(struct loop *l)
 {
@@ -90,6 +114,7 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 		   (unsigned long long)now_usec());
 	daemon_reload(l->d);
+	metrics_rearm(l);
 	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(l->d));
 	return 0;
 }
@@ -125,8 +150,11 @@ int loop_run(struct daemon *d)
 	    (err = sd_event_add_time(ev, &l.soon, CLOCK_MONOTONIC, 0, 0, on_soon, &l)) < 0 ||
 	    (err = sd_event_add_time_relative(ev, &l.resync, CLOCK_MONOTONIC,
 					      daemon_resync_usec(d), 0, on_resync, &l)) < 0 ||
+	    (err = sd_event_add_time_relative(ev, &l.metrics, CLOCK_MONOTONIC, 0, 0, on_metrics,
+					      &l)) < 0 ||
 	    (err = sd_event_set_watchdog(ev, true)) < 0)
 		goto out;
+	sd_event_source_set_enabled(l.metrics, SD_EVENT_ON);
 	sd_event_source_set_enabled(l.soon, SD_EVENT_OFF);
 	sd_event_source_set_enabled(l.resync, SD_EVENT_ON);
 
@@ -137,6 +165,7 @@ out:
 		log_err("event loop: %s", strerror(-err));
 	sd_event_source_unref(l.soon);
 	sd_event_source_unref(l.resync);
+	sd_event_source_unref(l.metrics);
 	sd_event_unref(ev);
 	return err < 0 ? err : 0;
 }

@@ -92,18 +92,22 @@ struct pol_settings {
 	uint32_t max_keys;
 	uint32_t tc_priority;
 	enum pol_on_stop on_stop;
-	uint64_t resync_ns;	/* full reconcile period; 0: POL_DEFAULT_RESYNC_NS */
+	uint64_t resync_ns;		/* full reconcile period */
+	char *metrics_textfile;		/* NULL: none */
+	uint64_t metrics_interval_ns;
 };
 
 #define POL_DEFAULT_MAX_KEYS		1048576u
 #define POL_DEFAULT_TC_PRIORITY		1000u
 #define POL_DEFAULT_RESYNC_NS		30000000000ull
+#define POL_DEFAULT_METRICS_INTERVAL_NS	15000000000ull
 /* burst when none is given: this long at the rate, and at least the floor */
 #define POL_DEFAULT_BURST_NS		10000000ull
 #define POL_DEFAULT_BURST_MIN		16384ull
 
 struct policy {
 	char *path;
+	uint8_t sha256[32];	/* of the file as read */
 	struct pol_settings settings;
 	struct pol_iface *ifaces;
 	size_t n_ifaces;

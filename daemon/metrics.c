@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Prometheus text format from the pinned state: per-rule counters and
+ * gauges, the classifier's global counters, the daemon's reload record.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "sha256.h"
+
+/* Label values: backslash, double quote and newline escaped. */
+static void label(FILE *o, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', o);
+		if (*s == '\n') {
+			fputs("\\n", o);
+			continue;
+		}
+		fputc(*s, o);
+	}
+}
+
+static void rule_labels(FILE *o, const struct state_rule *r)
+{
+	fputs("{interface=\"", o);
+	label(o, (const char *)r->info.iface);
+	fprintf(o, "\",direction=\"%s\",rule=\"", state_dir_name(r->info.dir));
+	label(o, (const char *)r->info.name);
+	fputc('"', o);
+}
+
+static void help(FILE *o, const char *name, const char *type, const char *text)
+{
+	fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+int metrics_write(FILE *o, const struct state_fds *f)
+{
+	static const char *const verdict[TCS_V_NR] = { "pass", "drop", NULL, NULL };
+	struct state_rule *r = NULL;
+	__u64 g[TCS_STAT_NR];
+	struct tcs_daemon d;
+	size_t n = 0, i;
+	char hex[65];
+	int err, v;
+
+	if ((err = state_daemon(f, &d)) || (err = state_globals(f, g)) ||
+	    (err = state_rules(f, &r, &n)))
+		return err;
+
+	help(o, "tcshaped_up", "gauge", "1 if the daemon that wrote this state is running");
+	fprintf(o, "tcshaped_up %d\n", d.pid && d.running && !kill((pid_t)d.pid, 0));
+	help(o, "tcshaped_policy_info", "gauge", "The policy in force: file and SHA-256");
+	fputs("tcshaped_policy_info{path=\"", o);
+	label(o, (const char *)d.policy_path);
+	fprintf(o, "\",sha256=\"%s\"} 1\n", sha256_hex(d.policy_sha256, hex));
+	help(o, "tcshaped_policy_loaded_timestamp_seconds", "gauge",
+	     "When the policy in force was loaded");
+	fprintf(o, "tcshaped_policy_loaded_timestamp_seconds %llu\n", (unsigned long long)d.loaded);
+	help(o, "tcshaped_reloads_total", "counter", "Reloads, by result");
+	fprintf(o, "tcshaped_reloads_total{result=\"applied\"} %u\n", d.reloads_applied);
+	fprintf(o, "tcshaped_reloads_total{result=\"rejected\"} %u\n", d.reloads_rejected);
+	help(o, "tcshaped_hooks", "gauge", "tc hooks (interface and direction) with our filter");
+	fprintf(o, "tcshaped_hooks %u\n", d.hooks);
+
+	help(o, "tcshaped_rule_packets_total", "counter", "Packets matched by a rule, by verdict");
+	for (i = 0; i < n; i++)
+		for (v = 0; v < TCS_V_NR; v++)
+			if (verdict[v]) {
+				fputs("tcshaped_rule_packets_total", o);
+				rule_labels(o, &r[i]);
+				fprintf(o, ",verdict=\"%s\"} %llu\n", verdict[v],
+					(unsigned long long)r[i].packets[v]);
+			}
+	help(o, "tcshaped_rule_bytes_total", "counter",
+	     "L2 bytes matched by a rule, by verdict (GSO packets as all their segments)");
+	for (i = 0; i < n; i++)
+		for (v = 0; v < TCS_V_NR; v++)
+			if (verdict[v]) {
+				fputs("tcshaped_rule_bytes_total", o);
+				rule_labels(o, &r[i]);
+				fprintf(o, ",verdict=\"%s\"} %llu\n", verdict[v],
+					(unsigned long long)r[i].bytes[v]);
+			}
+	help(o, "tcshaped_rule_limit_bits_per_second", "gauge", "A rule's configured rate");
+	for (i = 0; i < n; i++) {
+		fputs("tcshaped_rule_limit_bits_per_second", o);
+		rule_labels(o, &r[i]);
+		fprintf(o, "} %llu\n", (unsigned long long)r[i].info.rate_bps);
+	}
+	help(o, "tcshaped_rule_burst_bytes", "gauge", "A rule's bucket depth");
+	for (i = 0; i < n; i++) {
+		fputs("tcshaped_rule_burst_bytes", o);
+		rule_labels(o, &r[i]);
+		fprintf(o, "} %llu\n", (unsigned long long)r[i].info.burst_bytes);
+	}
+	help(o, "tcshaped_rule_active_keys", "gauge", "Limiter keys a rule holds");
+	for (i = 0; i < n; i++) {
+		fputs("tcshaped_rule_active_keys", o);
+		rule_labels(o, &r[i]);
+		fprintf(o, "} %llu\n", (unsigned long long)r[i].keys);
+	}
+	help(o, "tcshaped_packets_total", "counter",
+	     "Packets outside any rule's counters, by reason (classified: flow cache misses)");
+	for (v = 0; v < TCS_STAT_NR; v++)
+		if (v != 7)
+			fprintf(o, "tcshaped_packets_total{reason=\"%s\"} %llu\n",
+				state_stat_names[v], (unsigned long long)g[v]);
+	free(r);
+	return ferror(o) ? -EIO : 0;
+}
+
+int metrics_write_file(const char *path, const struct state_fds *f)
+{
+	char tmp[4096];
+	FILE *o;
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	o = fopen(tmp, "w");
+	if (!o)
+		return -errno;
+	err = metrics_write(o, f);
+	if (fclose(o) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Snapshots of the pinned maps for tcshapectl and the metrics textfile:
+ * rules with their counters and key counts, limiter keys, global counters,
+ * the daemon's own record. Reads only.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "state.h"
+
+const char *const state_stat_names[TCS_STAT_NR] = {
+	[TCS_STAT_NOT_IP] = "not_ip",
+	[TCS_STAT_MALFORMED] = "malformed",
+	[TCS_STAT_UNMATCHED] = "unmatched",
+	[TCS_STAT_CACHE_MISS] = "classified",
+	[TCS_STAT_CONTENDED] = "contended",
+	[TCS_STAT_FRAG_NO_FIRST] = "frag_no_first",
+	[TCS_STAT_NO_STATE] = "no_state",
+	[7] = "reserved",
+};
+
+const char *state_per_name(int per)
+{
+	static const char *const n[] = { "flow", "src", "dst", "rule" };
+
+	return per >= 0 && per < 4 ? n[per] : "?";
+}
+
+const char *state_dir_name(int dir)
+{
+	return dir == TCS_DIR_INGRESS ? "ingress" : "egress";
+}
+
+int state_open_pins(const char *dir, struct state_fds *f)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} maps[] = {
+		{ TCS_MAP_IFACES, offsetof(struct state_fds, ifaces) },
+		{ TCS_MAP_KEYS, offsetof(struct state_fds, keys) },
+		{ TCS_MAP_RULE_INFO, offsetof(struct state_fds, rule_info) },
+		{ TCS_MAP_RULE_STATS, offsetof(struct state_fds, rule_stats) },
+		{ TCS_MAP_STATS, offsetof(struct state_fds, stats) },
+		{ TCS_MAP_DAEMON, offsetof(struct state_fds, daemon) },
+	};
+	char path[PATH_MAX];
+	size_t i;
+	int err;
+
+	memset(f, -1, sizeof(*f));
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, maps[i].name);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = -errno;
+			state_close(f);
+			return err;
+		}
+		*(int *)((char *)f + maps[i].off) = fd;
+	}
+	return 0;
+}
+
+void state_close(struct state_fds *f)
+{
+	int *fd = (int *)f;
+	size_t i;
+
+	for (i = 0; i < sizeof(*f) / sizeof(int); i++)
+		if (fd[i] >= 0) {
+			close(fd[i]);
+			fd[i] = -1;
+		}
+}
+
+static int rule_cmp(const void *a, const void *b)
+{
+	const struct state_rule *x = a, *y = b;
+	int c = strcmp((const char *)x->info.iface, (const char *)y->info.iface);
+
+	if (c)
+		return c;
+	if (x->info.dir != y->info.dir)
+		return (int)y->info.dir - (int)x->info.dir; /* egress first */
+	return x->info.idx < y->info.idx ? -1 : x->info.idx > y->info.idx;
+}
+
+static struct state_rule *rule_by_uid(struct state_rule *r, size_t n, __u32 uid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].uid == uid)
+			return &r[i];
+	return NULL;
+}
+
+int state_keys(const struct state_fds *f, struct state_key **out, size_t *n)
+{
+	__u32 batch = 4096, count, i;
+	struct tcs_key *keys = calloc(batch, sizeof(*keys));
+	struct tcs_key_state *vals = calloc(batch, sizeof(*vals));
+	struct state_key *all = NULL, *na;
+	size_t total = 0;
+	__u64 in = 0, outb = 0;
+	void *inp = NULL;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+
+		count = batch;
+		err = bpf_map_lookup_batch(f->keys, inp, &outb, keys, vals, &count, &o);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		na = realloc(all, (total + count + 1) * sizeof(*all));
+		if (!na) {
+			err = -ENOMEM;
+			goto out;
+		}
+		all = na;
+		for (i = 0; i < count; i++) {
+			all[total].key = keys[i];
+			all[total++].st = vals[i];
+		}
+		if (err) /* ENOENT: that was the last batch */
+			break;
+		in = outb;
+		inp = &in;
+	}
+	err = 0;
+	*out = all;
+	*n = total;
+	all = NULL;
+out:
+	free(all);
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
+{
+	int ncpus = libbpf_num_possible_cpus(), c, v, first = 1;
+	struct tcs_rule_stats *per = NULL;
+	struct state_rule *r = NULL, *nr;
+	struct state_key *keys = NULL;
+	size_t nrules = 0, nkeys = 0, i;
+	__u32 key, prev;
+	int err = 0;
+
+	if (ncpus < 0)
+		return ncpus;
+	per = calloc(ncpus, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(f->rule_info, first ? NULL : &prev, &key)) {
+		first = 0;
+		prev = key;
+		nr = realloc(r, (nrules + 1) * sizeof(*r));
+		if (!nr) {
+			err = -ENOMEM;
+			goto out;
+		}
+		r = nr;
+		memset(&r[nrules], 0, sizeof(*r));
+		if (bpf_map_lookup_elem(f->rule_info, &key, &r[nrules].info))
+			continue;
+		r[nrules].uid = key;
+		if (!bpf_map_lookup_elem(f->rule_stats, &key, per))
+			for (c = 0; c < ncpus; c++)
+				for (v = 0; v < TCS_V_NR; v++) {
+					r[nrules].packets[v] += per[c].packets[v];
+					r[nrules].bytes[v] += per[c].bytes[v];
+				}
+		nrules++;
+	}
+	err = state_keys(f, &keys, &nkeys);
+	if (err)
+		goto out;
+	for (i = 0; i < nkeys; i++) {
+		struct state_rule *sr = rule_by_uid(r, nrules, keys[i].key.uid);
+
+		if (sr)
+			sr->keys++;
+	}
+	qsort(r, nrules, sizeof(*r), rule_cmp);
+	*out = r;
+	*n = nrules;
+	r = NULL;
+out:
+	free(keys);
+	free(per);
+	free(r);
+	return err;
+}
+
+int state_globals(const struct state_fds *f, __u64 out[TCS_STAT_NR])
+{
+	int ncpus = libbpf_num_possible_cpus(), c;
+	__u64 *per;
+	__u32 i;
+
+	if (ncpus < 0)
+		return ncpus;
+	per = calloc(ncpus, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (i = 0; i < TCS_STAT_NR; i++) {
+		out[i] = 0;
+		if (!bpf_map_lookup_elem(f->stats, &i, per))
+			for (c = 0; c < ncpus; c++)
+				out[i] += per[c];
+	}
+	free(per);
+	return 0;
+}
+
+int state_daemon(const struct state_fds *f, struct tcs_daemon *d)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(f->daemon, &zero, d))
+		return -errno;
+	d->policy_path[sizeof(d->policy_path) - 1] = 0;
+	d->last_error[sizeof(d->last_error) - 1] = 0;
+	return 0;
+}
+
+int state_bindings(const struct state_fds *f, struct tcs_iface_key **out, size_t *n)
+{
+	struct tcs_iface_key key, prev, *b = NULL, *nb;
+	size_t cnt = 0;
+	int first = 1;
+
+	while (!bpf_map_get_next_key(f->ifaces, first ? NULL : &prev, &key)) {
+		first = 0;
+		prev = key;
+		nb = realloc(b, (cnt + 1) * sizeof(*b));
+		if (!nb) {
+			free(b);
+			return -ENOMEM;
+		}
+		b = nb;
+		b[cnt++] = key;
+	}
+	*out = b;
+	*n = cnt;
+	return 0;
+}

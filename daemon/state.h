@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reading what the classifier counts and the daemon records, from the pinned
+ * maps: shared by tcshapectl (which opens the pins) and the daemon's metrics
+ * textfile (which has the maps open already). Read-only.
+ */
+#ifndef TCS_STATE_H
+#define TCS_STATE_H
+
+#include <linux/types.h>
+#include <stddef.h>
+
+#include "tcshape_abi.h"
+
+struct state_fds {
+	int ifaces, keys, rule_info, rule_stats, stats, daemon;
+};
+
+/* -ENOENT: nothing pinned in dir (tcshaped not running there); -EPERM/-EACCES: no privilege. */
+int state_open_pins(const char *dir, struct state_fds *f);
+void state_close(struct state_fds *f);
+
+struct state_rule {
+	__u32 uid;
+	struct tcs_rule_info info;
+	__u64 packets[TCS_V_NR];
+	__u64 bytes[TCS_V_NR];
+	__u64 keys;		/* limiter keys in use */
+};
+
+/* Every rule, ordered by interface entry, direction and position. */
+int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n);
+
+struct state_key {
+	struct tcs_key key;
+	struct tcs_key_state st;
+};
+
+/* Every limiter key with its state (a snapshot; the LRU may change meanwhile). */
+int state_keys(const struct state_fds *f, struct state_key **out, size_t *n);
+
+int state_globals(const struct state_fds *f, __u64 out[TCS_STAT_NR]);
+int state_daemon(const struct state_fds *f, struct tcs_daemon *d);
+
+/* (ifindex, dir) bindings in force */
+int state_bindings(const struct state_fds *f, struct tcs_iface_key **out, size_t *n);
+
+extern const char *const state_stat_names[TCS_STAT_NR];
+const char *state_per_name(int per);
+const char *state_dir_name(int dir);
+
+#endif
