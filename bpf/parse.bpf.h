@@ -46,6 +46,19 @@ static __always_inline int has_ports(__u8 proto)
 	       proto == IPPROTO_UDPLITE;
 }
 
+/* The fixed part of a port protocol's header: fewer bytes is a header cut short. */
+static __always_inline __u32 l4_min_len(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return 20;
+	case IPPROTO_SCTP:
+		return 12;
+	default:
+		return 8;	/* UDP, UDP-Lite */
+	}
+}
+
 static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p, __u32 off)
 {
 	__u16 ports[2];
@@ -55,6 +68,8 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p, __u32 
 	if (p->frag == FRAG_LATER || !has_ports(p->proto))
 		return PARSE_OK;
 	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return PARSE_MALFORMED;
+	if (bpf_skb_load_bytes(skb, off + l4_min_len(p->proto) - 1, &doff, 1))
 		return PARSE_MALFORMED;
 	p->sport = ports[0];
 	p->dport = ports[1];
@@ -130,8 +145,9 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p, __u3
 	off += sizeof(ip6);
 	nh = ip6.nexthdr;
 
+	/* one more turn than headers allowed: it finds the L4 header or a chain too long */
 #pragma unroll
-	for (i = 0; i < TCS_MAX_EXTHDRS; i++) {
+	for (i = 0; i <= TCS_MAX_EXTHDRS; i++) {
 		struct {
 			__u8 nexthdr;
 			__u8 len;
@@ -150,6 +166,8 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p, __u3
 			p->proto = nh;
 			return parse_l4(skb, p, off);
 		}
+		if (i == TCS_MAX_EXTHDRS)
+			break;
 		if (bpf_skb_load_bytes(skb, off, &eh, nh == IPPROTO_FRAGMENT ? 8 : 2))
 			return PARSE_MALFORMED;
 		if (nh == IPPROTO_FRAGMENT) {

@@ -125,6 +125,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_rule_info SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcs_daemon);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_daemon SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&tcs_stats, &idx);

@@ -20,6 +20,7 @@
 #define TCS_MAP_STATS		"tcs_stats"
 #define TCS_MAP_META		"tcs_meta"
 #define TCS_MAP_RULE_INFO	"tcs_rule_info"
+#define TCS_MAP_DAEMON		"tcs_daemon"
 
 #define TCS_DIR_INGRESS	0
 #define TCS_DIR_EGRESS	1
@@ -219,6 +220,32 @@ struct tcs_rule_info {
 	__u8 name[TCS_NAME_MAX];
 };
 
+/*
+ * tcs_daemon[0]: what the daemon is doing, for tcshapectl status. Pinned,
+ * so it still answers while the daemon restarts (pid then names a process
+ * that is gone). Times are CLOCK_REALTIME seconds.
+ */
+#define TCS_RELOAD_NONE		0
+#define TCS_RELOAD_APPLIED	1
+#define TCS_RELOAD_REJECTED	2
+
+struct tcs_daemon {
+	__u32 pid;
+	__u32 running;		/* 0 after a clean stop with on_stop: keep */
+	__u64 started;
+	__u64 loaded;		/* when the policy in force was read */
+	__u64 reload_at;	/* last reload attempt */
+	__u32 reloads_applied;
+	__u32 reloads_rejected;
+	__u32 last_reload;	/* TCS_RELOAD_* */
+	__u32 rules;
+	__u32 hooks;
+	__u32 pad;
+	__u8 policy_sha256[32];	/* of the file in force */
+	__u8 policy_path[256];
+	__u8 last_error[1024];	/* the rejected reload's first errors */
+};
+
 /* tcs_rule_stats: per-CPU, by rule uid. */
 struct tcs_rule_stats {
 	__u64 packets[TCS_V_NR];
@@ -239,5 +266,6 @@ _Static_assert(sizeof(struct tcs_frag_ports) == 8, "abi");
 _Static_assert(sizeof(struct tcs_rule_stats) == 64, "abi");
 _Static_assert(sizeof(struct tcs_meta) == 32, "abi");
 _Static_assert(sizeof(struct tcs_rule_info) == 152, "abi");
+_Static_assert(sizeof(struct tcs_daemon) == 1368, "abi");
 
 #endif

@@ -211,12 +211,12 @@ static int test_settings_lifecycle(void)
 {
 	struct policy *p;
 
-	MUST_PARSE(p, V1 "settings: {on_stop: keep, resync: 5s, metrics_interval: 500ms,\n"
+	MUST_PARSE(p, V1 "settings: {on_stop: keep, resync: 5s, metrics_interval: 2s,\n"
 			 "  metrics_textfile: /var/lib/node_exporter/tcshaped.prom}\ninterfaces: []\n");
 	if (p) {
 		CHECK_INT(p->settings.on_stop, POL_ON_STOP_KEEP);
 		CHECK_U64(p->settings.resync_ns, 5000000000ull);
-		CHECK_U64(p->settings.metrics_interval_ns, 500000000ull);
+		CHECK_U64(p->settings.metrics_interval_ns, 2000000000ull);
 		CHECK_STR(p->settings.metrics_textfile, "/var/lib/node_exporter/tcshaped.prom");
 	}
 	policy_free(p);
