@@ -36,6 +36,9 @@ struct pkt {
 	__u16 dport;
 	__u32 frag_id;
 	__u32 hdr_len;		/* L2 + L3 + L4 header bytes: the per-segment overhead */
+	__u16 l3_off;
+	__u8 ecn;		/* the IP header's ECN field */
+	__u8 pad;
 	__u8 src[16];
 	__u8 dst[16];
 };
@@ -108,6 +111,8 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pkt *p, __u3
 	p->family = TCS_FAMILY_V4;
 	p->proto = ip.proto;
 	p->dscp = ip.tos >> 2;
+	p->ecn = ip.tos & 3;
+	p->l3_off = (__u16)off;
 	__builtin_memcpy(p->src, ip.saddr, 4);
 	__builtin_memcpy(p->dst, ip.daddr, 4);
 	frag = bpf_ntohs(ip.frag_off);
@@ -140,6 +145,8 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p, __u3
 		return PARSE_MALFORMED;
 	p->family = TCS_FAMILY_V6;
 	p->dscp = ((ip6.vtc & 0xf) << 2) | (ip6.tcfl >> 6);
+	p->ecn = (ip6.tcfl >> 4) & 3;
+	p->l3_off = (__u16)off;
 	__builtin_memcpy(p->src, ip6.saddr, 16);
 	__builtin_memcpy(p->dst, ip6.daddr, 16);
 	off += sizeof(ip6);

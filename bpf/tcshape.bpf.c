@@ -321,28 +321,67 @@ enum { CHARGE_PASS, CHARGE_DROP, CHARGE_CONTENDED };
 
 /*
  * GCRA, the token bucket as one clock: tat is when the bucket would be full
- * again. A packet conforms when, after its cost, the bucket would still be
- * within burst_ns of full. A packet arriving to a full bucket always passes,
- * however large (a GSO super-packet bigger than the burst is not starved; it
- * puts the key in debt). Lock-free: one compare-and-swap per packet; losing
- * the race eight times in a row drops the packet rather than overcharge.
+ * again, and a packet may leave once the bucket holds its cost:
+ *
+ *	dep = max(now, tat - (burst - cost))	then	tat = max(tat, now) + cost
+ *
+ * Policing passes a packet only if dep is now; pacing (EDT) sends it at dep
+ * unless that lies more than max_delay ahead. A packet that finds the bucket
+ * full always leaves at once, however large: a GSO super-packet bigger than
+ * the burst is not starved, it puts the key in debt. A refused packet costs
+ * nothing. Lock-free: one compare-and-swap per packet; losing the race eight
+ * times in a row refuses the packet rather than let it pass unaccounted.
  */
 static __always_inline int charge(struct tcs_key_state *st, const struct tcs_rule *r,
-				  __u64 now, __u64 len)
+				  __u64 now, __u64 len, __u64 *dep)
 {
 	__u64 cost = (len * r->mult) >> r->shift;
+	__u64 credit = r->burst_ns > cost ? r->burst_ns - cost : 0;
+	__u64 limit = r->action == TCS_ACT_PACE ? r->max_delay_ns : 0;
 	int i;
 
 	for (i = 0; i < 8; i++) {
 		__u64 tat = READ_ONCE(st->tat);
 		__u64 base = tat > now ? tat : now;
 
-		if (base > now && base - now + cost > r->burst_ns)
+		*dep = tat > now + credit ? tat - credit : now;
+		if (*dep - now > limit)
 			return CHARGE_DROP;
 		if (__sync_val_compare_and_swap(&st->tat, tat, base + cost) == tat)
 			return CHARGE_PASS;
 	}
 	return CHARGE_CONTENDED;
+}
+
+/*
+ * Congestion Experienced on an ECN-capable packet: the sender backs off as
+ * from a drop, without losing the packet. IPv4's header checksum is fixed
+ * incrementally. Returns 0 if the packet now carries CE.
+ */
+static __always_inline int mark_ce(struct __sk_buff *skb, const struct pkt *p)
+{
+	if (p->ecn == 3)
+		return 0;
+	if (!p->ecn)
+		return -1;
+	if (p->family == TCS_FAMILY_V4) {
+		__u16 old, new;
+
+		if (bpf_skb_load_bytes(skb, p->l3_off, &old, 2))
+			return -1;
+		new = old | bpf_htons(3);
+		if (bpf_l3_csum_replace(skb, p->l3_off + 10, old, new, 2) ||
+		    bpf_skb_store_bytes(skb, p->l3_off, &new, 2, 0))
+			return -1;
+		return 0;
+	} else {
+		__u8 tcfl;
+
+		if (bpf_skb_load_bytes(skb, p->l3_off + 1, &tcfl, 1))
+			return -1;
+		tcfl |= 0x30;
+		return bpf_skb_store_bytes(skb, p->l3_off + 1, &tcfl, 1, 0) ? -1 : 0;
+	}
 }
 
 static __always_inline void count(const struct tcs_rule *r, int verdict, __u64 len)
@@ -363,8 +402,8 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	struct tcs_rule rule, *cached;
 	struct tcs_iface *iface;
 	struct tcs_key lk;
+	__u64 len, now, dep;
 	struct pkt p;
-	__u64 len;
 	int ret;
 
 	iface = bpf_map_lookup_elem(&tcs_ifaces, &ik);
@@ -414,11 +453,23 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 		}
 	}
 
-	ret = charge(st, &rule, bpf_ktime_get_ns(), len);
+	now = bpf_ktime_get_ns();
+	ret = charge(st, &rule, now, len, &dep);
 	if (ret == CHARGE_PASS) {
+		int verdict = TCS_V_PASS;
+
+		if (dep > now) {
+			verdict = TCS_V_PACED;
+			if ((rule.flags & TCS_RF_ECN) && dep - now > rule.ecn_ns &&
+			    !mark_ce(skb, &p))
+				verdict = TCS_V_MARK;
+			/* fq sends it then; a later time the sender chose stands */
+			if (skb->tstamp < dep)
+				skb->tstamp = dep;
+		}
 		__sync_fetch_and_add(&st->packets, 1);
 		__sync_fetch_and_add(&st->bytes, len);
-		count(&rule, TCS_V_PASS, len);
+		count(&rule, verdict, len);
 		return TC_ACT_UNSPEC;
 	}
 	if (ret == CHARGE_CONTENDED)

@@ -52,11 +52,16 @@
 #define TCS_PER_RULE	3	/* one bucket for all the rule's traffic */
 
 #define TCS_ACT_DROP	0	/* police: over the limit is dropped */
+#define TCS_ACT_PACE	1	/* shape: stamp a departure time for fq (egress) */
+
+#define TCS_RF_ECN	1	/* pace: CE-mark ECN-capable packets past ecn_ns */
 
 /* Per-rule verdict counters. */
-#define TCS_V_PASS	0
+#define TCS_V_PASS	0	/* sent now */
 #define TCS_V_DROP	1
-#define TCS_V_NR	4	/* room for pacing verdicts */
+#define TCS_V_PACED	2	/* sent, with a departure time in the future */
+#define TCS_V_MARK	3	/* sent, paced past ecn_ns and CE-marked */
+#define TCS_V_NR	4
 
 /* Global counters, tcs_stats index. */
 #define TCS_STAT_NOT_IP		0	/* non-IP frames, passed */
@@ -135,7 +140,8 @@ struct tcs_rule {
 	__u8 per;		/* TCS_PER_* */
 	__u8 flags;
 	__u64 burst_ns;		/* bucket depth, as time at the rate */
-	__u64 reserved[2];	/* pacing: max delay, ECN threshold */
+	__u64 max_delay_ns;	/* pace: a later departure is dropped */
+	__u64 ecn_ns;		/* pace + TCS_RF_ECN: a later departure is CE-marked */
 };
 
 /* tcs_flows: flow cache; a hit skips classification. */
