@@ -42,6 +42,8 @@ static void cmp_err(const struct err_ctx *e, const struct pol_rule *r, const cha
 
 void compile_ratecfg(uint64_t bits_per_sec, __u32 *mult, __u8 *shift)
 {
+	if (!bits_per_sec)
+		bits_per_sec = 1;
 	/* ns per byte = 8e9 / bps; keep 31-32 significant bits of it. */
 	unsigned __int128 factor = 8 * NSEC_PER_SEC;
 	unsigned __int128 m;
@@ -54,7 +56,7 @@ void compile_ratecfg(uint64_t bits_per_sec, __u32 *mult, __u8 *shift)
 		factor <<= 1;
 		s++;
 	}
-	if (m > 0xffffffffu) /* below ~2 bit/s: clamp, slower than any real limit */
+	if (m > 0xffffffffu) /* below 2 bit/s: enforced as about 1.9 bit/s */
 		m = 0xffffffffu;
 	*mult = (__u32)m;
 	*shift = s;
@@ -444,6 +446,7 @@ struct match_tab {
 	struct cmp_ruleset *rs;
 	size_t cap;
 	struct idx index;
+	size_t work;		/* combinations listed, new or not: bounds compile time */
 };
 
 static int match_eq(size_t item, const void *probe, const void *ctx)
@@ -492,7 +495,7 @@ static int rule_entries(struct match_tab *t, const struct rule_cls *rc, __u32 ma
 		err = match_add(t, &k, r);
 		if (err)
 			return err;
-		if (t->rs->n_match > CMP_MAX_MATCH)
+		if (t->rs->n_match > CMP_MAX_MATCH || ++t->work > CMP_MAX_WORK)
 			return -E2BIG;
 		/* odometer over the fields of the mask */
 		for (f = 0; f < TCS_F_NR; f++) {
@@ -539,7 +542,7 @@ static void rule_info(const struct pol_iface *pi, int dir, size_t idx, const str
 	ri->idx = (__u32)idx;
 	ri->dir = (__u8)dir;
 	ri->per = (__u8)r->per;
-	ri->action = TCS_ACT_DROP;
+	ri->action = r->action == POL_ACT_PACE ? TCS_ACT_PACE : TCS_ACT_DROP;
 	snprintf((char *)ri->iface, sizeof(ri->iface), "%s", pi->name);
 	snprintf((char *)ri->name, sizeof(ri->name), "%s", r->name);
 }
@@ -639,7 +642,15 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 			 : r->per == POL_PER_DST	 ? TCS_PER_DST
 			 : r->per == POL_PER_RULE ? TCS_PER_RULE
 						  : TCS_PER_FLOW;
-		tr.action = TCS_ACT_DROP;
+		if (r->action == POL_ACT_PACE) {
+			tr.action = TCS_ACT_PACE;
+			tr.max_delay_ns = r->max_delay_ns;
+			tr.ecn_ns = r->ecn_ns;
+			tr.flags = r->ecn ? TCS_RF_ECN : 0;
+		} else {
+			/* AUTO only reaches here unsettled (pure tests): police */
+			tr.action = TCS_ACT_DROP;
+		}
 
 		for (si = 0; si < rs->hdr.nshapes && rs->hdr.shapes[si].mask != mask; si++)
 			;

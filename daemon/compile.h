@@ -16,6 +16,8 @@
 
 /* Entries a single ruleset may produce in tcs_match before we refuse it. */
 #define CMP_MAX_MATCH	(1u << 19)
+/* ... and combinations it may list on the way (repeats too): compile time stays bounded */
+#define CMP_MAX_WORK	(8u * CMP_MAX_MATCH)
 
 struct cmp_class {
 	struct tcs_class_key key;

@@ -29,7 +29,8 @@
 #define POL_MAX_KEYS_MAX	(1u << 27)
 #define POL_RULE_NAME_MAX	63
 #define POL_IFNAME_MAX		15		/* IFNAMSIZ - 1 */
-#define POL_IFGLOB_MAX		255
+/* a pattern is part of a rule's identity, kept in tcs_rule_info.iface (64 bytes) */
+#define POL_IFGLOB_MAX		63
 
 /*
  * Names seen so far in one list, for duplicate checks in O(1): a policy of
@@ -396,6 +397,8 @@ struct rule_state {
 	bool rate_ok;
 	yaml_node_t *burst;
 	yaml_node_t *ports;	/* first sport/dport: where a proto clash is reported */
+	yaml_node_t *action;
+	yaml_node_t *max_delay, *ecn, *ecn_threshold;	/* pace keys, checked once all are read */
 };
 
 static const struct {
@@ -808,7 +811,7 @@ static const struct {
 	int act;		/* enum pol_action, or -1 when not supported yet */
 } actions[] = {
 	{ "drop", POL_ACT_DROP },
-	{ "pace", -1 },
+	{ "pace", POL_ACT_PACE },
 };
 
 static int h_action(struct pctx *pc, yaml_node_t *n, void *obj)
@@ -819,15 +822,105 @@ static int h_action(struct pctx *pc, yaml_node_t *n, void *obj)
 	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
 		if (strcmp(sval(n), actions[i].name))
 			continue;
-		if (actions[i].act < 0) {
-			perr(pc, n, "action \"%s\" is not supported yet; only \"drop\"", sval(n));
-			return 0;
-		}
 		rs->r.action = (enum pol_action)actions[i].act;
+		rs->r.action_pos = pos_of(n);
+		rs->action = n;
 		return 0;
 	}
-	perr(pc, n, "unknown action \"%s\"; only \"drop\" is supported", sval(n));
+	perr(pc, n, "unknown action \"%s\"; expected drop or pace", sval(n));
 	return 0;
+}
+
+static int h_max_delay(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	((struct rule_state *)obj)->max_delay = n;
+	return 0;
+}
+
+static int h_ecn(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	struct rule_state *rs = obj;
+
+	rs->ecn = n;
+	if (!strcmp(sval(n), "true"))
+		rs->r.ecn = true;
+	else if (strcmp(sval(n), "false"))
+		perr(pc, n, "ecn must be true or false; got \"%s\"", sval(n));
+	return 0;
+}
+
+static int h_ecn_threshold(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	((struct rule_state *)obj)->ecn_threshold = n;
+	return 0;
+}
+
+static uint64_t bytes_ns(uint64_t bytes, uint64_t bps)
+{
+	return (uint64_t)(((unsigned __int128)bytes * 8000000000ull + bps - 1) / bps);
+}
+
+/*
+ * Pace keys, once the whole rule is read: max_delay defaults to 5 ms and is
+ * never below the time one 64 KiB skb takes at the rate (such a packet could
+ * never be sent); ecn_threshold defaults to a quarter of max_delay.
+ */
+static void resolve_pace(struct pctx *pc, struct rule_state *rs)
+{
+	yaml_node_t *only = rs->max_delay ? rs->max_delay : rs->ecn ? rs->ecn : rs->ecn_threshold;
+	uint64_t floor, ns;
+	char rate[32];
+
+	if (rs->r.action == POL_ACT_PACE && rs->dir == POL_INGRESS) {
+		perr(pc, rs->action,
+		     "action \"pace\" only works on egress: arriving packets cannot be held back; "
+		     "use drop");
+		return;
+	}
+	if (rs->r.action == POL_ACT_DROP && only) {
+		perr(pc, only, "max_delay, ecn and ecn_threshold only apply to action: pace");
+		return;
+	}
+	if (rs->dir == POL_INGRESS && only) {
+		perr(pc, only, "max_delay, ecn and ecn_threshold only apply to egress rules");
+		return;
+	}
+	if (!rs->rate_ok)
+		return;
+	floor = bytes_ns(POL_MAX_SKB_BYTES, rs->r.rate_bps);
+	rs->r.max_delay_ns = floor > POL_DEFAULT_MAX_DELAY_NS ? floor : POL_DEFAULT_MAX_DELAY_NS;
+	if (rs->max_delay) {
+		if (units_parse_time(sval(rs->max_delay), &ns)) {
+			perr(pc, rs->max_delay, "bad max_delay \"%s\": expected a time such as 5ms",
+			     sval(rs->max_delay));
+			return;
+		}
+		if (ns < floor) {
+			perr(pc, rs->max_delay,
+			     "max_delay %s is shorter than one 64 KiB packet takes at %s (%llu us)",
+			     sval(rs->max_delay), units_fmt_rate(rs->r.rate_bps, rate, sizeof(rate)),
+			     (unsigned long long)(floor / 1000));
+			return;
+		}
+		rs->r.max_delay_ns = ns;
+	}
+	rs->r.ecn_ns = rs->r.max_delay_ns / 4;
+	if (rs->ecn_threshold) {
+		if (units_parse_time(sval(rs->ecn_threshold), &ns)) {
+			perr(pc, rs->ecn_threshold,
+			     "bad ecn_threshold \"%s\": expected a time such as 1ms",
+			     sval(rs->ecn_threshold));
+			return;
+		}
+		if (ns >= rs->r.max_delay_ns) {
+			perr(pc, rs->ecn_threshold, "ecn_threshold %s must be below max_delay",
+			     sval(rs->ecn_threshold));
+			return;
+		}
+		if (!rs->r.ecn)
+			perr(pc, rs->ecn_threshold, "ecn_threshold needs ecn: true");
+		rs->r.ecn_ns = ns;
+	}
 }
 
 static const struct pol_key rule_keys[] = {
@@ -837,6 +930,9 @@ static const struct pol_key rule_keys[] = {
 	{ "burst", YAML_SCALAR_NODE, "a scalar", h_burst },
 	{ "per", YAML_SCALAR_NODE, "a scalar", h_per },
 	{ "action", YAML_SCALAR_NODE, "a scalar", h_action },
+	{ "max_delay", YAML_SCALAR_NODE, "a scalar", h_max_delay },
+	{ "ecn", YAML_SCALAR_NODE, "a scalar", h_ecn },
+	{ "ecn_threshold", YAML_SCALAR_NODE, "a scalar", h_ecn_threshold },
 	{ NULL, YAML_NO_NODE, NULL, NULL },
 };
 enum { RK_NAME, RK_MATCH, RK_RATE };
@@ -946,7 +1042,8 @@ static int parse_rule(struct pctx *pc, struct iface_state *is, enum pol_dir dir,
 	struct rule_state rs = {
 		.is = is,
 		.dir = dir,
-		.r = { .pos = pos_of(map), .per = POL_PER_FLOW, .action = POL_ACT_DROP },
+		.r = { .pos = pos_of(map), .per = POL_PER_FLOW,
+		       .action = dir == POL_EGRESS ? POL_ACT_AUTO : POL_ACT_DROP },
 	};
 	struct pol_rules *rules = &is->ifc.dir[dir];
 	struct pol_rule *nv;
@@ -969,6 +1066,9 @@ static int parse_rule(struct pctx *pc, struct iface_state *is, enum pol_dir dir,
 	}
 	if (rs.rate_ok || rs.burst)
 		resolve_burst(pc, &rs);
+	if (!rs.action)
+		rs.r.action_pos = rs.r.pos;
+	resolve_pace(pc, &rs);
 
 	/* ports without proto: the compile step narrows to the port protocols */
 	for (i = 0; rs.ports && i < rs.r.match.n_proto; i++) {
@@ -1221,6 +1321,32 @@ static int h_metrics_textfile(struct pctx *pc, yaml_node_t *n, void *obj)
 	return p->settings.metrics_textfile ? 0 : -ENOMEM;
 }
 
+static int h_pace_fallback(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	struct policy *p = obj;
+
+	if (!strcmp(sval(n), "drop"))
+		p->settings.pace_fallback = POL_PACE_FALLBACK_DROP;
+	else if (!strcmp(sval(n), "refuse"))
+		p->settings.pace_fallback = POL_PACE_FALLBACK_REFUSE;
+	else
+		perr(pc, n, "pace_fallback \"%s\" is not one of: drop, refuse", sval(n));
+	return 0;
+}
+
+static int h_manage_root_qdisc(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	struct policy *p = obj;
+
+	if (!strcmp(sval(n), "true"))
+		p->settings.manage_root_qdisc = true;
+	else if (!strcmp(sval(n), "false"))
+		p->settings.manage_root_qdisc = false;
+	else
+		perr(pc, n, "manage_root_qdisc must be true or false; got \"%s\"", sval(n));
+	return 0;
+}
+
 static const struct pol_key settings_keys[] = {
 	{ "max_keys", YAML_SCALAR_NODE, "a scalar", h_max_keys },
 	{ "tc_priority", YAML_SCALAR_NODE, "a scalar", h_tc_priority },
@@ -1228,6 +1354,8 @@ static const struct pol_key settings_keys[] = {
 	{ "resync", YAML_SCALAR_NODE, "a scalar", h_resync },
 	{ "metrics_textfile", YAML_SCALAR_NODE, "a scalar", h_metrics_textfile },
 	{ "metrics_interval", YAML_SCALAR_NODE, "a scalar", h_metrics_interval },
+	{ "pace_fallback", YAML_SCALAR_NODE, "a scalar", h_pace_fallback },
+	{ "manage_root_qdisc", YAML_SCALAR_NODE, "a scalar", h_manage_root_qdisc },
 	{ NULL, YAML_NO_NODE, NULL, NULL },
 };
 
@@ -1383,6 +1511,7 @@ int policy_parse(const char *name, const char *buf, size_t len, struct policy **
 	p->settings.tc_priority = POL_DEFAULT_TC_PRIORITY;
 	p->settings.resync_ns = POL_DEFAULT_RESYNC_NS;
 	p->settings.metrics_interval_ns = POL_DEFAULT_METRICS_INTERVAL_NS;
+	p->settings.manage_root_qdisc = true;
 	sha256(buf, len, p->sha256);
 	p->path = strdup(pc.file);
 	if (!p->path) {
@@ -1500,6 +1629,53 @@ void policy_free(struct policy *p)
 {
 	if (p)
 		policy_free_parts(p);
+}
+
+int policy_settle_pace(struct policy *p, bool can_pace, pol_err_fn errfn, void *ctx)
+{
+	size_t i, r;
+	int err = 0;
+
+	for (i = 0; i < p->n_ifaces; i++) {
+		struct pol_rules *rules = &p->ifaces[i].dir[POL_EGRESS];
+
+		p->ifaces[i].pace_fell_back = false;
+		for (r = 0; r < rules->n; r++) {
+			struct pol_rule *rule = &rules->v[r];
+			char msg[512];
+
+			if (rule->action == POL_ACT_DROP || can_pace) {
+				if (rule->action == POL_ACT_AUTO)
+					rule->action = POL_ACT_PACE;
+				continue;
+			}
+			if (p->settings.pace_fallback == POL_PACE_FALLBACK_DROP) {
+				rule->action = POL_ACT_DROP;
+				p->ifaces[i].pace_fell_back = true;
+				continue;
+			}
+			snprintf(msg, sizeof(msg),
+				 "%s:%u:%u: rule \"%s\" needs pacing, but this kernel has no fq "
+				 "qdisc (sch_fq) and settings.pace_fallback is refuse",
+				 p->path, rule->action_pos.line, rule->action_pos.col, rule->name);
+			if (errfn)
+				errfn(ctx, msg);
+			else
+				fprintf(stderr, "%s\n", msg);
+			err = -EINVAL;
+		}
+	}
+	return err;
+}
+
+bool policy_iface_paces(const struct pol_iface *pi)
+{
+	size_t r;
+
+	for (r = 0; r < pi->dir[POL_EGRESS].n; r++)
+		if (pi->dir[POL_EGRESS].v[r].action == POL_ACT_PACE)
+			return true;
+	return false;
 }
 
 const struct pol_iface *policy_iface_for(const struct policy *p, const char *ifname)

@@ -38,6 +38,8 @@ enum pol_per {
 
 enum pol_action {
 	POL_ACT_DROP,
+	POL_ACT_PACE,
+	POL_ACT_AUTO,	/* egress, none given: pace where the host has fq, else drop */
 };
 
 /* One list per match field; n == 0 means the field is not constrained. */
@@ -64,6 +66,11 @@ struct pol_rule {
 	uint64_t burst_bytes;	/* resolved: a time burst is converted at the rate */
 	enum pol_per per;
 	enum pol_action action;
+	/* pace */
+	uint64_t max_delay_ns;	/* resolved: default or given */
+	bool ecn;
+	uint64_t ecn_ns;	/* resolved: default or given */
+	struct pol_pos action_pos;	/* where action was given, else the rule */
 };
 
 struct pol_rules {
@@ -81,11 +88,17 @@ struct pol_iface {
 	char *name;	/* exact name or fnmatch(3) glob */
 	struct pol_pos pos;
 	struct pol_rules dir[POL_DIR_NR];
+	bool pace_fell_back;	/* set by policy_settle_pace() */
 };
 
 enum pol_on_stop {
 	POL_ON_STOP_REMOVE,	/* detach and unpin: nothing of ours stays */
 	POL_ON_STOP_KEEP,	/* leave the datapath enforcing, for upgrades */
+};
+
+enum pol_pace_fallback {
+	POL_PACE_FALLBACK_DROP,		/* police instead, with a warning */
+	POL_PACE_FALLBACK_REFUSE,	/* refuse the policy */
 };
 
 struct pol_settings {
@@ -95,12 +108,17 @@ struct pol_settings {
 	uint64_t resync_ns;		/* full reconcile period */
 	char *metrics_textfile;		/* NULL: none */
 	uint64_t metrics_interval_ns;
+	enum pol_pace_fallback pace_fallback;
+	bool manage_root_qdisc;		/* may put fq at the root for pacing */
 };
 
 #define POL_DEFAULT_MAX_KEYS		1048576u
 #define POL_DEFAULT_TC_PRIORITY		1000u
 #define POL_DEFAULT_RESYNC_NS		30000000000ull
 #define POL_DEFAULT_METRICS_INTERVAL_NS	15000000000ull
+/* pace: max_delay when none is given, never below one 64 KiB skb at the rate */
+#define POL_DEFAULT_MAX_DELAY_NS	5000000ull
+#define POL_MAX_SKB_BYTES		65536ull
 /* burst when none is given: this long at the rate, and at least the floor */
 #define POL_DEFAULT_BURST_NS		10000000ull
 #define POL_DEFAULT_BURST_MIN		16384ull
@@ -124,6 +142,16 @@ int policy_load(const char *path, struct policy **out, pol_err_fn err, void *ctx
 int policy_parse(const char *name, const char *buf, size_t len, struct policy **out,
 		 pol_err_fn err, void *ctx);
 void policy_free(struct policy *p);
+
+/*
+ * Settle every "auto" and "pace" action for a host that can pace (has the
+ * fq qdisc) or cannot. Without fq: under pace_fallback drop, rules police
+ * instead and their interface entries get pace_fell_back; under refuse,
+ * each rule that needed pace is reported and -EINVAL returned.
+ */
+int policy_settle_pace(struct policy *p, bool can_pace, pol_err_fn err, void *ctx);
+/* Does any egress rule of the entry pace (after settling)? */
+bool policy_iface_paces(const struct pol_iface *pi);
 
 /* First interface entry whose name or glob matches ifname, or NULL. */
 const struct pol_iface *policy_iface_for(const struct policy *p, const char *ifname);

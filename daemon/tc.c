@@ -740,3 +740,146 @@ int tc_monitor_read(struct tc *tc, tc_event_cb cb, void *ctx)
 		}
 	}
 }
+
+/* ---- the root qdisc, for pacing ---------------------------------------------- */
+
+struct root_find {
+	uint32_t ifindex;
+	struct tc_root *root;
+	uint32_t mq_handle;	/* when the root is mq: its children are parent mq_handle */
+	unsigned int children, fq_children;
+};
+
+static int root_find_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[TCA_MAX + 1];
+	struct root_find *r = data;
+	const char *kind;
+
+	if (nlh->nlmsg_type != RTM_NEWQDISC || mnl_nlmsg_get_payload_len(nlh) < sizeof(*tcm) ||
+	    (uint32_t)tcm->tcm_ifindex != r->ifindex)
+		return 0;
+	if (parse_attrs(nlh, sizeof(*tcm), tb, TCA_MAX) < 0)
+		return -EPROTO;
+	kind = attr_str(tb[TCA_KIND]);
+	if (!kind)
+		return 0;
+	if (tcm->tcm_parent == TC_H_ROOT) {
+		snprintf(r->root->kind, sizeof(r->root->kind), "%s", kind);
+		r->root->handle = tcm->tcm_handle;
+		r->root->opts_len = 0;
+		if (tb[TCA_OPTIONS] && mnl_attr_get_payload_len(tb[TCA_OPTIONS]) <=
+					       sizeof(r->root->opts)) {
+			r->root->opts_len = mnl_attr_get_payload_len(tb[TCA_OPTIONS]);
+			memcpy(r->root->opts, mnl_attr_get_payload(tb[TCA_OPTIONS]),
+			       r->root->opts_len);
+		}
+		return 0;
+	}
+	/* children of the root (mq's per-queue qdiscs): counted after the walk */
+	if (TC_H_MAJ(tcm->tcm_parent) && TC_H_MAJ(tcm->tcm_parent) != TC_H_MAJ(TC_H_CLSACT)) {
+		r->children++;
+		if (!strcmp(kind, "fq"))
+			r->fq_children++;
+	}
+	return 0;
+}
+
+int tc_root_get(struct tc *tc, uint32_t ifindex, struct tc_root *root)
+{
+	char buf[TC_SEND_SIZE];
+	struct root_find r = { .ifindex = ifindex, .root = root };
+	struct nlmsghdr *nlh;
+	struct tcmsg *tcm;
+	int err;
+
+	memset(root, 0, sizeof(*root));
+	nlh = put_tc_header(buf, sizeof(buf), RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP,
+			    tc_next_seq(tc), &tcm);
+	tcm->tcm_ifindex = ifindex;
+	err = tc_request(tc, nlh, root_find_cb, &r, ifindex, "dump qdiscs");
+	if (err)
+		return tc_log(tc, LOG_ERR, err, ifindex, "dump qdiscs");
+	root->paces = !strcmp(root->kind, "fq") ||
+		      (!strcmp(root->kind, "mq") && r.children && r.children == r.fq_children);
+	return 0;
+}
+
+/* One qdisc request: kind at parent/handle, with raw options (or fq's). */
+static int qdisc_send(struct tc *tc, uint16_t type, uint16_t flags, uint32_t ifindex,
+		      uint32_t parent, uint32_t handle, const char *kind, const void *opts,
+		      size_t opts_len, const struct tc_fq *fq, const char *what)
+{
+	char buf[TC_SEND_SIZE];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	struct tcmsg *tcm;
+
+	nlh = put_tc_header(buf, sizeof(buf), type, NLM_F_REQUEST | NLM_F_ACK | flags,
+			    tc_next_seq(tc), &tcm);
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = parent;
+	tcm->tcm_handle = handle;
+	if (kind && !mnl_attr_put_strz_check(nlh, sizeof(buf), TCA_KIND, kind))
+		return -EMSGSIZE;
+	if (opts_len && !mnl_attr_put_check(nlh, sizeof(buf), TCA_OPTIONS, opts_len, opts))
+		return -EMSGSIZE;
+	if (fq) {
+		nest = mnl_attr_nest_start_check(nlh, sizeof(buf), TCA_OPTIONS);
+		if (!nest || !mnl_attr_put_u32_check(nlh, sizeof(buf), TCA_FQ_PLIMIT, fq->limit) ||
+		    !mnl_attr_put_u32_check(nlh, sizeof(buf), TCA_FQ_FLOW_PLIMIT, fq->flow_limit) ||
+		    !mnl_attr_put_u32_check(nlh, sizeof(buf), TCA_FQ_HORIZON, fq->horizon_us) ||
+		    !mnl_attr_put_u8_check(nlh, sizeof(buf), TCA_FQ_HORIZON_DROP, 1))
+			return -EMSGSIZE;
+		mnl_attr_nest_end(nlh, nest);
+	}
+	return tc_request(tc, nlh, NULL, NULL, ifindex, what);
+}
+
+int tc_root_set_fq(struct tc *tc, uint32_t ifindex, unsigned int txqs, const struct tc_fq *fq)
+{
+	const uint32_t mq = TC_H_MAKE(0x7c50u << 16, 0);	/* "tcs" mq handle 7c50: */
+	unsigned int q;
+	int err;
+
+	if (txqs <= 1) {
+		err = qdisc_send(tc, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex, TC_H_ROOT,
+				 0, "fq", NULL, 0, fq, "put fq at the root");
+		return err ? tc_log(tc, LOG_ERR, err, ifindex, "put fq at the root") : 0;
+	}
+	/* multi-queue: mq at the root, one fq per TX queue, so no queue shares a lock */
+	err = qdisc_send(tc, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex, TC_H_ROOT, mq,
+			 "mq", NULL, 0, NULL, "put mq at the root");
+	if (err)
+		return tc_log(tc, LOG_ERR, err, ifindex, "put mq at the root");
+	for (q = 1; q <= txqs; q++) {
+		err = qdisc_send(tc, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex,
+				 TC_H_MAKE(mq, q), 0, "fq", NULL, 0, fq, "put fq under mq");
+		if (err)
+			return tc_log(tc, LOG_ERR, err, ifindex, "put fq on TX queue %u", q);
+	}
+	return 0;
+}
+
+int tc_root_restore(struct tc *tc, uint32_t ifindex, const struct tc_root *old)
+{
+	int err;
+
+	/*
+	 * A root the kernel made itself (handle 0: noqueue, pfifo_fast, the
+	 * default_qdisc, mq) comes back by deleting ours; one an operator
+	 * configured is put back with its kind, handle and options.
+	 */
+	if (!old->handle || !old->kind[0]) {
+		err = qdisc_send(tc, RTM_DELQDISC, 0, ifindex, TC_H_ROOT, 0, NULL, NULL, 0, NULL,
+				 "delete our root qdisc");
+		if (err == -ENOENT || err == -EINVAL)
+			return 0;
+	} else {
+		err = qdisc_send(tc, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex, TC_H_ROOT,
+				 old->handle, old->kind, old->opts, old->opts_len, NULL,
+				 "restore the root qdisc");
+	}
+	return err ? tc_log(tc, LOG_ERR, err, ifindex, "restore root qdisc %s", old->kind) : 0;
+}

@@ -50,6 +50,27 @@ int tc_filter_detach(struct tc *tc, const struct tc_filter *f);
 typedef int (*tc_filter_cb)(const struct tc_filter_info *fi, void *ctx);
 int tc_filter_list(struct tc *tc, uint32_t ifindex, int dir, tc_filter_cb cb, void *ctx);
 
+/* The root qdisc of an interface, as found: enough to put it back. */
+struct tc_root {
+	char kind[16];
+	uint32_t handle;	/* 0: the kernel's default, not configured by anyone */
+	bool paces;		/* fq, or mq with fq on every queue: EDT works */
+	size_t opts_len;
+	unsigned char opts[512];	/* raw TCA_OPTIONS */
+};
+
+/* fq for per-key pacing: room for the queues max_delay allows */
+struct tc_fq {
+	uint32_t limit;		/* packets, whole qdisc */
+	uint32_t flow_limit;	/* packets per flow */
+	uint32_t horizon_us;	/* later departures are dropped */
+};
+
+int tc_root_get(struct tc *tc, uint32_t ifindex, struct tc_root *root);
+/* fq at the root (mq + fq per queue when txqs > 1); replaces what is there. */
+int tc_root_set_fq(struct tc *tc, uint32_t ifindex, unsigned int txqs, const struct tc_fq *fq);
+int tc_root_restore(struct tc *tc, uint32_t ifindex, const struct tc_root *old);
+
 /* A second socket, subscribed to RTNLGRP_TC: someone else's tc changes. */
 int tc_monitor_open(struct tc **out);
 int tc_fd(const struct tc *tc);

@@ -364,7 +364,8 @@ static int test_rule_defaults(void)
 	r = RULE_AT(p, 0, POL_EGRESS, 0);
 	if (r) {
 		CHECK_INT(r->per, POL_PER_FLOW);
-		CHECK_INT(r->action, POL_ACT_DROP);
+		/* egress without an action: pace where the host can, settled at load */
+		CHECK_INT(r->action, POL_ACT_AUTO);
 		CHECK_U64(r->burst_bytes, POL_DEFAULT_BURST_MIN);
 		CHECK_INT(r->match.n_proto + r->match.n_sport + r->match.n_dport +
 				  r->match.n_dscp + r->match.n_src + r->match.n_dst, 0);
@@ -829,11 +830,12 @@ static int test_unknown_keys(void)
 		   "t.yaml:2:1: unknown key \"interface\" at the top level; expected one of: version, settings, interfaces");
 	EXPECT_ERR(V1 "settings:\n  maxkeys: 5\ninterfaces: []\n",
 		   "t.yaml:3:3: unknown key \"maxkeys\" in settings; expected one of: max_keys, "
-		   "tc_priority, on_stop, resync, metrics_textfile, metrics_interval");
+		   "tc_priority, on_stop, resync, metrics_textfile, metrics_interval, pace_fallback, "
+		   "manage_root_qdisc");
 	EXPECT_ERR(V1 "interfaces:\n  - name: eth0\n    egres: []\n",
 		   "t.yaml:4:5: unknown key \"egres\" in interface entry; expected one of: name, ingress, egress");
 	EXPECT_ERR(R("        rat: 1mbit\n        rate: 1mbit\n"),
-		   "t.yaml:6:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action");
+		   "t.yaml:6:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold");
 	EXPECT_ERR(M("          port: 80\n"),
 		   "t.yaml:8:11: unknown key \"port\" in match; expected one of: proto, src, dst, sport, dport, dscp");
 	EXPECT_ERR(M("          Proto: tcp\n"),
@@ -916,6 +918,8 @@ static int test_bad_interfaces(void)
 		   "t.yaml:5:11: duplicate interface entry \"eth0\" (first at 3:5)");
 	EXPECT_ERR(V1 "interfaces:\n  - name: abcdefghijklmnop\n",
 		   "t.yaml:3:11: interface name \"abcdefghijklmnop\" is longer than 15 characters");
+	EXPECT_ERR(V1 "interfaces:\n  - name: \"veth*-0123456789012345678901234567890123456789012345678901234567\"\n",
+		   "t.yaml:3:11: interface pattern \"veth*-0123456789012345678901234567890123456789012345678901234567\" is longer than 63 characters");
 	EXPECT_ERR(V1 "interfaces:\n  - name: \"eth0:1\"\n",
 		   "t.yaml:3:11: bad interface name \"eth0:1\": names cannot be \".\" or \"..\" nor contain '/', ':' or whitespace");
 	EXPECT_ERR(V1 "interfaces:\n  - name: \"\"\n",
@@ -1011,10 +1015,115 @@ static int test_bad_per_and_action(void)
 {
 	EXPECT_ERR(R("        rate: 1mbit\n        per: host\n"),
 		   "t.yaml:7:14: \"per\" must be one of: flow, src, dst, rule; got \"host\"");
-	EXPECT_ERR(R("        rate: 1mbit\n        action: pace\n"),
-		   "t.yaml:7:17: action \"pace\" is not supported yet; only \"drop\"");
 	EXPECT_ERR(R("        rate: 1mbit\n        action: reject\n"),
-		   "t.yaml:7:17: unknown action \"reject\"; only \"drop\" is supported");
+		   "t.yaml:7:17: unknown action \"reject\"; expected drop or pace");
+	return 0;
+}
+
+#define PACE_IN(dir, body)                                                        \
+	V1 "interfaces:\n  - name: eth0\n    " dir ":\n      - name: r\n        rate: 10mbit\n" body
+
+static int test_pace_keys(void)
+{
+	struct policy *p;
+	struct pol_rule *r;
+
+	/* defaults: 5 ms, but never below one 64 KiB skb at the rate; ECN at a quarter */
+	MUST_PARSE(p, V1 "interfaces:\n  - name: eth0\n    egress:\n      - name: r\n"
+			 "        rate: 1gbit\n        action: pace\n");
+	r = RULE_AT(p, 0, POL_EGRESS, 0);
+	if (r) {
+		CHECK_INT(r->action, POL_ACT_PACE);
+		CHECK_U64(r->max_delay_ns, 5000000);
+		CHECK_INT(r->ecn, 0);
+		CHECK_U64(r->ecn_ns, 1250000);
+	}
+	policy_free(p);
+	MUST_PARSE(p, PACE_IN("egress", "        action: pace\n"));
+	r = RULE_AT(p, 0, POL_EGRESS, 0);
+	if (r) /* 65536 bytes at 10 mbit: 52.4288 ms */
+		CHECK_U64(r->max_delay_ns, 52428800);
+	policy_free(p);
+	MUST_PARSE(p, PACE_IN("egress", "        max_delay: 80ms\n        ecn: true\n"
+					"        ecn_threshold: 2ms\n"));
+	r = RULE_AT(p, 0, POL_EGRESS, 0);
+	if (r) {
+		CHECK_INT(r->action, POL_ACT_AUTO);
+		CHECK_U64(r->max_delay_ns, 80000000);
+		CHECK_INT(r->ecn, 1);
+		CHECK_U64(r->ecn_ns, 2000000);
+	}
+	policy_free(p);
+
+	EXPECT_ERR(PACE_IN("ingress", "        action: pace\n"),
+		   "t.yaml:7:17: action \"pace\" only works on egress: arriving packets cannot "
+		   "be held back; use drop");
+	EXPECT_ERR(PACE_IN("egress", "        action: drop\n        max_delay: 80ms\n"),
+		   "t.yaml:8:20: max_delay, ecn and ecn_threshold only apply to action: pace");
+	EXPECT_ERR(PACE_IN("ingress", "        ecn: true\n"),
+		   "t.yaml:7:14: max_delay, ecn and ecn_threshold only apply to action: pace");
+	EXPECT_ERR(PACE_IN("egress", "        max_delay: 1ms\n"),
+		   "t.yaml:7:20: max_delay 1ms is shorter than one 64 KiB packet takes at 10mbit "
+		   "(52428 us)");
+	EXPECT_ERR(PACE_IN("egress", "        max_delay: soon\n"),
+		   "t.yaml:7:20: bad max_delay \"soon\": expected a time such as 5ms");
+	EXPECT_ERR(PACE_IN("egress", "        ecn: yes\n"),
+		   "t.yaml:7:14: ecn must be true or false; got \"yes\"");
+	EXPECT_ERR(PACE_IN("egress", "        ecn: true\n        ecn_threshold: 60ms\n"),
+		   "t.yaml:8:24: ecn_threshold 60ms must be below max_delay");
+	EXPECT_ERR(PACE_IN("egress", "        ecn_threshold: 6ms\n"),
+		   "t.yaml:7:24: ecn_threshold needs ecn: true");
+	return 0;
+}
+
+static int test_settle_pace(void)
+{
+	static const char y[] = V1 "settings: {pace_fallback: refuse}\ninterfaces:\n"
+				   "  - name: eth0\n    egress:\n"
+				   "      - {name: a, rate: 1mbit}\n"
+				   "      - {name: b, rate: 1mbit, action: drop}\n"
+				   "      - {name: c, rate: 1mbit, action: pace}\n";
+	struct policy *p;
+
+	MUST_PARSE(p, y);
+	if (!p)
+		return 0;
+	CHECK_INT(p->settings.pace_fallback, POL_PACE_FALLBACK_REFUSE);
+	CHECK_INT(p->settings.manage_root_qdisc, 1);
+	/* a host with fq: auto and pace both pace */
+	CHECK_INT(policy_settle_pace(p, true, collect, &calls), 0);
+	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[0].action, POL_ACT_PACE);
+	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[1].action, POL_ACT_DROP);
+	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[2].action, POL_ACT_PACE);
+	CHECK(policy_iface_paces(&p->ifaces[0]));
+	policy_free(p);
+
+	/* without fq, refuse: every rule that needed pace is named */
+	MUST_PARSE(p, y);
+	if (!p)
+		return 0;
+	reset_errs();
+	CHECK_INT(policy_settle_pace(p, false, collect, &calls), -EINVAL);
+	CHECK_INT(n_errs, 2);
+	CHECK_STR(n_errs > 0 ? errs[0] : NULL,
+		  "t.yaml:6:9: rule \"a\" needs pacing, but this kernel has no fq qdisc (sch_fq) "
+		  "and settings.pace_fallback is refuse");
+	CHECK_STR(n_errs > 1 ? errs[1] : NULL,
+		  "t.yaml:8:40: rule \"c\" needs pacing, but this kernel has no fq qdisc (sch_fq) "
+		  "and settings.pace_fallback is refuse");
+	policy_free(p);
+
+	/* without fq, the default fallback: police, and say so for the interface */
+	MUST_PARSE(p, V1 "settings: {manage_root_qdisc: false}\ninterfaces:\n"
+			 "  - name: eth0\n    egress:\n      - {name: a, rate: 1mbit}\n");
+	if (!p)
+		return 0;
+	CHECK_INT(p->settings.manage_root_qdisc, 0);
+	CHECK_INT(policy_settle_pace(p, false, collect, &calls), 0);
+	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[0].action, POL_ACT_DROP);
+	CHECK(p->ifaces[0].pace_fell_back);
+	CHECK(!policy_iface_paces(&p->ifaces[0]));
+	policy_free(p);
 	return 0;
 }
 
@@ -1151,7 +1260,7 @@ static int test_all_errors_reported(void)
 	CHECK_STR(errs[3], "t.yaml:9:44: port 70000 is out of range 0-65535");
 	CHECK_STR(errs[4], "t.yaml:8:16: unknown burst unit \"xb\" in \"1xb\"; use b, kb, mb, gb, kbit, mbit, gbit (tc(8) sizes) or s, ms, us");
 	CHECK_STR(errs[5], "t.yaml:10:15: duplicate rule name \"a\" in eth0 egress (first at 6:9)");
-	CHECK_STR(errs[6], "t.yaml:11:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action");
+	CHECK_STR(errs[6], "t.yaml:11:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold");
 	CHECK_STR(errs[7], "t.yaml:10:9: missing \"rate\" in rule \"a\"");
 	CHECK_STR(errs[8], "t.yaml:12:11: duplicate interface entry \"eth0\" (first at 4:5)");
 	return 0;
@@ -1331,7 +1440,7 @@ static int test_load_bad_fixtures(void)
 	rc = load(src_path("tests/unit/fixtures/bad_many.yaml", path, sizeof(path)), &p);
 	CHECK_REFUSED(rc, p, 6);
 	if (n_errs == 6) {
-		snprintf(want, sizeof(want), "%s:7:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action", path);
+		snprintf(want, sizeof(want), "%s:7:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold", path);
 		CHECK_STR(errs[0], want);
 		snprintf(want, sizeof(want), "%s:6:9: missing \"rate\" in rule \"web\"", path);
 		CHECK_STR(errs[1], want);
@@ -1503,6 +1612,8 @@ int main(void)
 	TEST(test_minimal_and_settings_defaults);
 	TEST(test_settings);
 	TEST(test_settings_lifecycle);
+	TEST(test_pace_keys);
+	TEST(test_settle_pace);
 	TEST(test_sha256);
 	TEST(test_every_rule_key);
 	TEST(test_rule_defaults);
