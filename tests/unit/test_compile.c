@@ -1229,9 +1229,9 @@ static int test_rulesets_per_iface_dir(void)
 				  "    egress:\n"
 				  "      - { name: a, match: { dscp: 1 }, rate: 1mbit }\n"
 				  "      - { name: b, rate: 1mbit }\n"
-				  /* longer than tcs_rule_info.iface: kept NUL-terminated */
+				  /* the longest pattern: fills tcs_rule_info.iface, NUL-terminated */
 				  "  - name: \"lxc-0123456789abcdef0123456789abcdef0123456789abcdef"
-				  "0123456789abcdef0123456789abcdef*\"\n"
+				  "012345678*\"\n"
 				  "    ingress:\n"
 				  "      - { name: a, rate: 1mbit }\n";
 	static const char *empty = "version: 1\ninterfaces:\n  - name: eth0\n";
