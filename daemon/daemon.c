@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,13 @@
 #include "metrics.h"
 #include "policy.h"
 #include "tc.h"
+
+/* A root qdisc we replaced with fq, and what to put back. */
+struct root {
+	uint32_t ifindex;
+	struct tc_root old;
+	struct tc_fq fq;
+};
 
 /* A tc hook our filter is on. */
 struct hook {
@@ -55,6 +63,8 @@ struct daemon {
 	bool metrics_failed;		/* warned once until it works again */
 	struct hook *hooks;
 	size_t n_hooks;
+	struct root *roots;
+	size_t n_roots;
 	char status[256];
 };
 
@@ -399,14 +409,179 @@ static size_t policy_rules(const struct policy *p)
 	return n;
 }
 
+/* ---- the root qdisc: fq where rules pace ------------------------------------------ */
+
+/*
+ * Can this kernel pace, i.e. does it have sch_fq? Built in, loaded, or a
+ * module the kernel will load when the qdisc is first asked for.
+ */
+static bool host_has_fq(void)
+{
+	char path[PATH_MAX], line[256];
+	struct utsname u;
+	bool found = false;
+	FILE *f;
+
+	if (!access("/sys/module/sch_fq", F_OK))
+		return true;
+	if (uname(&u))
+		return false;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", u.release);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "/sch_fq.ko") != NULL;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	f = found ? NULL : fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "/sch_fq.ko") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* fq sized for what the entry's pace rules may queue: rate x max_delay. */
+static void fq_params(const struct pol_iface *pi, struct tc_fq *fq)
+{
+	uint64_t pkts = 0, delay = 0;
+	size_t r;
+
+	for (r = 0; r < pi->dir[POL_EGRESS].n; r++) {
+		const struct pol_rule *rule = &pi->dir[POL_EGRESS].v[r];
+		uint64_t q;
+
+		if (rule->action != POL_ACT_PACE)
+			continue;
+		q = (uint64_t)((unsigned __int128)rule->rate_bps * rule->max_delay_ns /
+			       8000000000ull / 1514) + 1;
+		pkts = q > pkts ? q : pkts;
+		delay = rule->max_delay_ns > delay ? rule->max_delay_ns : delay;
+	}
+	pkts *= 2;
+	fq->flow_limit = pkts < 100 ? 100 : pkts > 65536 ? 65536 : (uint32_t)pkts;
+	fq->limit = fq->flow_limit * 100 > 1000000 ? 1000000 : fq->flow_limit * 100;
+	if (fq->limit < 10000)
+		fq->limit = 10000;
+	/* fq's own 10 s horizon unless a max_delay needs longer */
+	fq->horizon_us = delay * 2 / 1000 > 10000000 ? (uint32_t)(delay * 2 / 1000) : 10000000;
+}
+
+static struct root *root_find(struct daemon *d, uint32_t ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_roots; i++)
+		if (d->roots[i].ifindex == ifindex)
+			return &d->roots[i];
+	return NULL;
+}
+
+static void root_restore(struct daemon *d, struct root *r)
+{
+	char name[IF_NAMESIZE];
+
+	if (if_indextoname(r->ifindex, name)) {
+		if (!tc_root_restore(d->tc, r->ifindex, &r->old))
+			log_info("restored root qdisc %s on %s", r->old.kind[0] ? r->old.kind : "default",
+				 name);
+	}
+	*r = d->roots[--d->n_roots];
+}
+
+/*
+ * Every interface with pace rules on egress gets fq at its root (unless a
+ * pacing root is there already); the root it had is remembered and put back
+ * when it no longer needs fq. With manage_root_qdisc: false nothing is
+ * replaced: returns -EINVAL naming the interface, and the caller refuses.
+ */
+static int roots_sync(struct daemon *d, const struct policy *p, const struct compiled *c,
+		      const struct binding *b, size_t nb)
+{
+	struct link_info *links = NULL;
+	size_t n_links = 0, i, j;
+	int err, ret = 0;
+
+	err = link_watch_snapshot(d->links, &links, &n_links);
+	if (err)
+		return err;
+	for (i = 0; i < n_links; i++) {
+		const struct pol_iface *pi = NULL;
+		uint32_t ifindex = (uint32_t)links[i].ifindex;
+		struct root *r = root_find(d, ifindex), *nr;
+		struct tc_root cur;
+		struct tc_fq fq;
+
+		for (j = 0; j < nb; j++)
+			if (b[j].ifindex == ifindex && b[j].dir == TCS_DIR_EGRESS)
+				pi = &p->ifaces[c->rs[b[j].rs].iface];
+		if (!pi || !policy_iface_paces(pi)) {
+			if (r)
+				root_restore(d, r);
+			continue;
+		}
+		if (tc_root_get(d->tc, ifindex, &cur))
+			continue;
+		fq_params(pi, &fq);
+		if (cur.paces && (!r || r->fq.flow_limit == fq.flow_limit))
+			continue;
+		if (!p->settings.manage_root_qdisc && !r) {
+			log_err("%s: pace rules need fq at the root, but the root qdisc is %s and "
+				"settings.manage_root_qdisc is false",
+				links[i].name, cur.kind);
+			ret = -EINVAL;
+			continue;
+		}
+		if (!r) {
+			nr = realloc(d->roots, (d->n_roots + 1) * sizeof(*nr));
+			if (!nr) {
+				ret = -ENOMEM;
+				break;
+			}
+			d->roots = nr;
+			r = &d->roots[d->n_roots++];
+			r->ifindex = ifindex;
+			r->old = cur;
+		}
+		r->fq = fq;
+		err = tc_root_set_fq(d->tc, ifindex, links[i].txqs, &fq);
+		if (err) {
+			ret = err;
+			continue;
+		}
+		log_info("%s: root qdisc %s replaced by %s for pacing (flow_limit %u); put back "
+			 "on stop",
+			 links[i].name, r->old.kind[0] ? r->old.kind : "default",
+			 links[i].txqs > 1 ? "mq + fq" : "fq", fq.flow_limit);
+	}
+	free(links);
+	return ret;
+}
+
+/* Warn once per interface entry whose pace rules police because the kernel has no fq. */
+static void warn_fallbacks(const struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_ifaces; i++)
+		if (p->ifaces[i].pace_fell_back)
+			log_warn("%s: this kernel has no fq qdisc (sch_fq), so its egress rules police "
+				 "(drop over the limit) instead of pacing; settings.pace_fallback: "
+				 "refuse makes this an error",
+				 p->ifaces[i].name);
+}
+
 /* Compile p and put it in force: maps first (atomic), then the tc hooks. */
-static int apply(struct daemon *d, const struct policy *p)
+static int apply(struct daemon *d, struct policy *p)
 {
 	struct binding *b = NULL;
 	struct compiled *c;
 	size_t nb = 0;
 	int err;
 
+	err = policy_settle_pace(p, host_has_fq(), err_to_log, d);
+	if (err)
+		return err;
 	err = compile_policy(p, maps_current(d->maps), &c, err_to_log, d);
 	if (err)
 		return err;
@@ -416,12 +591,15 @@ static int apply(struct daemon *d, const struct policy *p)
 		compile_free(c);
 		return err;
 	}
-	err = maps_apply(d->maps, c, b, nb);
+	err = roots_sync(d, p, c, b, nb);
+	if (!err)
+		err = maps_apply(d->maps, c, b, nb);
 	if (err) {
 		compile_free(c);
 		free(b);
 		return err;
 	}
+	warn_fallbacks(p);
 	err = hooks_sync(d, b, nb, p->settings.tc_priority, false);
 	free(b);
 	return err;
@@ -644,6 +822,8 @@ int daemon_reconcile(struct daemon *d, bool full)
 	d->dirty = false;
 	err = bindings_for(d, d->policy, maps_current(d->maps), &b, &nb);
 	if (!err)
+		roots_sync(d, d->policy, maps_current(d->maps), b, nb);
+	if (!err)
 		err = maps_rebind(d->maps, b, nb);
 	if (!err)
 		err = hooks_sync(d, b, nb, d->policy->settings.tc_priority, full);
@@ -707,6 +887,8 @@ void daemon_stop(struct daemon *d)
 	} else {
 		while (d->n_hooks)
 			hook_detach(d, &d->hooks[d->n_hooks - 1]);
+		while (d->n_roots)
+			root_restore(d, &d->roots[d->n_roots - 1]);
 		if (d->skel) {
 			unpin_all(d->o.pin_dir);
 			rmdir(d->o.pin_dir);
@@ -719,6 +901,7 @@ void daemon_stop(struct daemon *d)
 	tcshape_bpf__destroy(d->skel);
 	policy_free(d->policy);
 	free(d->hooks);
+	free(d->roots);
 	free(d);
 }
 
@@ -728,12 +911,27 @@ int daemon_check(const char *path)
 	struct policy *p = NULL;
 	int err;
 
+	bool fq = host_has_fq();
+	size_t i;
+
 	err = policy_load(path, &p, NULL, NULL);
 	if (!err)
-		err = compile_policy(p, NULL, &c, NULL, NULL);
+		err = policy_settle_pace(p, fq, NULL, NULL);
 	if (!err)
-		printf("%s: valid: %zu interface entries, %zu rules\n", path, p->n_ifaces,
-		       policy_rules(p));
+		err = compile_policy(p, NULL, &c, NULL, NULL);
+	if (err)
+		goto out;
+	printf("%s: valid: %zu interface entries, %zu rules\n", path, p->n_ifaces,
+	       policy_rules(p));
+	for (i = 0; i < p->n_ifaces; i++) {
+		if (policy_iface_paces(&p->ifaces[i]))
+			printf("%s: egress paces (this kernel has fq)\n", p->ifaces[i].name);
+		else if (p->ifaces[i].pace_fell_back)
+			printf("%s: egress polices instead of pacing: this kernel has no fq "
+			       "qdisc (sch_fq)\n",
+			       p->ifaces[i].name);
+	}
+out:
 	compile_free(c);
 	policy_free(p);
 	return err;

@@ -52,6 +52,7 @@ static int snapshot(struct nl_cache *cache, struct link_info **out, size_t *n)
 		const char *name = rtnl_link_get_name(link);
 
 		links[i].ifindex = rtnl_link_get_ifindex(link);
+		links[i].txqs = rtnl_link_get_num_tx_queues(link);
 		snprintf(links[i].name, sizeof(links[i].name), "%s", name ? name : "");
 		i++;
 	}

@@ -11,6 +11,7 @@
 
 struct link_info {
 	int ifindex;
+	unsigned int txqs;	/* TX queues: mq + fq per queue when > 1 */
 	char name[IF_NAMESIZE];
 };
 

@@ -43,7 +43,10 @@ static void help(FILE *o, const char *name, const char *type, const char *text)
 
 int metrics_write(FILE *o, const struct state_fds *f)
 {
-	static const char *const verdict[TCS_V_NR] = { "pass", "drop", NULL, NULL };
+	static const char *const verdict[TCS_V_NR] = {
+		[TCS_V_PASS] = "pass", [TCS_V_DROP] = "drop", [TCS_V_PACED] = "paced",
+		[TCS_V_MARK] = "ecn_mark",
+	};
 	struct state_rule *r = NULL;
 	__u64 g[TCS_STAT_NR];
 	struct tcs_daemon d;
@@ -70,7 +73,9 @@ int metrics_write(FILE *o, const struct state_fds *f)
 	help(o, "tcshaped_hooks", "gauge", "tc hooks (interface and direction) with our filter");
 	fprintf(o, "tcshaped_hooks %u\n", d.hooks);
 
-	help(o, "tcshaped_rule_packets_total", "counter", "Packets matched by a rule, by verdict");
+	help(o, "tcshaped_rule_packets_total", "counter",
+	     "Packets matched by a rule, by verdict: pass (sent at once), paced (sent later), "
+	     "ecn_mark (paced and CE-marked), drop");
 	for (i = 0; i < n; i++)
 		for (v = 0; v < TCS_V_NR; v++)
 			if (verdict[v]) {

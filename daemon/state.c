@@ -84,6 +84,16 @@ void state_close(struct state_fds *f)
 		}
 }
 
+__u64 state_sent_packets(const struct state_rule *r)
+{
+	return r->packets[TCS_V_PASS] + r->packets[TCS_V_PACED] + r->packets[TCS_V_MARK];
+}
+
+__u64 state_sent_bytes(const struct state_rule *r)
+{
+	return r->bytes[TCS_V_PASS] + r->bytes[TCS_V_PACED] + r->bytes[TCS_V_MARK];
+}
+
 static int rule_cmp(const void *a, const void *b)
 {
 	const struct state_rule *x = a, *y = b;

@@ -28,6 +28,10 @@ struct state_rule {
 	__u64 keys;		/* limiter keys in use */
 };
 
+/* Packets and bytes a rule let through: at once, paced, or CE-marked. */
+__u64 state_sent_packets(const struct state_rule *r);
+__u64 state_sent_bytes(const struct state_rule *r);
+
 /* Every rule, ordered by interface entry, direction and position. */
 int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n);
 

@@ -186,9 +186,9 @@ static int cmd_stats(const struct state_fds *f, double interval)
 	dt = now_s() - t0;
 
 	if (!json)
-		printf("%-12s %-7s %-16s %-4s %10s %10s %12s %14s %12s %14s %6s\n", "INTERFACE",
-		       "DIR", "RULE", "PER", "LIMIT", "RATE", "PASS_PKTS", "PASS_BYTES",
-		       "DROP_PKTS", "DROP_BYTES", "KEYS");
+		printf("%-12s %-7s %-16s %-4s %-5s %10s %10s %12s %14s %12s %10s %6s\n",
+		       "INTERFACE", "DIR", "RULE", "PER", "ACT", "LIMIT", "RATE", "SENT_PKTS",
+		       "SENT_BYTES", "DROP_PKTS", "ECN_MARKS", "KEYS");
 	else
 		printf("{\"interval\":%.3f,\"rules\":[", dt);
 	for (i = 0; i < nb; i++) {
@@ -197,20 +197,26 @@ static int cmd_stats(const struct state_fds *f, double interval)
 
 		for (j = 0; j < na; j++)
 			if (a[j].uid == b[i].uid)
-				rate = (double)(b[i].bytes[TCS_V_PASS] - a[j].bytes[TCS_V_PASS]) * 8 /
-				       dt;
+				rate = (double)(state_sent_bytes(&b[i]) - state_sent_bytes(&a[j])) *
+				       8 / dt;
 		if (json) {
 			printf("%s{\"interface\":", i ? "," : "");
 			jstr((char *)b[i].info.iface);
 			printf(",\"direction\":\"%s\",\"rule\":", state_dir_name(b[i].info.dir));
 			jstr((char *)b[i].info.name);
-			printf(",\"per\":\"%s\",\"limit_bps\":%llu,\"burst_bytes\":%llu,"
-			       "\"rate_bps\":%.0f,\"passed\":{\"packets\":%llu,\"bytes\":%llu},"
+			printf(",\"per\":\"%s\",\"action\":\"%s\",\"limit_bps\":%llu,"
+			       "\"burst_bytes\":%llu,\"rate_bps\":%.0f,"
+			       "\"sent\":{\"packets\":%llu,\"bytes\":%llu},"
+			       "\"paced_packets\":%llu,\"ecn_marked_packets\":%llu,"
 			       "\"dropped\":{\"packets\":%llu,\"bytes\":%llu},\"active_keys\":%llu}",
-			       state_per_name(b[i].info.per), (unsigned long long)b[i].info.rate_bps,
+			       state_per_name(b[i].info.per),
+			       b[i].info.action == TCS_ACT_PACE ? "pace" : "drop",
+			       (unsigned long long)b[i].info.rate_bps,
 			       (unsigned long long)b[i].info.burst_bytes, rate,
-			       (unsigned long long)b[i].packets[TCS_V_PASS],
-			       (unsigned long long)b[i].bytes[TCS_V_PASS],
+			       (unsigned long long)state_sent_packets(&b[i]),
+			       (unsigned long long)state_sent_bytes(&b[i]),
+			       (unsigned long long)(b[i].packets[TCS_V_PACED] + b[i].packets[TCS_V_MARK]),
+			       (unsigned long long)b[i].packets[TCS_V_MARK],
 			       (unsigned long long)b[i].packets[TCS_V_DROP],
 			       (unsigned long long)b[i].bytes[TCS_V_DROP],
 			       (unsigned long long)b[i].keys);
@@ -218,13 +224,14 @@ static int cmd_stats(const struct state_fds *f, double interval)
 		}
 		units_fmt_rate(b[i].info.rate_bps, lim, sizeof(lim));
 		units_fmt_rate((uint64_t)rate, rt, sizeof(rt));
-		printf("%-12s %-7s %-16s %-4s %10s %10s %12llu %14llu %12llu %14llu %6llu\n",
+		printf("%-12s %-7s %-16s %-4s %-5s %10s %10s %12llu %14llu %12llu %10llu %6llu\n",
 		       (char *)b[i].info.iface, state_dir_name(b[i].info.dir), (char *)b[i].info.name,
-		       state_per_name(b[i].info.per), lim, rt,
-		       (unsigned long long)b[i].packets[TCS_V_PASS],
-		       (unsigned long long)b[i].bytes[TCS_V_PASS],
+		       state_per_name(b[i].info.per),
+		       b[i].info.action == TCS_ACT_PACE ? "pace" : "drop", lim, rt,
+		       (unsigned long long)state_sent_packets(&b[i]),
+		       (unsigned long long)state_sent_bytes(&b[i]),
 		       (unsigned long long)b[i].packets[TCS_V_DROP],
-		       (unsigned long long)b[i].bytes[TCS_V_DROP], (unsigned long long)b[i].keys);
+		       (unsigned long long)b[i].packets[TCS_V_MARK], (unsigned long long)b[i].keys);
 	}
 	if (json) {
 		printf("],\"packets\":{");
