@@ -399,7 +399,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
 	struct tcs_key_state *st, zero = {};
 	struct tcs_flow_key fk;
-	struct tcs_rule rule, *cached;
+	struct tcs_rule rule = {}, *cached;
 	struct tcs_iface *iface;
 	struct tcs_key lk;
 	__u64 len, now, dep;

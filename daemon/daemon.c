@@ -631,20 +631,15 @@ const char *daemon_status(const struct daemon *d)
 	return d->status;
 }
 
-/* Remove the pins of our maps from the pin dir (the maps live on while used). */
-static int unpin_all(const char *dir)
+/* Remove the pins of obj's maps from the pin dir (the maps live on while used). */
+static int unpin_all(struct bpf_object *obj, const char *dir)
 {
-	static const char *const names[] = {
-		TCS_MAP_IFACES, TCS_MAP_RULESETS, TCS_MAP_CLASS,     TCS_MAP_MATCH,
-		TCS_MAP_FLOWS,	TCS_MAP_KEYS,	  TCS_MAP_FRAGS,     TCS_MAP_RULE_STATS,
-		TCS_MAP_STATS,	TCS_MAP_META,	  TCS_MAP_RULE_INFO,
-	};
 	char path[PATH_MAX];
-	size_t i;
+	struct bpf_map *map;
 	int n = 0;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+	bpf_object__for_each_map(map, obj) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		n += !unlink(path);
 	}
 	return n;
@@ -674,10 +669,13 @@ static int load_bpf(struct daemon *d, const struct policy *p)
 		err = tcshape_bpf__load(d->skel);
 		if (!err)
 			return 0;
+		if (attempt || !unpin_all(d->skel->obj, d->o.pin_dir)) {
+			tcshape_bpf__destroy(d->skel);
+			d->skel = NULL;
+			break;
+		}
 		tcshape_bpf__destroy(d->skel);
 		d->skel = NULL;
-		if (attempt || !unpin_all(d->o.pin_dir))
-			break;
 		log_warn("maps pinned in %s do not fit this tcshaped (upgraded, or "
 			 "settings.max_keys changed): starting with fresh maps; limiter state and "
 			 "counters start over",
@@ -890,7 +888,7 @@ void daemon_stop(struct daemon *d)
 		while (d->n_roots)
 			root_restore(d, &d->roots[d->n_roots - 1]);
 		if (d->skel) {
-			unpin_all(d->o.pin_dir);
+			unpin_all(d->skel->obj, d->o.pin_dir);
 			rmdir(d->o.pin_dir);
 		}
 	}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the test tiers and add up their results: `make test` calls
+# `tests/run.sh all`; `tests/run.sh unit|bpf|e2e ...` runs some tiers.
+#   unit: build/tests/unit/test_X for each tests/unit/test_X.c  (no root)
+#   bpf:  build/tests/bpf/test_X for each tests/bpf/test_X.c    (root: BPF_PROG_TEST_RUN)
+#   e2e:  tests/e2e/test_*.sh                                   (root: netns, tc, traffic)
+# The binaries are found from their sources, so a stale binary whose source
+# is gone does not run, and a missing one is a failure.
+# Every suite ends with "SUITE: N passed, N failed, N skipped"; the last line
+# of this script is the sum, "N passed, N failed, N skipped", and its status
+# is non-zero if any suite failed, crashed, timed out or gave no summary.
+set -u
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
+
+B=${B:-build}
+TIMEOUT_UNIT=${TIMEOUT_UNIT:-120}
+TIMEOUT_BPF=${TIMEOUT_BPF:-300}
+TIMEOUT_E2E=${TIMEOUT_E2E:-1200}
+
+pass=0
+fail=0
+skip=0
+bad=()			# suites that failed, for the recap
+
+usage()
+{
+	echo "usage: $0 [all|unit|bpf|e2e]..." >&2
+	exit 2
+}
+
+# run_suite NAME TIMEOUT CMD...: run one suite, show its output as it comes,
+# and add its summary line to the totals.
+run_suite()
+{
+	local name=$1 t=$2 out rc line p f s
+	shift 2
+	out=$(mktemp "${TMPDIR:-/tmp}/tcs-run.XXXXXX")
+	echo "== $name"
+	timeout -k 10 "$t" "$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
+	rm -f "$out"
+
+	if [ -z "$line" ]; then
+		case $rc in
+		0)	echo "FAIL $name: exited 0 without a summary line" ;;
+		124)	echo "FAIL $name: timed out after ${t}s" ;;
+		*)	if [ "$rc" -gt 128 ]; then
+				echo "FAIL $name: crashed (signal $((rc - 128))) without a summary line"
+			else
+				echo "FAIL $name: exited $rc without a summary line"
+			fi ;;
+		esac
+		fail=$((fail + 1))
+		bad+=("$name")
+		return
+	fi
+	read -r p f s <<< "$(sed -E 's/^.*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/' <<< "$line")"
+	pass=$((pass + p))
+	fail=$((fail + f))
+	skip=$((skip + s))
+	if [ "$f" -gt 0 ]; then
+		bad+=("$name")
+	elif [ "$rc" -ne 0 ]; then
+		# a summary with no failure, then a non-zero exit: count it
+		echo "FAIL $name: exited $rc after its summary"
+		fail=$((fail + 1))
+		bad+=("$name")
+	fi
+}
+
+# skip_suite NAME REASON
+skip_suite()
+{
+	echo "== $1"
+	echo "SKIP $1: $2"
+	skip=$((skip + 1))
+}
+
+# tier TIER NEEDS_ROOT TIMEOUT SOURCES...
+tier()
+{
+	local tier=$1 needs_root=$2 t=$3 src path name found=0
+	shift 3
+	for src in "$@"; do
+		[ -e "$src" ] || continue
+		found=1
+		case $src in
+		*.c)	path=$B/${src%.c} ;;
+		*)	path=$src ;;
+		esac
+		name="$tier/$(basename "$path")"
+		if [ "$needs_root" = 1 ] && [ "$(id -u)" -ne 0 ]; then
+			skip_suite "$name" "needs root (sudo make test)"
+		elif [ "$tier" = e2e ]; then
+			run_suite "$name" "$t" bash "$path"
+		elif [ ! -x "$path" ]; then
+			echo "== $name"
+			echo "FAIL $name: $path not built (run make)"
+			fail=$((fail + 1))
+			bad+=("$name")
+		else
+			run_suite "$name" "$t" "$path"
+		fi
+	done
+	[ $found -eq 1 ] || echo "== $tier: no suites"
+}
+
+[ $# -gt 0 ] || set -- all
+tiers=()
+for a in "$@"; do
+	case $a in
+	all)		tiers+=(unit bpf e2e) ;;
+	unit|bpf|e2e)	tiers+=("$a") ;;
+	*)		usage ;;
+	esac
+done
+
+for t in "${tiers[@]}"; do
+	case $t in
+	unit)	tier unit 0 "$TIMEOUT_UNIT" tests/unit/test_*.c ;;
+	bpf)	tier bpf 1 "$TIMEOUT_BPF" tests/bpf/test_*.c ;;
+	e2e)	tier e2e 1 "$TIMEOUT_E2E" tests/e2e/test_*.sh ;;
+	esac
+done
+
+echo
+[ ${#bad[@]} -eq 0 ] || echo "failed suites: ${bad[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
