@@ -4,6 +4,7 @@
  * argv in, daemon run, exit code out; the work is in daemon.c and loop.c.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 				 .pin_dir = TCS_DEFAULT_PIN_DIR };
 	int c, check = 0, level = LOG_INFO, err;
 	struct daemon *d;
+	sigset_t sigs;
 
 	while ((c = getopt_long(argc, argv, "c:p:nvh", opts, NULL)) != -1) {
 		switch (c) {
@@ -73,6 +75,12 @@ int main(int argc, char **argv)
 		return daemon_check(o.policy_path) ? 1 : 0;
 
 	log_init(level);
+	/* a SIGTERM while starting is acted on once started, by the loop: a clean stop */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	err = daemon_start(&o, &d);
 	if (err) {
 		log_err("not started: %s", strerror(-err));

@@ -261,6 +261,9 @@ tcs_daemon_start()
 		echo "$TCSHAPED not built (run make)"
 		return 1
 	fi
+	# a restart: wait for this instance's "ready:", not the last one's
+	local ready
+	ready=$(tcs_log_count 'ready:')
 	echo "--- start: tcshaped -c $policy" >> "$TCS_LOG"
 	# shellcheck disable=SC2086 # TCS_DAEMON_ARGS is a list
 	ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$policy" --pin-dir "$TCS_PIN_DIR" \
@@ -268,7 +271,7 @@ tcs_daemon_start()
 		>> "$TCS_LOG" 2>&1 < /dev/null &
 	TCS_DAEMON_PID=$!
 	TCS_DAEMON_RC=
-	if ! tcs_wait_log 'ready:' 1 10 || ! tcs_wait_filter egress 5; then
+	if ! tcs_wait_log 'ready:' $((ready + 1)) 10 || ! tcs_wait_filter egress 5; then
 		tcs_log "daemon log (last 40 lines):"
 		tail -n 40 "$TCS_LOG" | sed 's/^/    /'
 		return 1
