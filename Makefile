@@ -35,7 +35,8 @@ BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Werror -MMD -MP -Ibpf \
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps test test-unit test-bpf test-e2e demo bench install uninstall clean
+.PHONY: all deps test test-unit test-bpf test-e2e test-system test-vm demo bench install \
+	uninstall clean
 
 # ---- sources -------------------------------------------------------------
 LIB_SRCS	:= $(filter-out daemon/main.c daemon/tcshapectl.c,$(wildcard daemon/*.c))
@@ -94,7 +95,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh all
 
-test-unit test-bpf test-e2e: deps
+test-unit test-bpf test-e2e test-system test-vm: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh $(@:test-%=%)
 
@@ -108,19 +109,26 @@ bench: deps
 
 # ---- install --------------------------------------------------------------
 install: $(BINS)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tcshaped
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tcshaped \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
-	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/tcshaped.service > $(DESTDIR)$(UNITDIR)/tcshaped.service
+	install -m 0644 docs/man/tcshaped.8 docs/man/tcshapectl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/man/tcshaped.policy.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/tcshaped.service \
+		> $(DESTDIR)$(UNITDIR)/tcshaped.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tcshaped.service
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tcshaped/policy.yaml ]; then \
 		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/tcshaped/policy.yaml"; \
 	else \
 		install -m 0644 conf/policy.yaml $(DESTDIR)$(SYSCONFDIR)/tcshaped/policy.yaml; \
 	fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/tcshaped $(DESTDIR)$(SBINDIR)/tcshapectl
 	rm -f $(DESTDIR)$(UNITDIR)/tcshaped.service
+	rm -f $(DESTDIR)$(MANDIR)/man8/tcshaped.8 $(DESTDIR)$(MANDIR)/man8/tcshapectl.8
+	rm -f $(DESTDIR)$(MANDIR)/man5/tcshaped.policy.5
 	@echo "left $(DESTDIR)$(SYSCONFDIR)/tcshaped/ in place (your policy)"
 
 clean:

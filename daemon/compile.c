@@ -702,6 +702,21 @@ int compile_policy(const struct policy *p, const struct compiled *prev, struct c
 			n_rs += p->ifaces[i].dir[dir].n > 0;
 			n_rules += p->ifaces[i].dir[dir].n;
 		}
+	if (n_rules > CMP_MAX_RULES || n_rs > CMP_MAX_RULESETS) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg),
+			 "%s:1:1: %zu rules in %zu interface entries and directions; tcshaped holds "
+			 "at most %u rules in %u",
+			 p->path ? p->path : "<policy>", n_rules, n_rs, CMP_MAX_RULES,
+			 CMP_MAX_RULESETS);
+		if (err_fn)
+			err_fn(ctx, msg);
+		else
+			fprintf(stderr, "%s\n", msg);
+		err = -E2BIG;
+		goto fail;
+	}
 	c->rs = calloc(n_rs ? n_rs : 1, sizeof(*c->rs));
 	c->uids = calloc(n_rules ? n_rules : 1, sizeof(*c->uids));
 	if (!c->rs || !c->uids)

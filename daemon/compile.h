@@ -16,6 +16,9 @@
 
 /* Entries a single ruleset may produce in tcs_match before we refuse it. */
 #define CMP_MAX_MATCH	(1u << 19)
+/* Rules and rulesets a policy may have: half the maps, so a reload can swap them all */
+#define CMP_MAX_RULES		32768u
+#define CMP_MAX_RULESETS	8192u
 /* ... and combinations it may list on the way (repeats too): compile time stays bounded */
 #define CMP_MAX_WORK	(8u * CMP_MAX_MATCH)
 

@@ -31,6 +31,8 @@
 #include "policy.h"
 #include "tc.h"
 
+enum { FQ_MISSING, FQ_PRESENT, FQ_MAYBE };
+
 /* A root qdisc we replaced with fq, and what to put back. */
 struct root {
 	uint32_t ifindex;
@@ -61,6 +63,8 @@ struct daemon {
 	struct tcs_daemon rec;		/* what tcshapectl status shows */
 	char errors[1024];		/* errors of the reload being tried */
 	bool metrics_failed;		/* warned once until it works again */
+	int fq;				/* FQ_*: can this kernel pace */
+	bool leave_datapath;		/* stop without removing anything (failed adoption) */
 	struct hook *hooks;
 	size_t n_hooks;
 	struct root *roots;
@@ -412,33 +416,35 @@ static size_t policy_rules(const struct policy *p)
 /* ---- the root qdisc: fq where rules pace ------------------------------------------ */
 
 /*
- * Can this kernel pace, i.e. does it have sch_fq? Built in, loaded, or a
- * module the kernel will load when the qdisc is first asked for.
+ * Can this kernel pace, i.e. does it have sch_fq: loaded, built in, or a
+ * module the kernel loads itself when the qdisc is first asked for? When
+ * /lib/modules cannot be read (the unit's ProtectKernelModules hides it) the
+ * answer is "maybe", taken as yes: the first fq we ask for settles it.
  */
-static bool host_has_fq(void)
+static int host_fq(void)
 {
+	static const char *const lists[] = { "modules.builtin", "modules.dep" };
 	char path[PATH_MAX], line[256];
+	bool readable = false, found = false;
 	struct utsname u;
-	bool found = false;
+	size_t i;
 	FILE *f;
 
 	if (!access("/sys/module/sch_fq", F_OK))
-		return true;
+		return FQ_PRESENT;
 	if (uname(&u))
-		return false;
-	snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", u.release);
-	f = fopen(path, "r");
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, "/sch_fq.ko") != NULL;
-	if (f)
+		return FQ_MAYBE;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]) && !found; i++) {
+		snprintf(path, sizeof(path), "/lib/modules/%s/%s", u.release, lists[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		readable = true;
+		while (!found && fgets(line, sizeof(line), f))
+			found = strstr(line, "/sch_fq.ko") != NULL;
 		fclose(f);
-	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
-	f = found ? NULL : fopen(path, "r");
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, "/sch_fq.ko") != NULL;
-	if (f)
-		fclose(f);
-	return found;
+	}
+	return found ? FQ_PRESENT : readable ? FQ_MISSING : FQ_MAYBE;
 }
 
 /* fq sized for what the entry's pace rules may queue: rate x max_delay. */
@@ -509,6 +515,7 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 		const struct pol_iface *pi = NULL;
 		uint32_t ifindex = (uint32_t)links[i].ifindex;
 		struct root *r = root_find(d, ifindex), *nr;
+		bool fresh = false;
 		struct tc_root cur;
 		struct tc_fq fq;
 
@@ -526,9 +533,13 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 		if (cur.paces && (!r || r->fq.flow_limit == fq.flow_limit))
 			continue;
 		if (!p->settings.manage_root_qdisc && !r) {
-			log_err("%s: pace rules need fq at the root, but the root qdisc is %s and "
-				"settings.manage_root_qdisc is false",
-				links[i].name, cur.kind);
+			char msg[256];
+
+			snprintf(msg, sizeof(msg),
+				 "%s: pace rules need fq at the root, but the root qdisc is %s and "
+				 "settings.manage_root_qdisc is false",
+				 links[i].name, cur.kind);
+			err_to_log(d, msg);
 			ret = -EINVAL;
 			continue;
 		}
@@ -542,9 +553,19 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 			r = &d->roots[d->n_roots++];
 			r->ifindex = ifindex;
 			r->old = cur;
+			fresh = true;
 		}
 		r->fq = fq;
 		err = tc_root_set_fq(d->tc, ifindex, links[i].txqs, &fq);
+		if (err == -ENOENT) {
+			/* "Specified qdisc kind is unknown": no fq in this kernel */
+			log_warn("%s: the kernel has no fq qdisc (sch_fq) after all", links[i].name);
+			d->fq = FQ_MISSING;
+			if (fresh)
+				d->n_roots--;
+			ret = err;
+			break;
+		}
 		if (err) {
 			ret = err;
 			continue;
@@ -571,15 +592,22 @@ static void warn_fallbacks(const struct policy *p)
 				 p->ifaces[i].name);
 }
 
-/* Compile p and put it in force: maps first (atomic), then the tc hooks. */
+/*
+ * Compile p and put it in force: maps first (atomic), then the tc hooks.
+ * Once the maps hold it, p is in force: an interface whose hook cannot be
+ * attached (an "ingress" qdisc in the way, say) is logged and retried by
+ * the next reconcile, it does not make the policy fail.
+ */
 static int apply(struct daemon *d, struct policy *p)
 {
 	struct binding *b = NULL;
 	struct compiled *c;
+	bool can_pace = d->fq != FQ_MISSING;
 	size_t nb = 0;
 	int err;
 
-	err = policy_settle_pace(p, host_has_fq(), err_to_log, d);
+again:
+	err = policy_settle_pace(p, can_pace, err_to_log, d);
 	if (err)
 		return err;
 	err = compile_policy(p, maps_current(d->maps), &c, err_to_log, d);
@@ -592,6 +620,13 @@ static int apply(struct daemon *d, struct policy *p)
 		return err;
 	}
 	err = roots_sync(d, p, c, b, nb);
+	if (err == -ENOENT && can_pace && d->fq == FQ_MISSING) {
+		/* the kernel said it has no fq after all: settle again, police */
+		compile_free(c);
+		free(b);
+		can_pace = false;
+		goto again;
+	}
 	if (!err)
 		err = maps_apply(d->maps, c, b, nb);
 	if (err) {
@@ -600,9 +635,9 @@ static int apply(struct daemon *d, struct policy *p)
 		return err;
 	}
 	warn_fallbacks(p);
-	err = hooks_sync(d, b, nb, p->settings.tc_priority, false);
+	hooks_sync(d, b, nb, p->settings.tc_priority, false);
 	free(b);
-	return err;
+	return 0;
 }
 
 /* Publish the daemon's record for tcshapectl (pinned, so it outlives us). */
@@ -619,10 +654,17 @@ static void record(struct daemon *d)
 		log_warn("update %s: %s", TCS_MAP_DAEMON, strerror(errno));
 }
 
-static void set_status(struct daemon *d, const char *what)
+/* STATUS=: what is enforced, and whether the last reload was refused and why. */
+static void set_status(struct daemon *d)
 {
-	snprintf(d->status, sizeof(d->status), "%s%s%s: %zu rules on %zu hooks", what,
-		 *what ? " " : "", d->policy->path, policy_rules(d->policy), d->n_hooks);
+	char first[200] = "";
+
+	if (d->rec.last_reload == TCS_RELOAD_REJECTED)
+		snprintf(first, sizeof(first), "%.*s",
+			 (int)strcspn((char *)d->rec.last_error, "\n"), (char *)d->rec.last_error);
+	snprintf(d->status, sizeof(d->status), "%s%s%s%s: %zu rules on %zu hooks",
+		 first[0] ? "reload rejected: " : "", first, first[0] ? "; previous policy in force, " : "enforcing ",
+		 d->policy->path, policy_rules(d->policy), d->n_hooks);
 	record(d);
 }
 
@@ -646,42 +688,69 @@ static int unpin_all(struct bpf_object *obj, const char *dir)
 }
 
 /*
- * Open and load the classifier, reusing maps pinned by an earlier instance
- * (that is what keeps limiter state across restarts). Pins that no longer
- * fit (an upgrade changed a map, or settings.max_keys changed) are set aside
- * and fresh maps made: the old filters keep their old maps until replaced,
- * so enforcement never stops, but state and counters start over.
+ * Does every map pinned in dir fit its definition in obj (what libbpf needs
+ * to reuse it)? A map that does not fit means an upgrade changed it or
+ * settings.max_keys changed: then all pins are set aside together, since
+ * ids in one map name entries of the others.
+ */
+static bool pins_fit(struct bpf_object *obj, const char *dir)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	bool fit = true;
+
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) ||
+		    info.max_entries != bpf_map__max_entries(map) ||
+		    info.map_flags != bpf_map__map_flags(map)) {
+			log_info("pinned map %s does not fit this tcshaped", path);
+			fit = false;
+		}
+		close(fd);
+	}
+	return fit;
+}
+
+/*
+ * Open and load the classifier, reusing the maps an earlier instance pinned
+ * (that is what keeps limiter state across restarts). Pins that do not fit
+ * are set aside and fresh maps made: the old filters keep their old maps
+ * until replaced, so enforcement never stops, but state and counters start
+ * over.
  */
 static int load_bpf(struct daemon *d, const struct policy *p)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->o.pin_dir);
-	int attempt, err = 0;
+	int err;
 
-	for (attempt = 0; attempt < 2; attempt++) {
-		d->skel = tcshape_bpf__open_opts(&oo);
-		if (!d->skel) {
-			err = -errno;
-			log_err("open BPF object: %s", strerror(-err));
-			return err;
-		}
-		bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
-		bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
-		err = tcshape_bpf__load(d->skel);
-		if (!err)
-			return 0;
-		if (attempt || !unpin_all(d->skel->obj, d->o.pin_dir)) {
-			tcshape_bpf__destroy(d->skel);
-			d->skel = NULL;
-			break;
-		}
-		tcshape_bpf__destroy(d->skel);
-		d->skel = NULL;
+	d->skel = tcshape_bpf__open_opts(&oo);
+	if (!d->skel) {
+		err = -errno;
+		log_err("open BPF object: %s", strerror(-err));
+		return err;
+	}
+	bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
+	bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
+	if (!pins_fit(d->skel->obj, d->o.pin_dir)) {
+		unpin_all(d->skel->obj, d->o.pin_dir);
 		log_warn("maps pinned in %s do not fit this tcshaped (upgraded, or "
 			 "settings.max_keys changed): starting with fresh maps; limiter state and "
 			 "counters start over",
 			 d->o.pin_dir);
 	}
-	log_err("load BPF object: %s", strerror(-err));
+	err = tcshape_bpf__load(d->skel);
+	if (err)
+		log_err("load BPF object: %s", strerror(-err));
 	return err;
 }
 
@@ -718,16 +787,20 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	err = link_watch_open(&d->links, on_links_changed, d);
 	if (err)
 		goto fail;
+	d->fq = host_fq();
 	if (maps_adopted(d->maps))
 		hooks_adopt(d);
 	err = apply(d, p);
-	if (err)
+	if (err) {
+		/* what an earlier instance left keeps enforcing: not ours to tear down */
+		d->leave_datapath = maps_adopted(d->maps);
 		goto fail;
+	}
 	d->policy = p;
 	d->dirty = false;
 	d->rec.running = 1;
 	d->rec.started = d->rec.loaded = (__u64)time(NULL);
-	set_status(d, "enforcing");
+	set_status(d);
 	log_info("ready: %s", d->status);
 	*out = d;
 	return 0;
@@ -826,7 +899,7 @@ int daemon_reconcile(struct daemon *d, bool full)
 	if (!err)
 		err = hooks_sync(d, b, nb, d->policy->settings.tc_priority, full);
 	free(b);
-	set_status(d, "enforcing");
+	set_status(d);
 	return err;
 }
 
@@ -851,11 +924,7 @@ int daemon_reload(struct daemon *d)
 		d->rec.last_reload = TCS_RELOAD_REJECTED;
 		snprintf((char *)d->rec.last_error, sizeof(d->rec.last_error), "%s",
 			 d->errors[0] ? d->errors : strerror(-err));
-		record(d);
-		snprintf(d->status, sizeof(d->status),
-			 "reload rejected (%s), previous policy in force: %zu rules on %zu hooks",
-			 err == -EINVAL ? "invalid policy" : strerror(-err),
-			 policy_rules(d->policy), d->n_hooks);
+		set_status(d);
 		log_err("reload: rejected %s: %s", d->o.policy_path, d->status);
 		return err;
 	}
@@ -865,7 +934,7 @@ int daemon_reload(struct daemon *d)
 	d->rec.last_reload = TCS_RELOAD_APPLIED;
 	d->rec.last_error[0] = 0;
 	d->rec.loaded = d->rec.reload_at;
-	set_status(d, "enforcing");
+	set_status(d);
 	log_info("reload: applied %s", d->status);
 	return 0;
 }
@@ -876,17 +945,24 @@ void daemon_stop(struct daemon *d)
 
 	if (!d)
 		return;
-	keep = d->policy && d->policy->settings.on_stop == POL_ON_STOP_KEEP;
-	if (keep) {
+	keep = d->leave_datapath ||
+	       (d->policy && d->policy->settings.on_stop == POL_ON_STOP_KEEP);
+	if (d->leave_datapath) {
+		log_info("left the datapath an earlier instance pinned in %s as it was",
+			 d->o.pin_dir);
+	} else if (keep) {
 		log_info("on_stop: keep: %zu filters and the maps in %s stay enforcing", d->n_hooks,
 			 d->o.pin_dir);
 		d->rec.running = 0;
 		record(d);
+		daemon_write_metrics(d);	/* tcshaped_up 0, the datapath's counters */
 	} else {
 		while (d->n_hooks)
 			hook_detach(d, &d->hooks[d->n_hooks - 1]);
 		while (d->n_roots)
 			root_restore(d, &d->roots[d->n_roots - 1]);
+		if (d->policy && d->policy->settings.metrics_textfile)
+			unlink(d->policy->settings.metrics_textfile);	/* nothing to report */
 		if (d->skel) {
 			unpin_all(d->skel->obj, d->o.pin_dir);
 			rmdir(d->o.pin_dir);
@@ -909,7 +985,7 @@ int daemon_check(const char *path)
 	struct policy *p = NULL;
 	int err;
 
-	bool fq = host_has_fq();
+	bool fq = host_fq() != FQ_MISSING;
 	size_t i;
 
 	err = policy_load(path, &p, NULL, NULL);

@@ -18,7 +18,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 	if (prio > log_level)
 		return 0;
-	fprintf(stderr, "<%d>libbpf: ", prio);
+	fprintf(stderr, "<%d>", prio);	/* libbpf's lines say "libbpf: " themselves */
 	return vfprintf(stderr, fmt, ap);
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -132,6 +133,8 @@ int metrics_write_file(const char *path, const struct state_fds *f)
 	o = fopen(tmp, "w");
 	if (!o)
 		return -errno;
+	/* node_exporter reads it as its own user; the unit's UMask is 0077 */
+	fchmod(fileno(o), 0644);
 	err = metrics_write(o, f);
 	if (fclose(o) && !err)
 		err = -errno;

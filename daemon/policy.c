@@ -1286,7 +1286,7 @@ static void setting_time(struct pctx *pc, yaml_node_t *n, const char *key, uint6
 	uint64_t ns;
 
 	if (units_parse_time(sval(n), &ns))
-		perr(pc, n, "bad %s \"%s\": expected a time such as 30s or 500ms", key, sval(n));
+		perr(pc, n, "bad %s \"%s\": expected a time such as 30s", key, sval(n));
 	else if (ns < lo_s * 1000000000ull || ns > hi_s * 1000000000ull)
 		perr(pc, n, "%s %s is out of range %llus-%llus", key, sval(n),
 		     (unsigned long long)lo_s, (unsigned long long)hi_s);

@@ -146,8 +146,8 @@ static int cmd_status(const struct state_fds *f)
 			       nb ? "is still enforcing" : "enforces nothing");
 		printf("\npolicy:   %s\nsha256:   %s\nloaded:   %s\n", (char *)d.policy_path, hex,
 		       fmt_time(d.loaded, t1, sizeof(t1)));
-		printf("reload:   last %s %s; %u applied, %u rejected\n",
-		       last[d.last_reload < 3 ? d.last_reload : 0],
+		printf("reload:   last %s%s%s; %u applied, %u rejected\n",
+		       last[d.last_reload < 3 ? d.last_reload : 0], d.last_reload ? " " : "",
 		       d.last_reload ? fmt_time(d.reload_at, t2, sizeof(t2)) : "", d.reloads_applied,
 		       d.reloads_rejected);
 		if (d.last_reload == TCS_RELOAD_REJECTED)
@@ -314,15 +314,10 @@ static void key_text(const struct tcs_key *k, int per, char *buf, size_t len)
 		snprintf(buf, len, "%s %s > %s", proto, s, d);
 }
 
-static const struct state_key *key_find(const struct state_key *v, size_t n,
-					const struct tcs_key *k)
+static int key_cmp(const void *a, const void *b)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!memcmp(&v[i].key, k, sizeof(*k)))
-			return &v[i];
-	return NULL;
+	return memcmp(&((const struct state_key *)a)->key, &((const struct state_key *)b)->key,
+		      sizeof(struct tcs_key));
 }
 
 static int cmd_top(const struct state_fds *f, int limit, const char *rule, double interval)
@@ -346,9 +341,10 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 		err = -ENOMEM;
 		goto fail;
 	}
-	/* the same key in both snapshots: O(n^2) is fine for what a person reads */
+	/* the same key in both snapshots */
+	qsort(a, na, sizeof(*a), key_cmp);
 	for (i = 0; i < nb; i++) {
-		const struct state_key *old = na < 100000 ? key_find(a, na, &b[i].key) : NULL;
+		const struct state_key *old = bsearch(&b[i], a, na, sizeof(*a), key_cmp);
 		const struct state_rule *sr = NULL;
 
 		for (j = 0; j < nr; j++)

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run the test tiers and add up their results: `make test` calls
-# `tests/run.sh all`; `tests/run.sh unit|bpf|e2e ...` runs some tiers.
+# `tests/run.sh all`; `tests/run.sh unit|bpf|e2e|system|vm ...` runs some tiers.
 #   unit: build/tests/unit/test_X for each tests/unit/test_X.c  (no root)
 #   bpf:  build/tests/bpf/test_X for each tests/bpf/test_X.c    (root: BPF_PROG_TEST_RUN)
 #   e2e:  tests/e2e/test_*.sh                                   (root: netns, tc, traffic)
+#   system: tests/system/run.sh: the unit under a real systemd (nspawn)    (root)
+#   vm:   tests/vm/test_*.sh: Debian's stock 6.1 kernel under qemu, fq pacing (root)
 # The binaries are found from their sources, so a stale binary whose source
 # is gone does not run, and a missing one is a failure.
 # Every suite ends with "SUITE: N passed, N failed, N skipped"; the last line
@@ -19,6 +21,8 @@ B=${B:-build}
 TIMEOUT_UNIT=${TIMEOUT_UNIT:-120}
 TIMEOUT_BPF=${TIMEOUT_BPF:-300}
 TIMEOUT_E2E=${TIMEOUT_E2E:-1200}
+TIMEOUT_SYSTEM=${TIMEOUT_SYSTEM:-900}	# the first run debootstraps (about 100 s)
+TIMEOUT_VM=${TIMEOUT_VM:-2400}		# qemu without KVM
 
 pass=0
 fail=0
@@ -27,7 +31,7 @@ bad=()			# suites that failed, for the recap
 
 usage()
 {
-	echo "usage: $0 [all|unit|bpf|e2e]..." >&2
+	echo "usage: $0 [all|unit|bpf|e2e|system|vm]..." >&2
 	exit 2
 }
 
@@ -39,7 +43,7 @@ run_suite()
 	shift 2
 	out=$(mktemp "${TMPDIR:-/tmp}/tcs-run.XXXXXX")
 	echo "== $name"
-	timeout -k 10 "$t" "$@" 2>&1 | tee "$out"
+	timeout -k 60 "$t" "$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	line=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
 	rm -f "$out"
@@ -95,7 +99,7 @@ tier()
 		name="$tier/$(basename "$path")"
 		if [ "$needs_root" = 1 ] && [ "$(id -u)" -ne 0 ]; then
 			skip_suite "$name" "needs root (sudo make test)"
-		elif [ "$tier" = e2e ]; then
+		elif [ "$src" = "$path" ]; then	# a script
 			run_suite "$name" "$t" bash "$path"
 		elif [ ! -x "$path" ]; then
 			echo "== $name"
@@ -113,8 +117,8 @@ tier()
 tiers=()
 for a in "$@"; do
 	case $a in
-	all)		tiers+=(unit bpf e2e) ;;
-	unit|bpf|e2e)	tiers+=("$a") ;;
+	all)		tiers+=(unit bpf e2e system vm) ;;
+	unit|bpf|e2e|system|vm)	tiers+=("$a") ;;
 	*)		usage ;;
 	esac
 done
@@ -124,6 +128,8 @@ for t in "${tiers[@]}"; do
 	unit)	tier unit 0 "$TIMEOUT_UNIT" tests/unit/test_*.c ;;
 	bpf)	tier bpf 1 "$TIMEOUT_BPF" tests/bpf/test_*.c ;;
 	e2e)	tier e2e 1 "$TIMEOUT_E2E" tests/e2e/test_*.sh ;;
+	system)	tier system 1 "$TIMEOUT_SYSTEM" tests/system/run.sh ;;
+	vm)	tier vm 1 "$TIMEOUT_VM" tests/vm/test_*.sh ;;
 	esac
 done
 
