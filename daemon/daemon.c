@@ -557,12 +557,15 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 		}
 		r->fq = fq;
 		err = tc_root_set_fq(d->tc, ifindex, links[i].txqs, &fq);
+		if (err && fresh) {
+			/* half done (mq without fq under it): put back what was there */
+			tc_root_restore(d->tc, ifindex, &r->old);
+			d->n_roots--;
+		}
 		if (err == -ENOENT) {
 			/* "Specified qdisc kind is unknown": no fq in this kernel */
 			log_warn("%s: the kernel has no fq qdisc (sch_fq) after all", links[i].name);
 			d->fq = FQ_MISSING;
-			if (fresh)
-				d->n_roots--;
 			ret = err;
 			break;
 		}
