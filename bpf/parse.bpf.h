@@ -196,8 +196,15 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p, __u3
 	return PARSE_MALFORMED;
 }
 
-static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
+/*
+ * A global function: the verifier checks it once, on its own, instead of
+ * once per path of the caller, which keeps the program's verification small
+ * (and loading fast, even on an emulated CPU).
+ */
+__attribute__((noinline)) int parse_pkt(struct __sk_buff *skb, struct pkt *p)
 {
+	if (!p)
+		return PARSE_NOT_IP;
 	__u32 off = sizeof(struct ethhdr);
 	__u16 proto;
 	int i;

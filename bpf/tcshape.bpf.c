@@ -236,14 +236,14 @@ static long shape_step(__u32 i, struct shape_walk *w)
  * then one hash lookup per rule shape (at most 64, usually a handful).
  * Returns 0 and fills *out, or -1 when no rule matches.
  */
-static __always_inline int classify(const struct pkt *p, __u32 ruleset, struct tcs_rule *out)
+__attribute__((noinline)) int classify(const struct pkt *p, __u32 ruleset, struct tcs_rule *out)
 {
 	const struct tcs_ruleset *rs = bpf_map_lookup_elem(&tcs_rulesets, &ruleset);
 	struct shape_walk w = { .ruleset = ruleset, .best = TCS_IDX_NONE };
 	__u8 port[16] = {}, byte[16] = {};
 	__u32 fields, abits;
 
-	if (!rs)
+	if (!rs || !p || !out)
 		return -1;
 	fields = rs->fields;
 	abits = p->family == TCS_FAMILY_V4 ? 32 : 128;
@@ -403,7 +403,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	struct tcs_iface *iface;
 	struct tcs_key lk;
 	__u64 len, now, dep;
-	struct pkt p;
+	struct pkt p = {};
 	int ret;
 
 	iface = bpf_map_lookup_elem(&tcs_ifaces, &ik);

@@ -7,7 +7,9 @@
 #   bpf:  build/tests/bpf/test_X for each tests/bpf/test_X.c    (root: BPF_PROG_TEST_RUN)
 #   e2e:  tests/e2e/test_*.sh                                   (root: netns, tc, traffic)
 #   system: tests/system/run.sh: the unit under a real systemd (nspawn)    (root)
-#   vm:   tests/vm/test_*.sh: Debian's stock 6.1 kernel under qemu, fq pacing (root)
+#   vm:   tests/vm/test_*.sh: Debian's stock 6.1 kernel under qemu     (root)
+#   pace: tests/pace/test_*.sh: EDT pacing with fq vs HTB; needs sch_fq, so the
+#         vm tier runs it inside the vm (not part of all)             (root)
 # The binaries are found from their sources, so a stale binary whose source
 # is gone does not run, and a missing one is a failure.
 # Every suite ends with "SUITE: N passed, N failed, N skipped"; the last line
@@ -31,7 +33,7 @@ bad=()			# suites that failed, for the recap
 
 usage()
 {
-	echo "usage: $0 [all|unit|bpf|e2e|system|vm]..." >&2
+	echo "usage: $0 [all|unit|bpf|e2e|system|vm|pace]..." >&2
 	exit 2
 }
 
@@ -118,7 +120,7 @@ tiers=()
 for a in "$@"; do
 	case $a in
 	all)		tiers+=(unit bpf e2e system vm) ;;
-	unit|bpf|e2e|system|vm)	tiers+=("$a") ;;
+	unit|bpf|e2e|system|vm|pace)	tiers+=("$a") ;;
 	*)		usage ;;
 	esac
 done
@@ -130,6 +132,7 @@ for t in "${tiers[@]}"; do
 	e2e)	tier e2e 1 "$TIMEOUT_E2E" tests/e2e/test_*.sh ;;
 	system)	tier system 1 "$TIMEOUT_SYSTEM" tests/system/run.sh ;;
 	vm)	tier vm 1 "$TIMEOUT_VM" tests/vm/test_*.sh ;;
+	pace)	tier pace 1 "$TIMEOUT_E2E" tests/pace/test_*.sh ;;
 	esac
 done
 

@@ -151,7 +151,7 @@ test_new_interface_glob()
 	ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$p" --pin-dir "$TCS_PIN_DIR" -v \
 		>> "$TCS_LOG" 2>&1 < /dev/null &
 	TCS_DAEMON_PID=$!
-	tcs_wait_log 'ready:' 1 10 || { tcs_msg "daemon did not start"; return 1; }
+	tcs_wait_log 'ready:' 1 "$TCS_START_TIMEOUT" || { tcs_msg "daemon did not start"; return 1; }
 	for round in 1 2; do
 		ip link add tcs-x0 netns "$TCS_NS_A" type veth peer name tcs-y0 netns "$TCS_NS_B" &&
 		ip -n "$TCS_NS_A" addr add 198.19.0.1/24 dev tcs-x0 &&

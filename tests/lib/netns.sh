@@ -37,6 +37,9 @@ TCS_B6=2001:db8::2
 TCS_B6_2=2001:db8::4
 export TCS_TC_PRIO=1000	# settings.tc_priority default: where our filter sits
 TCS_DAEMON_ARGS=${TCS_DAEMON_ARGS--v}	# extra tcshaped arguments; -v: debug log
+# seconds a start may take: loading the classifier runs the verifier, which
+# under an emulated CPU (the vm tier: qemu without KVM) takes minutes
+TCS_START_TIMEOUT=${TCS_START_TIMEOUT:-10}
 
 # Per-test state, set by tcs_setup.
 TCS_NS_A=
@@ -271,7 +274,8 @@ tcs_daemon_start()
 		>> "$TCS_LOG" 2>&1 < /dev/null &
 	TCS_DAEMON_PID=$!
 	TCS_DAEMON_RC=
-	if ! tcs_wait_log 'ready:' $((ready + 1)) 10 || ! tcs_wait_filter egress 5; then
+	if ! tcs_wait_log 'ready:' $((ready + 1)) "$TCS_START_TIMEOUT" ||
+	   ! tcs_wait_filter egress 5; then
 		tcs_log "daemon log (last 40 lines):"
 		tail -n 40 "$TCS_LOG" | sed 's/^/    /'
 		return 1

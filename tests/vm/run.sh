@@ -7,7 +7,7 @@
 #
 #   tests/vm/run.sh prepare [--force]    # kernel + base initramfs, cached
 #   tests/vm/run.sh exec [--timeout SEC] [-e NAME=VALUE]... [--copy PATH]... -- CMD...
-#   tests/vm/run.sh test [--timeout SEC] [TIER...]   # tests/run.sh TIERs inside
+#   tests/vm/run.sh test [--timeout SEC] [--name NAME] [TIER...]  # tests/run.sh inside
 #
 # exec boots the cached kernel with the base initramfs plus a second cpio
 # holding the project tree, runs CMD with bash in the project directory and
@@ -21,7 +21,9 @@
 # and exits 0.
 #
 # test runs `tests/run.sh TIER...` (default: bpf e2e) inside and ends with
-# the line tests/run.sh adds up: "vm: N passed, N failed, N skipped".
+# the line tests/run.sh on the host adds up: "NAME: N passed, N failed, N
+# skipped" (NAME defaults to vm). tests/vm/test_*.sh, the vm tier's suites,
+# are built on it.
 #
 # The cache lives outside the repository, one directory per kernel version:
 # ${TCS_VM_CACHE:-/var/cache/tcshaped-vm}/<kver>/{vmlinux,vmlinuz,*.deb,base.cpio,...}
@@ -558,15 +560,16 @@ cmd_exec()
 	return "$rc"
 }
 
-# tests/run.sh's tiers inside the vm, summed up under the name "vm" so that
-# tests/run.sh can count this as one suite.
+# tests/run.sh's tiers inside the vm, summed up under one NAME (default vm)
+# so that tests/run.sh on the host counts this as one suite.
 cmd_test()
 {
-	local opts=() out rc line
+	local opts=() name=vm out rc line
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--timeout) opts+=(--timeout "${2:?--timeout needs seconds}"); shift 2 ;;
 		--timeout=*) opts+=("$1"); shift ;;
+		--name) name=${2:?--name needs a suite name}; shift 2 ;;
 		-*) usage ;;
 		*) break ;;
 		esac
@@ -582,7 +585,7 @@ cmd_test()
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
 	fi
 	rm -f "$out"
-	[ -n "$line" ] && echo "vm: $line"
+	[ -n "$line" ] && echo "$name: $line"
 	return "$rc"
 }
 

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2207 # results are numbers, split into arrays on purpose
+#
+# pace tier: EDT pacing with fq, measured end to end against HTB in the same
+# run. Needs a kernel with sch_fq (the vm tier boots Debian's stock 6.1 for
+# that); elsewhere every test says SKIP with the reason.
+#
+#   tests/vm/run.sh exec -- tests/pace/test_pace.sh [TEST...]
+
+# shellcheck source=tests/lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
+
+TCSHAPECTL=${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}
+SECS=${PACE_SECS:-10}
+GOODPUT_PCT=3		# paced goodput within this % of HTB's at the same rate
+FLOW_PCT=10		# each of four paced flows within this % of its limit
+
+has_fq()
+{
+	ip netns exec "$TCS_NS_A" tc qdisc add dev lo root fq 2>/dev/null || return 1
+	ip netns exec "$TCS_NS_A" tc qdisc del dev lo root 2>/dev/null
+	return 0
+}
+
+ctl() { ip netns exec "$TCS_NS_A" "$TCSHAPECTL" --pin-dir "$TCS_PIN_DIR" "$@"; }
+
+# pace_policy FILE RATE PER [MATCH] [MORE KEYS OF THE RULE] [MORE RULES]:
+# one paced egress rule, by default for TCP to ports 5201-5204
+pace_policy()
+{
+	local match=${4:-'{ proto: tcp, dport: "5201-5204" }'}
+	cat > "$1" <<EOF
+version: 1
+settings: { max_keys: 65536 }
+interfaces:
+  - name: $TCS_DEV_A
+    egress:
+      - name: paced
+        match: $match
+        rate: $2
+        per: $3
+        action: pace
+${5:-}
+${6:-}
+EOF
+}
+
+# htb_on RATE / htb_off: the reference shaper on tcs-a0, one class for all
+htb_on()
+{
+	tc -n "$TCS_NS_A" qdisc replace dev "$TCS_DEV_A" root handle 1: htb default 1 &&
+	tc -n "$TCS_NS_A" class add dev "$TCS_DEV_A" parent 1: classid 1:1 htb rate "$1"
+}
+htb_off() { tc -n "$TCS_NS_A" qdisc del dev "$TCS_DEV_A" root 2>/dev/null; }
+
+# TCP goodput (bps) of STREAMS parallel flows to B, each its own iperf3 port
+# when SEPARATE is 1 (separate keys for per: flow), or one client with -P.
+tcp_run()
+{
+	local tag=$1 streams=${2:-1} i
+	for ((i = 0; i < streams; i++)); do
+		tcs_tcp_start "$tag$i" "$TCS_B4" $((5201 + i)) "$SECS" || return 1
+	done
+	tcs_iperf_wait || return 1
+	for ((i = 0; i < streams; i++)); do
+		r=($(tcs_tcp_result "$tag$i")) || return 1
+		echo "${r[0]}"
+	done
+}
+
+sum() { awk '{ s += $1 } END { printf "%d\n", s }'; }
+
+within_pct() { tcs_within "$1" "$(tcs_calc "$2 * (100 - $3) / 100")" "$(tcs_calc "$2 * (100 + $3) / 100")"; }
+
+# One paced TCP flow against HTB at the same rate: goodput within 3%.
+pace_vs_htb()
+{
+	local rate=$1 htb paced
+
+	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
+	htb_on "$rate" || { tcs_msg "htb failed"; return 1; }
+	htb=$(tcp_run htb 1) || { tcs_msg "iperf3 failed under htb"; return 1; }
+	htb_off
+	pace_policy "$TCS_TMP/p.yaml" "$rate" flow
+	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
+	tc -n "$TCS_NS_A" qdisc show dev "$TCS_DEV_A"
+	paced=$(tcp_run paced 1) || { tcs_msg "iperf3 failed paced"; return 1; }
+	ctl stats --interval 0.1
+	tcs_msg "$rate: paced $(tcs_mbit "$paced") mbit, htb $(tcs_mbit "$htb") mbit" \
+		"(ratio $(tcs_calc "$paced / $htb"), within $GOODPUT_PCT% wanted)"
+	within_pct "$paced" "$htb" "$GOODPUT_PCT"
+}
+
+test_tcp_10mbit_vs_htb() { pace_vs_htb 10mbit; }
+test_tcp_100mbit_vs_htb() { pace_vs_htb 100mbit; }
+
+# Four flows, per: flow: each within 10% of its limit (goodput, TCP/IP
+# headers make up the rest); per: rule: their sum within 3% of HTB's.
+test_four_flows()
+{
+	local r=() i ok=1 msg= htb paced lim=10000000
+
+	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
+	pace_policy "$TCS_TMP/p.yaml" 10mbit flow
+	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
+	r=($(tcp_run flow 4)) || { tcs_msg "iperf3 failed"; return 1; }
+	for i in 0 1 2 3; do
+		# goodput is payload: 1448 of each 1514-byte frame
+		within_pct "$(tcs_calc "${r[$i]} * 1514 / 1448")" "$lim" "$FLOW_PCT" || ok=0
+		msg+="$(tcs_mbit "${r[$i]}") "
+	done
+	tcs_daemon_stop || true
+
+	htb_on 10mbit || { tcs_msg "htb failed"; return 1; }
+	htb=$(tcp_run htb 4 | sum) || { tcs_msg "iperf3 failed under htb"; return 1; }
+	htb_off
+	pace_policy "$TCS_TMP/p.yaml" 10mbit rule
+	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
+	paced=$(tcp_run rule 4 | sum) || { tcs_msg "iperf3 failed"; return 1; }
+	within_pct "$paced" "$htb" "$GOODPUT_PCT" || ok=0
+	tcs_msg "per flow, 10mbit each: ${msg}mbit goodput; per rule 10mbit: sum" \
+		"$(tcs_mbit "$paced") mbit, htb $(tcs_mbit "$htb")"
+	[ $ok -eq 1 ]
+}
+
+# ping RTT (ms, average) from A to B while a bulk TCP flow fills the limit
+rtt_under_load()
+{
+	local tag=$1 out
+	tcs_tcp_start "$tag" "$TCS_B4" 5201 "$SECS" || return 1
+	sleep 3
+	out=$(ip netns exec "$TCS_NS_A" ping -c 20 -i 0.2 -q "$TCS_B4" 2>&1)
+	tcs_iperf_wait || return 1
+	awk -F/ '/^rtt|^round-trip/ { print $5 }' <<< "$out"
+}
+
+# While a paced bulk flow saturates its limit, a probe through the same rule
+# (one key: per rule, all traffic to B) waits at most max_delay; under HTB at
+# the same rate it waits behind the whole queue.
+test_latency_vs_htb()
+{
+	local rate=${PACE_RTT_RATE:-100mbit} paced htb
+
+	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
+	htb_on "$rate" || { tcs_msg "htb failed"; return 1; }
+	htb=$(rtt_under_load htb) || { tcs_msg "htb run failed"; return 1; }
+	htb_off
+	pace_policy "$TCS_TMP/p.yaml" "$rate" rule "{ dst: \"$TCS_B4\" }"
+	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
+	paced=$(rtt_under_load paced) || { tcs_msg "paced run failed"; return 1; }
+	# max_delay at 100mbit: the 5 ms default (one 64 KiB skb takes 5.2 ms: that)
+	tcs_msg "$rate, probe RTT under a saturating flow: paced ${paced} ms, htb ${htb} ms" \
+		"(bound: max_delay 5.3 ms + 5 ms margin)"
+	tcs_within "${paced:-999}" 0 10.3 && tcs_within "$(tcs_calc "${htb:-0} - ${paced:-999}")" 0 100000
+}
+
+# ECN: an ECN-capable TCP flow past ecn_threshold is marked, not dropped; a
+# sender that ignores the limit (UDP at twice the rate) is dropped past max_delay.
+test_ecn_marks_and_drops()
+{
+	local json marks drops udrops
+
+	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
+	ip netns exec "$TCS_NS_A" sysctl -qw net.ipv4.tcp_ecn=1
+	ip netns exec "$TCS_NS_B" sysctl -qw net.ipv4.tcp_ecn=1
+	pace_policy "$TCS_TMP/p.yaml" 10mbit flow "" \
+		'        max_delay: 60ms
+        ecn: true
+        ecn_threshold: 1ms' \
+		'      - { name: udp-paced, match: { proto: udp, dport: 5301 }, rate: 10mbit, action: pace }'
+	cat "$TCS_TMP/p.yaml"
+	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
+	tcp_run ecn 1 > /dev/null || { tcs_msg "iperf3 failed"; return 1; }
+	tcs_udp_start udp "$TCS_B4" 5301 20M 5 || return 1
+	tcs_iperf_wait || { tcs_msg "iperf3 failed"; return 1; }
+	json=$(ctl --json stats --interval 0.1)
+	echo "$json"
+	marks=$(jq '.rules[] | select(.rule == "paced") | .ecn_marked_packets' <<< "$json")
+	drops=$(jq '.rules[] | select(.rule == "paced") | .dropped.packets' <<< "$json")
+	udrops=$(jq '.rules[] | select(.rule == "udp-paced") | .dropped.packets' <<< "$json")
+	tcs_msg "ECN TCP flow: $marks CE marks, $drops drops; non-ECN UDP at 2x: $udrops drops"
+	[ "${marks:-0}" -gt 0 ] && [ "${drops:-1}" -eq 0 ] && [ "${udrops:-0}" -gt 0 ]
+}
+
+# Stop puts back the root qdisc the interface had.
+test_stop_restores_root()
+{
+	local before during after
+
+	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
+	tc -n "$TCS_NS_A" qdisc replace dev "$TCS_DEV_A" root handle 5: pfifo limit 321
+	before=$(tc -n "$TCS_NS_A" qdisc show dev "$TCS_DEV_A" | grep root)
+	pace_policy "$TCS_TMP/p.yaml" 10mbit flow
+	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
+	during=$(tc -n "$TCS_NS_A" qdisc show dev "$TCS_DEV_A" | grep root)
+	tcs_daemon_stop || { tcs_msg "stop failed"; return 1; }
+	after=$(tc -n "$TCS_NS_A" qdisc show dev "$TCS_DEV_A" | grep root)
+	tcs_msg "before: $before | running: $during | after stop: $after"
+	[ "$before" = "$after" ] && [[ $during == *" fq "* || $during == *"qdisc fq"* ]]
+}
+
+tcs_main pace "$@"

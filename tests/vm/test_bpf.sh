@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm tier: the bpf tier (BPF_PROG_TEST_RUN on the classifier, tc attach) inside
+# Debian 12's stock 6.1 kernel under qemu (tests/vm/run.sh); the summary line
+# is the inner tests/run.sh's total under the name vm-bpf.
+exec "$(dirname "${BASH_SOURCE[0]}")/run.sh" test --timeout "${TCS_VM_TIMEOUT:-2300}" --name vm-bpf bpf
