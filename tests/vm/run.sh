@@ -570,6 +570,7 @@ cmd_test()
 		--timeout) opts+=(--timeout "${2:?--timeout needs seconds}"); shift 2 ;;
 		--timeout=*) opts+=("$1"); shift ;;
 		--name) name=${2:?--name needs a suite name}; shift 2 ;;
+		-e) opts+=(-e "${2:?-e needs NAME=VALUE}"); shift 2 ;;
 		-*) usage ;;
 		*) break ;;
 		esac
