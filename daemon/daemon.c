@@ -200,7 +200,8 @@ static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t pri
 		return err;
 	if (h && h->stale) {
 		h->stale = false;
-		log_info("adopted %s filter on %s: program replaced in place", dir_name(dir),
+		log_at(LOG_INFO, h->ifname, NULL, "adopted %s filter on %s: program replaced in place",
+		       dir_name(dir),
 			 h->ifname);
 	}
 	if (h && h->prio != prio) {
@@ -225,7 +226,8 @@ static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t pri
 	h->created_clsact = created;
 	if (!if_indextoname(ifindex, h->ifname))
 		snprintf(h->ifname, sizeof(h->ifname), "#%u", ifindex);
-	log_info("attached %s on %s (pref %u%s)", dir_name(dir), h->ifname, prio,
+	log_at(LOG_INFO, h->ifname, NULL, "attached %s on %s (pref %u%s)", dir_name(dir), h->ifname,
+	       prio,
 		 created ? ", created clsact" : "");
 	return 0;
 }
@@ -257,15 +259,17 @@ static void hook_detach(struct daemon *d, struct hook *h)
 
 	if (!if_indextoname(h->ifindex, name)) {
 		/* the device took its hooks with it */
-		log_info("%s is gone; released its %s hook", h->ifname, dir_name(h->dir));
+		log_at(LOG_INFO, h->ifname, NULL, "%s is gone; released its %s hook", h->ifname,
+		       dir_name(h->dir));
 		*h = d->hooks[--d->n_hooks];
 		return;
 	}
 	err = tc_filter_detach(d->tc, &f);
 	if (err && err != -ENOENT && err != -ENODEV)
-		log_warn("detach %s on %s: %s", dir_name(h->dir), h->ifname, strerror(-err));
+		log_at(LOG_WARNING, h->ifname, NULL, "detach %s on %s: %s", dir_name(h->dir), h->ifname,
+		       strerror(-err));
 	else
-		log_info("detached %s on %s", dir_name(h->dir), h->ifname);
+		log_at(LOG_INFO, h->ifname, NULL, "detached %s on %s", dir_name(h->dir), h->ifname);
 	if (h->created_clsact && !hook_find_other(d, h)) {
 		for (dir = 0; dir < TCS_DIR_NR; dir++)
 			tc_filter_list(d->tc, h->ifindex, dir, count_filter, &others);
@@ -309,9 +313,11 @@ static void hook_verify(struct daemon *d, struct hook *h)
 		return;
 	err = hook_attach(d, h->ifindex, h->dir, h->prio, true);
 	if (err)
-		log_err("restore %s filter on %s: %s", dir_name(h->dir), h->ifname, strerror(-err));
+		log_at(LOG_ERR, h->ifname, NULL, "restore %s filter on %s: %s", dir_name(h->dir),
+		       h->ifname, strerror(-err));
 	else
-		log_warn("restored %s filter on %s: it (or its clsact qdisc) had been deleted",
+		log_at(LOG_WARNING, h->ifname, NULL,
+		       "restored %s filter on %s: it (or its clsact qdisc) had been deleted",
 			 dir_name(h->dir), h->ifname);
 }
 
@@ -386,7 +392,8 @@ static int hooks_sync(struct daemon *d, const struct binding *b, size_t nb, uint
 			char name[IF_NAMESIZE] = "";
 
 			if_indextoname(b[i].ifindex, name);
-			log_err("attach %s on %s: %s", dir_name(b[i].dir), name, strerror(-err));
+			log_at(LOG_ERR, name, NULL, "attach %s on %s: %s", dir_name(b[i].dir), name,
+			       strerror(-err));
 			ret = ret ? ret : err;
 		}
 	}
@@ -489,7 +496,8 @@ static void root_restore(struct daemon *d, struct root *r)
 
 	if (if_indextoname(r->ifindex, name)) {
 		if (!tc_root_restore(d->tc, r->ifindex, &r->old))
-			log_info("restored root qdisc %s on %s", r->old.kind[0] ? r->old.kind : "default",
+			log_at(LOG_INFO, name, NULL, "restored root qdisc %s on %s",
+			       r->old.kind[0] ? r->old.kind : "default",
 				 name);
 	}
 	*r = d->roots[--d->n_roots];
@@ -573,7 +581,8 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 			ret = err;
 			continue;
 		}
-		log_info("%s: root qdisc %s replaced by %s for pacing (flow_limit %u); put back "
+		log_at(LOG_INFO, links[i].name, NULL,
+		       "%s: root qdisc %s replaced by %s for pacing (flow_limit %u); put back "
 			 "on stop",
 			 links[i].name, r->old.kind[0] ? r->old.kind : "default",
 			 links[i].txqs > 1 ? "mq + fq" : "fq", fq.flow_limit);
@@ -589,7 +598,8 @@ static void warn_fallbacks(const struct policy *p)
 
 	for (i = 0; i < p->n_ifaces; i++)
 		if (p->ifaces[i].pace_fell_back)
-			log_warn("%s: this kernel has no fq qdisc (sch_fq), so its egress rules police "
+			log_at(LOG_WARNING, p->ifaces[i].name, NULL,
+			       "%s: this kernel has no fq qdisc (sch_fq), so its egress rules police "
 				 "(drop over the limit) instead of pacing; settings.pace_fallback: "
 				 "refuse makes this an error",
 				 p->ifaces[i].name);
@@ -771,6 +781,7 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	if (!d)
 		return -ENOMEM;
 	d->o = *o;
+	log_set_policy(o->policy_path);
 	err = policy_load(o->policy_path, &p, err_to_log, d);
 	if (err)
 		goto fail;
@@ -800,6 +811,7 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 		goto fail;
 	}
 	d->policy = p;
+	log_set_policy(p->path);
 	d->dirty = false;
 	d->rec.running = 1;
 	d->rec.started = d->rec.loaded = (__u64)time(NULL);
@@ -933,6 +945,7 @@ int daemon_reload(struct daemon *d)
 	}
 	policy_free(d->policy);
 	d->policy = p;
+	log_set_policy(p->path);
 	d->rec.reloads_applied++;
 	d->rec.last_reload = TCS_RELOAD_APPLIED;
 	d->rec.last_error[0] = 0;
