@@ -630,8 +630,8 @@ test_reload_rejected()
 	echo "$status" | sed 's/^/    /'
 	err=$(journal | grep -E "^$POLICY:[0-9]+:[0-9]+: " | tail -1)
 	pid=$(prop MainPID)
-	[[ $text == "reload rejected "* ]] || why+=" STATUS='$text';"
-	echo "$status" | grep -q 'Status: "reload rejected ' || why+=" systemctl status does not show the rejection;"
+	[[ $text == "reload rejected: $POLICY:"[0-9]* ]] || why+=" STATUS='$text' (wanted the first FILE:LINE:COLUMN error);"
+	echo "$status" | grep -q 'Status: "reload rejected: ' || why+=" systemctl status does not show the rejection;"
 	echo "$status" | grep -q 'Active: active (running)' || why+=" not active (running);"
 	[ -n "$err" ] || why+=" no $POLICY:LINE:COLUMN: line in the journal;"
 	[ "$pid" = "$MAIN_PID" ] || why+=" MainPID $MAIN_PID -> $pid;"
@@ -655,6 +655,39 @@ test_journal_priorities()
 	journal | grep -qE '^<[0-7]>' && why+=" literal <N> prefixes in messages;"
 	[ "$(journal -p info | grep -cE '^ready: ')" -ge 1 ] || why+=" 'ready:' not at info;"
 	msg "${why:-reload: rejected and FILE:LINE:COLUMN at err, ready: at info, no literal <N>}"
+	[ -z "$why" ]
+}
+
+# Under systemd the daemon writes to the journal itself, with fields naming
+# the policy and the interface an entry is about.
+test_journal_fields()
+{
+	local v why=
+	[ -n "$STARTED" ] || { skip "tcshaped not running"; return; }
+	v=$(ctr journalctl -u "$UNIT" --no-pager -o verbose)
+	echo "$v" | grep -E 'TCSHAPED_|MESSAGE=' | tail -n 20 | sed 's/^/    /'
+	echo "$v" | grep -qE "^ *TCSHAPED_POLICY=$POLICY\$" || why+=" no TCSHAPED_POLICY=$POLICY;"
+	echo "$v" | grep -qE "^ *TCSHAPED_INTERFACE=$DEV\$" || why+=" no TCSHAPED_INTERFACE=$DEV;"
+	msg "${why:-entries carry TCSHAPED_POLICY=$POLICY and TCSHAPED_INTERFACE=$DEV}"
+	[ -z "$why" ]
+}
+
+# tcshapectl reads the pinned state: status and stats of the running service.
+test_tcshapectl()
+{
+	local st stats why= rc
+	[ -n "$STARTED" ] || { skip "tcshaped not running"; return; }
+	st=$(ctr tcshapectl status)
+	rc=$?
+	echo "$st" | sed 's/^/    /'
+	[ $rc -eq 0 ] || why+=" status exit $rc;"
+	echo "$st" | grep -q 'running (pid' || why+=" status does not say running;"
+	echo "$st" | grep -q 'last rejected' || why+=" status does not show the rejected reload;"
+	stats=$(ctr tcshapectl stats --interval 1)
+	echo "$stats" | sed 's/^/    /'
+	echo "$stats" | grep -q 'udp-limit' || why+=" stats lack the rule;"
+	ctr tcshapectl metrics | grep -q '^tcshaped_rule_packets_total{' || why+=" no metrics;"
+	msg "$(echo "$stats" | sed -n 2p | tr -s ' ')${why:+; FAILED:$why}"
 	[ -z "$why" ]
 }
 
@@ -799,8 +832,8 @@ main()
 		[ $rc -ne 0 ] && break
 	done
 	for fn in test_capabilities test_unit_verify test_enable_start test_limit_10mbit \
-		test_reload_applied test_reload_rejected test_journal_priorities test_stop \
-		test_security; do
+		test_reload_applied test_reload_rejected test_journal_priorities \
+		test_journal_fields test_tcshapectl test_stop test_security; do
 		run_test "$fn"
 	done
 	echo "  ($(since "$t0") in all)"
