@@ -21,25 +21,6 @@ struct err_ctx {
 	void *ctx;
 };
 
-static void cmp_err(const struct err_ctx *e, const struct pol_rule *r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void cmp_err(const struct err_ctx *e, const struct pol_rule *r, const char *fmt, ...)
-{
-	char msg[512], line[700];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(line, sizeof(line), "%s:%u:%u: %s", e->p->path ? e->p->path : "<policy>",
-		 r->pos.line, r->pos.col, msg);
-	if (e->fn)
-		e->fn(e->ctx, line);
-	else
-		fprintf(stderr, "%s\n", line);
-}
-
 void compile_ratecfg(uint64_t bits_per_sec, __u32 *mult, __u8 *shift)
 {
 	if (!bits_per_sec)
@@ -661,10 +642,10 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 		}
 		err = rule_entries(&mt, &rc[i], mask, &tr);
 		if (err == -E2BIG)
-			cmp_err(e, r,
-				"rule \"%s\": the %s %s rules combine into more than %u table "
-				"entries; use fewer overlapping prefixes or split the rule",
-				r->name, pi->name, pol_dir_name(dir), CMP_MAX_MATCH);
+			policy_report(e->fn, e->ctx, e->p->path, r->pos,
+				      "rule \"%s\": the %s %s rules combine into more than %u table "
+				      "entries; use fewer overlapping prefixes or split the rule",
+				      r->name, pi->name, pol_dir_name(dir), CMP_MAX_MATCH);
 		if (err)
 			goto out;
 	}
@@ -703,17 +684,10 @@ int compile_policy(const struct policy *p, const struct compiled *prev, struct c
 			n_rules += p->ifaces[i].dir[dir].n;
 		}
 	if (n_rules > CMP_MAX_RULES || n_rs > CMP_MAX_RULESETS) {
-		char msg[300];
-
-		snprintf(msg, sizeof(msg),
-			 "%s:1:1: %zu rules in %zu interface entries and directions; tcshaped holds "
-			 "at most %u rules in %u",
-			 p->path ? p->path : "<policy>", n_rules, n_rs, CMP_MAX_RULES,
-			 CMP_MAX_RULESETS);
-		if (err_fn)
-			err_fn(ctx, msg);
-		else
-			fprintf(stderr, "%s\n", msg);
+		policy_report(err_fn, ctx, p->path, (struct pol_pos){ 1, 1 },
+			      "%zu rules in %zu interface entries and directions; tcshaped holds "
+			      "at most %u rules in %u",
+			      n_rules, n_rs, CMP_MAX_RULES, CMP_MAX_RULESETS);
 		err = -E2BIG;
 		goto fail;
 	}

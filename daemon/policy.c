@@ -73,6 +73,20 @@ static void emit(pol_err_fn errfn, void *ctx, const char *msg)
 		fprintf(stderr, "%s\n", msg);
 }
 
+void policy_report(pol_err_fn errfn, void *ctx, const char *file, struct pol_pos pos,
+		   const char *fmt, ...)
+{
+	char msg[1024], full[1400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "%s:%u:%u: %s", file ? file : "<policy>", pos.line, pos.col,
+		 msg);
+	emit(errfn, ctx, full);
+}
+
 /* line 0: no position, "FILE: message" */
 static void __attribute__((format(printf, 4, 5)))
 perr_at(struct pctx *pc, unsigned int line, unsigned int col, const char *fmt, ...)
@@ -1642,7 +1656,6 @@ int policy_settle_pace(struct policy *p, bool can_pace, pol_err_fn errfn, void *
 		p->ifaces[i].pace_fell_back = false;
 		for (r = 0; r < rules->n; r++) {
 			struct pol_rule *rule = &rules->v[r];
-			char msg[512];
 
 			if (rule->action == POL_ACT_DROP || can_pace) {
 				if (rule->action == POL_ACT_AUTO)
@@ -1654,14 +1667,10 @@ int policy_settle_pace(struct policy *p, bool can_pace, pol_err_fn errfn, void *
 				p->ifaces[i].pace_fell_back = true;
 				continue;
 			}
-			snprintf(msg, sizeof(msg),
-				 "%s:%u:%u: rule \"%s\" needs pacing, but this kernel has no fq "
-				 "qdisc (sch_fq) and settings.pace_fallback is refuse",
-				 p->path, rule->action_pos.line, rule->action_pos.col, rule->name);
-			if (errfn)
-				errfn(ctx, msg);
-			else
-				fprintf(stderr, "%s\n", msg);
+			policy_report(errfn, ctx, p->path, rule->action_pos,
+				      "rule \"%s\" needs pacing, but this kernel has no fq qdisc "
+				      "(sch_fq) and settings.pace_fallback is refuse",
+				      rule->name);
 			err = -EINVAL;
 		}
 	}

@@ -143,6 +143,10 @@ int policy_parse(const char *name, const char *buf, size_t len, struct policy **
 		 pol_err_fn err, void *ctx);
 void policy_free(struct policy *p);
 
+/* Report "FILE:LINE:COLUMN: message" to errfn, or to stderr when NULL. */
+void policy_report(pol_err_fn errfn, void *ctx, const char *file, struct pol_pos pos,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /*
  * Settle every "auto" and "pace" action for a host that can pace (has the
  * fq qdisc) or cannot. Without fq: under pace_fallback drop, rules police

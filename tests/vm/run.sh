@@ -523,6 +523,14 @@ cmd_exec()
 
 	deadline=$(( $(date +%s) + timeout ))
 	while kill -0 "$QEMU_PID" 2>/dev/null; do
+		# nobody reads the console any more (our stdout went away): stop
+		# rather than run a guest no one can see to its timeout
+		if ! kill -0 "$READER_PID" 2>/dev/null; then
+			say "the console reader is gone; stopping qemu"
+			[ -z "$seen" ] && rc=125
+			kill "$QEMU_PID" 2>/dev/null
+			break
+		fi
 		if [ -z "$seen" ] && grep -aq "$MARK:$nonce:" "$log"; then
 			# the guest powers off right after the marker; do not wait long
 			seen=1
@@ -577,6 +585,8 @@ cmd_test()
 	done
 	[ $# -gt 0 ] || set -- bpf e2e
 	out=$(mktemp) || die "mktemp failed"
+	# shellcheck disable=SC2064 # $out is fixed now
+	trap "rm -f '$out'" EXIT
 	(cmd_exec "${opts[@]}" -- bash tests/run.sh "$@") | tee "$out"
 	rc=${PIPESTATUS[0]}
 	if grep -q '^SKIP vm:' "$out"; then
