@@ -196,6 +196,38 @@ test_ecn_marks_and_drops()
 	[ "${marks:-0}" -gt 0 ] && [ "${drops:-1}" -eq 0 ] && [ "${udrops:-0}" -gt 0 ]
 }
 
+# A reload with a new rate under a running paced TCP flow: the flow gets it.
+test_reload_under_paced_tcp()
+{
+	local i before after
+
+	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
+	pace_policy "$TCS_TMP/p.yaml" 10mbit flow
+	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
+	ip netns exec "$TCS_NS_B" iperf3 -s -1 -B "$TCS_B4" -p 5201 -i 1 -J \
+		> "$TCS_TMP/re.srv.json" 2> "$TCS_TMP/re.srv.err" < /dev/null &
+	TCS_SERVER_PIDS+=($!)
+	for ((i = 0; i < 50; i++)); do
+		[ -n "$(tcs_nsb ss -Hltn "src $TCS_B4:5201" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	timeout -k 2 40 ip netns exec "$TCS_NS_A" iperf3 -c "$TCS_B4" -p 5201 -t 12 -J \
+		> "$TCS_TMP/re.json" 2> "$TCS_TMP/re.err" < /dev/null &
+	TCS_CLIENT_PIDS+=($!)
+	sleep 5
+	pace_policy "$TCS_TMP/p.yaml" 20mbit flow
+	tcs_daemon_signal HUP
+	tcs_wait_log 'reload: applied' 1 30 || { tcs_msg "no 'reload: applied'"; return 1; }
+	tcs_iperf_wait || { tcs_msg "iperf3 failed"; return 1; }
+	before=$(jq '[.intervals[1:4][].sum.bits_per_second] | add / length | floor' "$TCS_TMP/re.srv.json")
+	after=$(jq '[.intervals[8:12][].sum.bits_per_second] | add / length | floor' "$TCS_TMP/re.srv.json")
+	# goodput: 1448 payload bytes of each 1514-byte frame
+	tcs_msg "paced TCP goodput at 10mbit: $(tcs_mbit "$before") mbit; after a reload to 20mbit:" \
+		"$(tcs_mbit "$after") mbit (each within $FLOW_PCT% of the limit, as goodput)"
+	within_pct "$(tcs_calc "$before * 1514 / 1448")" 10000000 "$FLOW_PCT" &&
+		within_pct "$(tcs_calc "$after * 1514 / 1448")" 20000000 "$FLOW_PCT"
+}
+
 # Stop puts back the root qdisc the interface had.
 test_stop_restores_root()
 {
