@@ -79,6 +79,12 @@ udp_police()
 {
 	local per=$1 fam=$2 mbit=$3 limit lo hi try msg='' rc
 
+	if [ -n "${TCS_VM:-}" ] && [ "$mbit" -ge 100 ] && [ "$per" != rule ]; then
+		# measured: four UDP senders reach 175-190 Mbit/s together under qemu's
+		# emulated CPU, short of the 400-800 this test offers; natively it runs
+		tcs_skip "under the vm's emulated CPU 4 UDP senders reach ~190 Mbit/s, not the $((4 * 2 * mbit)) Mbit/s this needs"
+		return
+	fi
 	limit=$((mbit * 1000000))
 	read -r lo hi <<< "$(band "$limit")"
 	policy "$TCS_TMP/policy.yaml" "udp-$per udp 5201-5204 ${mbit}mbit $per"
