@@ -69,7 +69,7 @@ struct daemon {
 	size_t n_hooks;
 	struct root *roots;
 	size_t n_roots;
-	char status[256];
+	char status[512];
 };
 
 static const char *dir_name(int dir)
@@ -700,6 +700,19 @@ static int unpin_all(struct bpf_object *obj, const char *dir)
 	return n;
 }
 
+static bool pins_exist(struct bpf_object *obj, const char *dir)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		if (!access(path, F_OK))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Does every map pinned in dir fit its definition in obj (what libbpf needs
  * to reuse it)? A map that does not fit means an upgrade changed it or
@@ -754,7 +767,10 @@ static int load_bpf(struct daemon *d, const struct policy *p)
 	}
 	bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
 	bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
-	if (!pins_fit(d->skel->obj, d->o.pin_dir)) {
+	if (pins_fit(d->skel->obj, d->o.pin_dir)) {
+		/* pins that fit are an earlier instance's datapath: a failed start leaves it */
+		d->leave_datapath = pins_exist(d->skel->obj, d->o.pin_dir);
+	} else {
 		unpin_all(d->skel->obj, d->o.pin_dir);
 		log_warn("maps pinned in %s do not fit this tcshaped (upgraded, or "
 			 "settings.max_keys changed): starting with fresh maps; limiter state and "
@@ -805,11 +821,9 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	if (maps_adopted(d->maps))
 		hooks_adopt(d);
 	err = apply(d, p);
-	if (err) {
-		/* what an earlier instance left keeps enforcing: not ours to tear down */
-		d->leave_datapath = maps_adopted(d->maps);
-		goto fail;
-	}
+	if (err)
+		goto fail;	/* leave_datapath: what an earlier instance left keeps enforcing */
+	d->leave_datapath = false;
 	d->policy = p;
 	log_set_policy(p->path);
 	d->dirty = false;
@@ -907,8 +921,14 @@ int daemon_reconcile(struct daemon *d, bool full)
 
 	d->dirty = false;
 	err = bindings_for(d, d->policy, maps_current(d->maps), &b, &nb);
-	if (!err)
-		roots_sync(d, d->policy, maps_current(d->maps), b, nb);
+	if (!err && roots_sync(d, d->policy, maps_current(d->maps), b, nb) == -ENOENT &&
+	    d->fq == FQ_MISSING) {
+		/* an interface that came later showed the kernel has no fq: police */
+		free(b);
+		err = apply(d, d->policy);
+		set_status(d);
+		return err;
+	}
 	if (!err)
 		err = maps_rebind(d->maps, b, nb);
 	if (!err)
@@ -1001,12 +1021,12 @@ int daemon_check(const char *path)
 	struct policy *p = NULL;
 	int err;
 
-	bool fq = host_fq() != FQ_MISSING;
+	int fq = host_fq();
 	size_t i;
 
 	err = policy_load(path, &p, NULL, NULL);
 	if (!err)
-		err = policy_settle_pace(p, fq, NULL, NULL);
+		err = policy_settle_pace(p, fq != FQ_MISSING, NULL, NULL);
 	if (!err)
 		err = compile_policy(p, NULL, &c, NULL, NULL);
 	if (err)
@@ -1014,8 +1034,12 @@ int daemon_check(const char *path)
 	printf("%s: valid: %zu interface entries, %zu rules\n", path, p->n_ifaces,
 	       policy_rules(p));
 	for (i = 0; i < p->n_ifaces; i++) {
-		if (policy_iface_paces(&p->ifaces[i]))
+		if (policy_iface_paces(&p->ifaces[i]) && fq == FQ_PRESENT)
 			printf("%s: egress paces (this kernel has fq)\n", p->ifaces[i].name);
+		else if (policy_iface_paces(&p->ifaces[i]))
+			printf("%s: egress paces if the kernel has fq (sch_fq); /lib/modules cannot "
+			       "be read here to tell, the daemon will find out\n",
+			       p->ifaces[i].name);
 		else if (p->ifaces[i].pace_fell_back)
 			printf("%s: egress polices instead of pacing: this kernel has no fq "
 			       "qdisc (sch_fq)\n",

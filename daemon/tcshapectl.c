@@ -356,7 +356,8 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 		rows[n].r = sr;
 		rows[n].rate = (double)(b[i].st.bytes - (old ? old->st.bytes : 0)) * 8 / dt;
 		rows[n].drops = (double)(b[i].st.dropped - (old ? old->st.dropped : 0)) / dt;
-		if (!old) /* new key: its totals are all within the interval at most */
+		/* new, or evicted and made again: no rate to tell from one snapshot */
+		if (!old || b[i].st.bytes < old->st.bytes || b[i].st.dropped < old->st.dropped)
 			rows[n].rate = rows[n].drops = 0;
 		n++;
 	}

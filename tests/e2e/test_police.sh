@@ -37,6 +37,7 @@ policy()
 			echo "        match: { proto: $proto, dport: \"$dport\" }"
 			echo "        rate: $rate"
 			echo "        per: $per"
+			echo "        action: drop	# this tier is about policing, fq or not"
 		done
 	} > "$f"
 }
