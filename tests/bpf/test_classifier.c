@@ -1942,6 +1942,199 @@ static int sh(const char *cmd)
 	return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
+/* ---- 13. pacing: departure times, burst credit, horizon, ECN -------------------- */
+
+/* One run that may change the frame (CE marks): verdict, tstamp, frame back. */
+static int run_pace(const void *in_frame, size_t len, __u64 tstamp_in, __u64 *tstamp,
+		    __u8 *back)
+{
+	static __u8 out[FRAME_MAX + 256];
+	struct __sk_buff ci = { .tstamp = tstamp_in }, co = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in_frame, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ci,
+		    .ctx_size_in = sizeof(ci), .ctx_out = &co, .ctx_size_out = sizeof(co));
+
+	if (bpf_prog_test_run_opts(E.eg, &o))
+		return -errno;
+	*tstamp = co.tstamp;
+	if (back)
+		memcpy(back, out, len);
+	return (int)o.retval;
+}
+
+static __u16 ip_csum(const __u8 *ip, size_t len)
+{
+	__u32 sum = 0;
+	size_t i;
+
+	for (i = 0; i < len; i += 2)
+		sum += (__u32)ip[i] << 8 | ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+#define PACE_POLICY(rate, burst, extra)                                                   \
+	"version: 1\ninterfaces:\n  - name: lo\n    egress:\n"                          \
+	"      - { name: r, match: { dport: 5201 }, rate: " rate ", burst: " burst ", "     \
+	"per: rule, action: pace" extra " }\n"
+
+/*
+ * A full bucket lets exactly floor(burst / len) packets leave at once (no
+ * tstamp); after that each departure is exactly one packet's cost later.
+ */
+static int test_pace_departures(void)
+{
+	struct fr f = { .len = 1500 };
+	__u64 ts[8], cost;
+	struct tcs_rule r;
+	int i, v;
+	__u32 uid;
+
+	SETUP(PACE_POLICY("1mbit", "3000", ""));
+	uid = uid_of("lo/egress/r/rule");
+	r = rule_of(uid);
+	CHECK_INT(r.action, TCS_ACT_PACE);
+	cost = compile_bytes_ns(1500, r.mult, r.shift);
+	CHECK_U64(cost, 12000000);
+	build(frame, &f);
+	for (i = 0; i < 8; i++) {
+		v = run_pace(frame, 1500, 0, &ts[i], NULL);
+		CHECK_INT(v, PASS);
+	}
+	/* burst 3000 = two packets of credit: the first two leave now */
+	CHECK_U64(ts[0], 0);
+	CHECK_U64(ts[1], 0);
+	CHECK(ts[2] > 0);
+	for (i = 3; i < 8; i++)
+		CHECK_U64(ts[i] - ts[i - 1], cost);
+	/* the third leaves one cost after the bucket would have allowed it: about now + cost */
+	if (ts[2] && (ts[2] < now_ns() || ts[2] > now_ns() + 2 * cost))
+		T_FAILED("third departure %.3f ms from now, want about %.1f", (ts[2] - now_ns()) / 1e6,
+			 cost / 1e6);
+	env_down();
+	return 0;
+}
+
+/* A departure further ahead than max_delay is dropped and costs nothing. */
+static int test_pace_horizon_drop(void)
+{
+	struct fr f = { .len = 1500 };
+	struct tcs_rule r;
+	struct tcs_key k;
+	__u64 ts, cost, tat;
+	int i, v, paced = 0;
+	__u32 uid;
+
+	/* 10mbit: 1.2 ms a packet; max_delay 60 ms: about 50 packets ahead at most */
+	SETUP(PACE_POLICY("10mbit", "1500", ", max_delay: 60ms"));
+	uid = uid_of("lo/egress/r/rule");
+	r = rule_of(uid);
+	CHECK_U64(r.max_delay_ns, 60000000);
+	cost = compile_bytes_ns(1500, r.mult, r.shift);
+	build(frame, &f);
+	for (i = 0; i < 100; i++) {
+		v = run_pace(frame, 1500, 0, &ts, NULL);
+		if (v == DROP)
+			break;
+		paced += ts > 0;
+	}
+	CHECK_INT(v, DROP);
+	if (paced < 45 || paced > 52)
+		T_FAILED("%d packets paced before the first drop, want 60 ms / %.1f ms = 50 +-5",
+			 paced, cost / 1e6);
+	k = key_make(uid, TCS_PER_RULE, &f);
+	tat = key_state(&k).tat;
+	CHECK_INT(run_pace(frame, 1500, 0, &ts, NULL), DROP);
+	CHECK_U64(key_state(&k).tat, tat);	/* a dropped packet costs nothing */
+	CHECK_U64(rst_get(uid).drop, 2);
+	printf("    %d paced (1.2 ms apart), then dropped past max_delay 60 ms\n", paced);
+	env_down();
+	return 0;
+}
+
+/* A later departure the sender chose itself (TCP's own pacing) stands. */
+static int test_pace_keeps_later_tstamp(void)
+{
+	struct fr f = { .len = 1500 };
+	__u64 ts, later;
+	int i;
+
+	SETUP(PACE_POLICY("1mbit", "1500", ""));
+	build(frame, &f);
+	for (i = 0; i < 2; i++)
+		run_pace(frame, 1500, 0, &ts, NULL);
+	CHECK(ts > 0);
+	later = ts + 1000000000ull;
+	CHECK_INT(run_pace(frame, 1500, later, &ts, NULL), PASS);
+	CHECK_U64(ts, later);
+	env_down();
+	return 0;
+}
+
+/*
+ * Past ecn_threshold an ECN-capable packet is CE-marked (IPv4: checksum
+ * still right; IPv6: traffic class), a non-ECT one only paced.
+ */
+static int test_pace_ecn(void)
+{
+	__u8 back[FRAME_MAX];
+	struct fr f4 = { .len = 1500, .ecn = 2 }, f6 = { .v6 = 1, .len = 1500, .ecn = 1 };
+	struct fr plain = { .len = 1500 };
+	size_t l3 = 14;
+	__u64 ts;
+	int i, v, marked = 0;
+	__u32 uid;
+
+	SETUP(PACE_POLICY("1mbit", "1500", ", max_delay: 600ms, ecn: true, ecn_threshold: 30ms"));
+	uid = uid_of("lo/egress/r/rule");
+	/* 12 ms a packet: the 4th is 36 ms out, past the 30 ms threshold */
+	build(frame, &f4);
+	for (i = 0; i < 4; i++) {
+		v = run_pace(frame, 1500, 0, &ts, back);
+		CHECK_INT(v, PASS);
+		marked += (back[l3 + 1] & 3) == 3;
+	}
+	CHECK_INT(marked, 1);
+	CHECK_INT(back[l3 + 1] & 3, 3);
+	CHECK_INT(back[l3 + 1] >> 2, frame[l3 + 1] >> 2);	/* DSCP untouched */
+	/* the header checksum the kernel would verify */
+	{
+		__u8 hdr[20];
+
+		memcpy(hdr, frame + l3, 20);
+		hdr[10] = hdr[11] = 0;
+		put16(hdr + 10, ip_csum(hdr, 20));
+		memcpy(frame + l3, hdr, 20);
+		v = run_pace(frame, 1500, 0, &ts, back);
+		CHECK_INT(v, PASS);
+		CHECK_INT(ip_csum(back + l3, 20), 0);
+		CHECK_INT(back[l3 + 1] & 3, 3);
+	}
+	/* IPv6: ECT(1) becomes CE in the traffic class */
+	build(frame, &f6);
+	v = run_pace(frame, 1500, 0, &ts, back);
+	CHECK_INT(v, PASS);
+	CHECK_INT((back[l3 + 1] >> 4) & 3, 3);
+	/* not ECN-capable: paced, never marked */
+	build(frame, &plain);
+	v = run_pace(frame, 1500, 0, &ts, back);
+	CHECK_INT(v, PASS);
+	CHECK(ts > 0);
+	CHECK_INT(back[l3 + 1] & 3, 0);
+	{
+		struct tcs_rule_stats st[E.ncpus > 0 ? E.ncpus : 1];
+		__u64 m = 0;
+
+		if (!bpf_map_lookup_elem(E.rstats, &uid, st))
+			for (i = 0; i < E.ncpus; i++)
+				m += st[i].packets[TCS_V_MARK];
+		CHECK_U64(m, 3);
+	}
+	env_down();
+	return 0;
+}
+
 static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
@@ -1988,6 +2181,10 @@ int main(void)
 	setup();
 
 	TEST(test_load);
+	TEST(test_pace_departures);
+	TEST(test_pace_horizon_drop);
+	TEST(test_pace_keeps_later_tstamp);
+	TEST(test_pace_ecn);
 	TEST(test_match_fields);
 	TEST(test_match_all_fields);
 	TEST(test_first_match_port_then_prefix);
