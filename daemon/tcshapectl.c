@@ -169,10 +169,25 @@ static int cmd_status(const struct state_fds *f)
 
 /* ---- stats ------------------------------------------------------------------ */
 
+static int uid_cmp(const void *a, const void *b)
+{
+	__u32 x = ((const struct state_rule *)a)->uid, y = ((const struct state_rule *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The rule of uid in r, sorted by uid (a copy of the list, ordered for lookups). */
+static const struct state_rule *by_uid(const struct state_rule *r, size_t n, __u32 uid)
+{
+	struct state_rule probe = { .uid = uid };
+
+	return bsearch(&probe, r, n, sizeof(*r), uid_cmp);
+}
+
 static int cmd_stats(const struct state_fds *f, double interval)
 {
 	struct state_rule *a = NULL, *b = NULL;
-	size_t na = 0, nb = 0, i, j;
+	size_t na = 0, nb = 0, i;
 	double t0, dt;
 	__u64 g[TCS_STAT_NR];
 	int err;
@@ -184,6 +199,7 @@ static int cmd_stats(const struct state_fds *f, double interval)
 	if ((err = state_rules(f, &b, &nb)) || (err = state_globals(f, g)))
 		goto fail;
 	dt = now_s() - t0;
+	qsort(a, na, sizeof(*a), uid_cmp);
 
 	if (!json)
 		printf("%-12s %-7s %-16s %-4s %-5s %10s %10s %12s %14s %12s %10s %6s\n",
@@ -192,13 +208,12 @@ static int cmd_stats(const struct state_fds *f, double interval)
 	else
 		printf("{\"interval\":%.3f,\"rules\":[", dt);
 	for (i = 0; i < nb; i++) {
+		const struct state_rule *old = by_uid(a, na, b[i].uid);
 		double rate = 0;
 		char lim[32], rt[32];
 
-		for (j = 0; j < na; j++)
-			if (a[j].uid == b[i].uid)
-				rate = (double)(state_sent_bytes(&b[i]) - state_sent_bytes(&a[j])) *
-				       8 / dt;
+		if (old && state_sent_bytes(&b[i]) >= state_sent_bytes(old))
+			rate = (double)(state_sent_bytes(&b[i]) - state_sent_bytes(old)) * 8 / dt;
 		if (json) {
 			printf("%s{\"interface\":", i ? "," : "");
 			jstr((char *)b[i].info.iface);
@@ -324,7 +339,7 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 {
 	struct state_key *a = NULL, *b = NULL;
 	struct state_rule *r = NULL;
-	size_t na = 0, nb = 0, nr = 0, n = 0, i, j;
+	size_t na = 0, nb = 0, nr = 0, n = 0, i;
 	struct top_row *rows = NULL;
 	double t0, dt;
 	int err;
@@ -343,13 +358,11 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 	}
 	/* the same key in both snapshots */
 	qsort(a, na, sizeof(*a), key_cmp);
+	qsort(r, nr, sizeof(*r), uid_cmp);
 	for (i = 0; i < nb; i++) {
 		const struct state_key *old = bsearch(&b[i], a, na, sizeof(*a), key_cmp);
-		const struct state_rule *sr = NULL;
+		const struct state_rule *sr = by_uid(r, nr, b[i].key.uid);
 
-		for (j = 0; j < nr; j++)
-			if (r[j].uid == b[i].key.uid)
-				sr = &r[j];
 		if (!sr || (rule && strcmp(rule, (char *)sr->info.name)))
 			continue;
 		rows[n].k = &b[i];
