@@ -18,7 +18,7 @@
 #include "maps.h"
 
 struct maps {
-	int ifaces, rulesets, class, match, rule_stats, meta, rule_info;
+	int ifaces, rulesets, class, match, rule_stats, meta, rule_info, keys;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
@@ -107,6 +107,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->rule_stats = bpf_map__fd(skel->maps.tcs_rule_stats);
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
 	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
+	m->keys = bpf_map__fd(skel->maps.tcs_keys);
 	m->ncpus = libbpf_num_possible_cpus();
 	m->rcu_outer = m->rcu_inner = -1;
 	if (m->ncpus < 0) {
@@ -267,16 +268,65 @@ static int rules_publish(struct maps *m, const struct compiled *c)
 }
 
 /* Forget the rules of old that are not in c: counters and descriptions. */
+static int u32_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Free the limiter keys of rules no longer in force now, rather than when
+ * the LRU gets to them: they would hold max_keys slots for nothing. One
+ * batched walk of the map, whatever its size.
+ */
+static void keys_purge(struct maps *m, __u32 *uids, size_t n)
+{
+	__u32 batch = 4096, count, i, freed = 0;
+	struct tcs_key *keys = calloc(batch, sizeof(*keys));
+	struct tcs_key_state *vals = calloc(batch, sizeof(*vals));
+	__u64 in = 0, out = 0;
+	void *inp = NULL;
+	int err;
+
+	if (!keys || !vals || !n)
+		goto out;
+	qsort(uids, n, sizeof(*uids), u32_cmp);
+	do {
+		count = batch;
+		err = bpf_map_lookup_batch(m->keys, inp, &out, keys, vals, &count, NULL);
+		if (err && errno != ENOENT)
+			break;
+		for (i = 0; i < count; i++)
+			if (bsearch(&keys[i].uid, uids, n, sizeof(*uids), u32_cmp))
+				freed += !bpf_map_delete_elem(m->keys, &keys[i]);
+		in = out;
+		inp = &in;
+	} while (!err);
+	if (freed)
+		log_debug("freed %u limiter keys of %zu removed rules", freed, n);
+out:
+	free(keys);
+	free(vals);
+}
+
+/* Forget the rules of old that are not in c: counters, descriptions, limiter keys. */
 static void rules_forget(struct maps *m, const struct compiled *old, const struct compiled *c)
 {
-	size_t i;
+	__u32 *gone = calloc(old->n_uids + 1, sizeof(*gone));
+	size_t i, n = 0;
 
 	for (i = 0; i < old->n_uids; i++) {
 		if (rule_known(c, &old->uids[i]))
 			continue;
 		bpf_map_delete_elem(m->rule_stats, &old->uids[i].uid);
 		bpf_map_delete_elem(m->rule_info, &old->uids[i].uid);
+		if (gone)
+			gone[n++] = old->uids[i].uid;
 	}
+	if (gone)
+		keys_purge(m, gone, n);
+	free(gone);
 }
 
 static int id_current(const struct maps *m, uint32_t id)
