@@ -16,6 +16,7 @@
 #include "tcshape.skel.h"
 #include "log.h"
 #include "maps.h"
+#include "state.h"
 
 struct maps {
 	int ifaces, rulesets, class, match, rule_stats, meta, rule_info, keys;
@@ -280,34 +281,32 @@ static int u32_cmp(const void *a, const void *b)
  * the LRU gets to them: they would hold max_keys slots for nothing. One
  * batched walk of the map, whatever its size.
  */
+struct purge {
+	int fd;
+	const __u32 *uids;
+	size_t n;
+	unsigned int freed;
+};
+
+static int purge_one(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx)
+{
+	struct purge *p = ctx;
+
+	if (bsearch(&k->uid, p->uids, p->n, sizeof(*p->uids), u32_cmp))
+		p->freed += !bpf_map_delete_elem(p->fd, k);
+	return 0;
+}
+
 static void keys_purge(struct maps *m, __u32 *uids, size_t n)
 {
-	__u32 batch = 4096, count, i, freed = 0;
-	struct tcs_key *keys = calloc(batch, sizeof(*keys));
-	struct tcs_key_state *vals = calloc(batch, sizeof(*vals));
-	__u64 in = 0, out = 0;
-	void *inp = NULL;
-	int err;
+	struct purge p = { .fd = m->keys, .uids = uids, .n = n };
 
-	if (!keys || !vals || !n)
-		goto out;
+	if (!n)
+		return;
 	qsort(uids, n, sizeof(*uids), u32_cmp);
-	do {
-		count = batch;
-		err = bpf_map_lookup_batch(m->keys, inp, &out, keys, vals, &count, NULL);
-		if (err && errno != ENOENT)
-			break;
-		for (i = 0; i < count; i++)
-			if (bsearch(&keys[i].uid, uids, n, sizeof(*uids), u32_cmp))
-				freed += !bpf_map_delete_elem(m->keys, &keys[i]);
-		in = out;
-		inp = &in;
-	} while (!err);
-	if (freed)
-		log_debug("freed %u limiter keys of %zu removed rules", freed, n);
-out:
-	free(keys);
-	free(vals);
+	state_keys_walk(m->keys, purge_one, &p);
+	if (p.freed)
+		log_debug("freed %u limiter keys of %zu removed rules", p.freed, n);
 }
 
 /* Forget the rules of old that are not in c: counters, descriptions, limiter keys. */
@@ -422,7 +421,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 {
 	uint32_t *ids = calloc(c->n_rs ? c->n_rs : 1, sizeof(*ids));
 	unsigned char *fresh = calloc(c->n_rs ? c->n_rs : 1, 1);
-	unsigned char *kept = calloc(m->cur ? m->cur->n_rs + 1 : 1, 1);
+	unsigned char *kept = calloc(m->cur->n_rs + 1, 1);
 	struct binding *nbind = calloc(nb ? nb : 1, sizeof(*nbind));
 	struct tcs_meta meta = { 0 };
 	__u32 zero = 0;
@@ -437,14 +436,14 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 
 	/* 1. every ruleset: the one already published if identical, else a new one */
 	for (i = 0; i < c->n_rs; i++) {
-		for (j = 0; m->cur && j < m->cur->n_rs; j++) {
+		for (j = 0; j < m->cur->n_rs; j++) {
 			if (c == m->cur ? i == j : rs_equal(&c->rs[i], &m->cur->rs[j])) {
 				ids[i] = m->cur_ids[j];
 				kept[j] = 1;
 				break;
 			}
 		}
-		if (m->cur && j < m->cur->n_rs)
+		if (j < m->cur->n_rs)
 			continue;
 		ids[i] = m->next_id++;
 		fresh[i] = 1;
@@ -486,7 +485,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	meta.next_uid = c->next_uid;
 	if (bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY))
 		log_warn("update %s: %s", TCS_MAP_META, strerror(errno));
-	for (j = 0; m->cur && j < m->cur->n_rs; j++)
+	for (j = 0; j < m->cur->n_rs; j++)
 		if (!kept[j])
 			rs_delete(m, &m->cur->rs[j], m->cur_ids[j]);
 	if (c != m->cur)

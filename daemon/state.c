@@ -116,54 +116,76 @@ static struct state_rule *rule_by_uid(struct state_rule *r, size_t n, __u32 uid)
 	return NULL;
 }
 
-int state_keys(const struct state_fds *f, struct state_key **out, size_t *n)
+int state_keys_walk(int fd, state_key_fn fn, void *ctx)
 {
 	__u32 batch = 4096, count, i;
 	struct tcs_key *keys = calloc(batch, sizeof(*keys));
 	struct tcs_key_state *vals = calloc(batch, sizeof(*vals));
-	struct state_key *all = NULL, *na;
-	size_t total = 0;
-	__u64 in = 0, outb = 0;
+	__u64 in = 0, out = 0;
 	void *inp = NULL;
-	int err = 0;
+	int err = 0, last = 0;
 
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (;;) {
-		LIBBPF_OPTS(bpf_map_batch_opts, o);
-
+	while (!last) {
 		count = batch;
-		err = bpf_map_lookup_batch(f->keys, inp, &outb, keys, vals, &count, &o);
-		if (err && errno != ENOENT) {
-			err = -errno;
-			goto out;
+		if (bpf_map_lookup_batch(fd, inp, &out, keys, vals, &count, NULL)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				break;
+			}
+			last = 1;	/* ENOENT: this was the last batch */
 		}
-		na = realloc(all, (total + count + 1) * sizeof(*all));
-		if (!na) {
-			err = -ENOMEM;
-			goto out;
-		}
-		all = na;
-		for (i = 0; i < count; i++) {
-			all[total].key = keys[i];
-			all[total++].st = vals[i];
-		}
-		if (err) /* ENOENT: that was the last batch */
+		for (i = 0; i < count && !err; i++)
+			err = fn(&keys[i], &vals[i], ctx);
+		if (err)
 			break;
-		in = outb;
+		in = out;
 		inp = &in;
 	}
-	err = 0;
-	*out = all;
-	*n = total;
-	all = NULL;
 out:
-	free(all);
 	free(keys);
 	free(vals);
 	return err;
+}
+
+struct key_list {
+	struct state_key *v;
+	size_t n, cap;
+};
+
+static int key_add(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx)
+{
+	struct key_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4096;
+		struct state_key *nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n].key = *k;
+	l->v[l->n++].st = *st;
+	return 0;
+}
+
+int state_keys(const struct state_fds *f, struct state_key **out, size_t *n)
+{
+	struct key_list l = { 0 };
+	int err = state_keys_walk(f->keys, key_add, &l);
+
+	if (err) {
+		free(l.v);
+		return err;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
 }
 
 int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)

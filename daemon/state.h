@@ -40,6 +40,13 @@ struct state_key {
 	struct tcs_key_state st;
 };
 
+/*
+ * Call fn for every limiter key in tcs_keys (fd), a batch at a time; fn may
+ * delete the key it is given. Stops at fn's first non-zero return.
+ */
+typedef int (*state_key_fn)(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx);
+int state_keys_walk(int fd, state_key_fn fn, void *ctx);
+
 /* Every limiter key with its state (a snapshot; the LRU may change meanwhile). */
 int state_keys(const struct state_fds *f, struct state_key **out, size_t *n);
 
