@@ -66,8 +66,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1);
 	__type(key, struct tcs_sock_key);
-	__type(value, struct tcs_key);
+	__type(value, struct tcs_sock_note);
 } tcs_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tcs_iface_key);
+	__type(value, struct tcs_iface);
+} tcs_ifaces SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -282,25 +290,37 @@ static __always_inline void capped(struct tcs_sock *ss, int dir, __u64 changed)
  * when no rule covers it (any more) or we are letting go.
  */
 static __always_inline __u64 target_rate(struct tcp_sock *tp, struct tcs_sock *ss, int dir,
-					 __u64 *burst)
+					 bool active, __u64 *burst)
 {
 	const struct tcs_rule_info *ri = NULL;
-	const struct tcs_key *lk = NULL;
+	const struct tcs_sock_note *note = NULL;
+	const struct tcs_iface *bound = NULL;
+	struct tcs_iface_key ik;
 	struct tcs_sock_key k;
 	__u64 share;
 	__u32 n;
 
 	if (!releasing && sock_key_of(tp, dir, &k)) {
-		lk = bpf_map_lookup_elem(&tcs_socks, &k);
-		if (lk)
-			ri = bpf_map_lookup_elem(&tcs_rule_info, &lk->uid);
+		note = bpf_map_lookup_elem(&tcs_socks, &k);
+		if (note) {
+			ik.ifindex = note->key.ifindex;
+			ik.dir = dir;
+			bound = bpf_map_lookup_elem(&tcs_ifaces, &ik);
+			ri = bpf_map_lookup_elem(&tcs_rule_info, &note->key.uid);
+		}
 	}
-	if (!lk || !ri || !ri->rate_bps || ri->dir != dir) {
+	/*
+	 * No rule, or a note from before a reload: we hold no cap we cannot
+	 * vouch for. The connection's next packet is classified afresh, and
+	 * its next ACK brings the cap back if a rule still covers it.
+	 */
+	if (!note || !bound || bound->ruleset != note->ruleset || !ri || !ri->rate_bps ||
+	    ri->dir != dir) {
 		associate(ss, dir, TCS_UID_NONE);
 		return 0;
 	}
-	associate(ss, dir, lk->uid);
-	n = share_count(lk, ss, dir, bpf_ktime_get_ns(), dir == TCS_DIR_INGRESS || !tp->app_limited);
+	associate(ss, dir, note->key.uid);
+	n = share_count(&note->key, ss, dir, bpf_ktime_get_ns(), active);
 	share = ri->rate_bps / n;
 	*burst = ri->burst_bytes / n;
 	share = payload_rate(tp, share, k.family == TCS_FAMILY_V4);
@@ -365,7 +385,7 @@ static __always_inline __u32 rate_opt(__u64 rate)
  * and given back when we let go. ctx is what bpf_setsockopt takes here
  * (sock_ops: the context; the iterator: the socket).
  */
-static __always_inline void pace(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss)
+static __always_inline void pace(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss, bool active)
 {
 	__u64 now = tp->inet_conn.icsk_inet.sk.sk_max_pacing_rate, want, burst = 0;
 	bool was = ss->capped[TCS_DIR_EGRESS];
@@ -373,7 +393,7 @@ static __always_inline void pace(void *ctx, struct tcp_sock *tp, struct tcs_sock
 
 	if (!was || now != ss->our_rate)
 		ss->app_rate = now;
-	want = target_rate(tp, ss, TCS_DIR_EGRESS, &burst);
+	want = target_rate(tp, ss, TCS_DIR_EGRESS, active, &burst);
 	if (!want) {
 		/* let go: give the application's cap back, if ours is still there */
 		if (was && now == ss->our_rate && now != ss->app_rate) {
@@ -405,17 +425,15 @@ static __always_inline void pace(void *ctx, struct tcp_sock *tp, struct tcs_sock
  * The receiver's own RTT estimate comes from timestamps while data flows
  * (scaled by 8); the connection's srtt before that.
  */
-static __always_inline void clamp(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss)
+static __always_inline void clamp(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss, bool active)
 {
 	__u32 now = tp->window_clamp, want;
 	bool was = ss->capped[TCS_DIR_INGRESS];
-	__u64 rate, rtt_us;
+	__u64 rate, rtt_us, floor, burst = 0;
 
 	if (!was || now != ss->our_clamp)
 		ss->app_clamp = now;
-	__u64 burst = 0;
-
-	rate = target_rate(tp, ss, TCS_DIR_INGRESS, &burst);
+	rate = target_rate(tp, ss, TCS_DIR_INGRESS, active, &burst);
 	if (!rate) {
 		if (was && now == ss->our_clamp && now != ss->app_clamp && ss->app_clamp)
 			bpf_setsockopt(ctx, SOL_TCP, TCP_WINDOW_CLAMP, &ss->app_clamp,
@@ -429,7 +447,15 @@ static __always_inline void clamp(void *ctx, struct tcp_sock *tp, struct tcs_soc
 	if (!rtt_us)
 		rtt_us = 1000;
 	rate = rate * rtt_us / 1000000;
-	want = rate < MIN_CLAMP ? MIN_CLAMP : rate > 0x3fffffff ? 0x3fffffff : (__u32)rate;
+	/*
+	 * Below a few segments the window stops pacing and starts stalling the
+	 * sender (silly-window avoidance, delayed ACKs): on a path that short
+	 * the policer does the limiting, the window only its share.
+	 */
+	floor = 4 * (__u64)tp->inet_conn.icsk_ack.rcv_mss;
+	if (floor < MIN_CLAMP)
+		floor = MIN_CLAMP;
+	want = rate < floor ? floor : rate > 0x3fffffff ? 0x3fffffff : (__u32)rate;
 	if (ss->app_clamp && want > ss->app_clamp)
 		want = ss->app_clamp;
 	if (want != now && bpf_setsockopt(ctx, SOL_TCP, TCP_WINDOW_CLAMP, &want, sizeof(want)))
@@ -478,14 +504,15 @@ int tcs_sockops(struct bpf_sock_ops *skops)
 		ss = bpf_sk_storage_get(&tcs_sk, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!ss)
 			return 1;
-		pace(skops, tp, ss);
-		clamp(skops, tp, ss);
+		pace(skops, tp, ss, false);
+		clamp(skops, tp, ss, false);
 		return 1;
 	case BPF_SOCK_OPS_RTT_CB:
 		ss = bpf_sk_storage_get(&tcs_sk, sk, NULL, 0);
 		if (!ss)
 			return 1;
-		pace(skops, tp, ss);
+		/* an ACK of new data: a sender, unless it has less to send than its share */
+		pace(skops, tp, ss, !tp->app_limited);
 		rtt_sample(ss, TCS_DIR_EGRESS, tp->srtt_us >> 3);
 		return 1;
 	case BPF_SOCK_OPS_RETRANS_CB: {
@@ -536,8 +563,10 @@ int tcs_sockiter(struct bpf_iter__tcp *ctx)
 		ss = bpf_sk_storage_get(&tcs_sk, tp, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!ss)
 		return 0;
-	pace(tp, tp, ss);
-	clamp(tp, tp, ss);
+	/* senders are counted by their ACKs; receivers by what came in since the last pass */
+	pace(tp, tp, ss, false);
+	clamp(tp, tp, ss, tp->bytes_received != ss->rcv_bytes);
+	ss->rcv_bytes = tp->bytes_received;
 	if (ss->capped[TCS_DIR_INGRESS]) {
 		receivers++;
 		rtt_sample(ss, TCS_DIR_INGRESS, tp->rcv_rtt_est.rtt_us >> 3);

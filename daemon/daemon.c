@@ -950,6 +950,7 @@ void daemon_write_metrics(struct daemon *d)
 		.rule_stats = bpf_map__fd(d->skel->maps.tcs_rule_stats),
 		.stats = bpf_map__fd(d->skel->maps.tcs_stats),
 		.daemon = bpf_map__fd(d->skel->maps.tcs_daemon),
+		.tcp_stats = sockpace_stats_fd(d->sp),
 	};
 	const char *path = d->policy->settings.metrics_textfile;
 	int err;

@@ -67,6 +67,8 @@ static int load(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace_bpf
 		return -errno;
 	err = bpf_map__reuse_fd(skel->maps.tcs_socks, bpf_map__fd(tc->maps.tcs_socks));
 	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.tcs_ifaces, bpf_map__fd(tc->maps.tcs_ifaces));
+	if (!err)
 		err = bpf_map__reuse_fd(skel->maps.tcs_rule_info, bpf_map__fd(tc->maps.tcs_rule_info));
 	if (!err)
 		err = sockpace_bpf__load(skel);
@@ -159,6 +161,11 @@ int sockpace_pass(struct sockpace *sp)
 	if (n < 0)
 		return -errno;
 	return (int)sp->skel->bss->receivers;
+}
+
+int sockpace_stats_fd(const struct sockpace *sp)
+{
+	return sp ? bpf_map__fd(sp->skel->maps.tcs_tcp_stats) : -1;
 }
 
 void sockpace_close(struct sockpace *sp, bool release, const char *pin_dir)
