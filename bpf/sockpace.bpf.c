@@ -59,7 +59,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 bool releasing;		/* a clean stop: let every socket go */
 /* Results of the last iterator pass, read by the daemon. */
 __u32 receivers;	/* sockets whose window we clamp */
-__u32 visited;
+__u32 released;		/* sockets we let go (a clean stop) */
 
 /* Shared with the classifier: the daemon passes its fds (bpf_map__reuse_fd). */
 struct {
@@ -557,12 +557,13 @@ int tcs_sockiter(struct bpf_iter__tcp *ctx)
 	if (tp->inet_conn.icsk_inet.sk.__sk_common.skc_state != BPF_TCP_ESTABLISHED &&
 	    tp->inet_conn.icsk_inet.sk.__sk_common.skc_state != BPF_TCP_CLOSE_WAIT)
 		return 0;
-	visited++;
 	ss = bpf_sk_storage_get(&tcs_sk, tp, NULL, 0);
 	if (!ss && !releasing && noted(tp))
 		ss = bpf_sk_storage_get(&tcs_sk, tp, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!ss)
 		return 0;
+	if (releasing && (ss->capped[0] || ss->capped[1]))
+		released++;
 	/* senders are counted by their ACKs; receivers by what came in since the last pass */
 	pace(tp, tp, ss, false);
 	clamp(tp, tp, ss, tp->bytes_received != ss->rcv_bytes);

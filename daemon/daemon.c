@@ -1098,6 +1098,15 @@ int daemon_check(const char *path)
 			       "qdisc (sch_fq)\n",
 			       p->ifaces[i].name);
 	}
+	if (!p->settings.socket_pacing)
+		printf("socket pacing: off (settings.socket_pacing)\n");
+	else if (sockpace_cgroup_root())
+		printf("socket pacing: local TCP connections the rules cover are told their share "
+		       "(sock_ops at the cgroup v2 root %s)\n",
+		       sockpace_cgroup_root());
+	else
+		printf("socket pacing: not here: no cgroup v2 hierarchy is mounted; local TCP is "
+		       "limited by tc alone\n");
 out:
 	compile_free(c);
 	policy_free(p);

@@ -150,7 +150,7 @@ int sockpace_pass(struct sockpace *sp)
 	int fd;
 
 	sp->skel->bss->receivers = 0;
-	sp->skel->bss->visited = 0;
+	sp->skel->bss->released = 0;
 	fd = bpf_iter_create(bpf_link__fd(sp->iter));
 	if (fd < 0)
 		return -errno;
@@ -181,7 +181,7 @@ void sockpace_close(struct sockpace *sp, bool release, const char *pin_dir)
 			log_warn("socket pacing: let sockets go: %s", strerror(-n));
 		else
 			log_info("socket pacing: let %u local TCP connections go",
-				 sp->skel->bss->visited);
+				 sp->skel->bss->released);
 	}
 	bpf_link__destroy(sp->iter);
 	bpf_link__destroy(sp->ops);
