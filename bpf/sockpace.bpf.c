@@ -51,9 +51,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /*
  * Payload rates are set this much below the frame rate the limit allows, so
  * that timer slack and header estimates never put a paced socket over its
- * limit and the classifier has nothing to do: 1/128, about 0.8%.
+ * limit and the classifier has nothing to do: 1/256. The header sizes are
+ * exact, and the bucket absorbs the pacing timer's jitter.
  */
-#define MARGIN_SHIFT	7
+#define MARGIN_SHIFT	8
 
 /* Set by the daemon before it runs the iterator (skeleton .bss). */
 bool releasing;		/* a clean stop: let every socket go */
@@ -425,11 +426,41 @@ static __always_inline void pace(void *ctx, struct tcp_sock *tp, struct tcs_sock
  * The receiver's own RTT estimate comes from timestamps while data flows
  * (scaled by 8); the connection's srtt before that.
  */
-static __always_inline void clamp(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss, bool active)
+/*
+ * rate x RTT is the window in theory; in practice the RTT estimate is noisy
+ * and the sender's behaviour is its own. Each pass compares what the socket
+ * received with its share and moves a gain on the window: down by 1/8 when
+ * over by more than 1/32, up by 1/32 when under by more than 1/16 (but only
+ * while the window held it back: a sender with less to send must not wind
+ * the gain up). Between 1/2 and 2.
+ */
+#define GAIN_ONE	1024
+static __always_inline void feedback(struct tcp_sock *tp, struct tcs_sock *ss, __u64 share,
+				     __u32 clamp_now)
+{
+	__u64 now = bpf_ktime_get_ns(), got, dt = now - ss->rcv_at;
+
+	if (!ss->gain)
+		ss->gain = GAIN_ONE;
+	if (ss->rcv_at && dt >= TCS_SHARE_PERIOD_NS / 2 && dt < 4 * TCS_SHARE_PERIOD_NS) {
+		got = (tp->bytes_received - ss->rcv_bytes) * 1000000000ULL / dt;
+		if (got > share + (share >> 5) && ss->gain > GAIN_ONE / 2)
+			ss->gain -= ss->gain >> 3;
+		else if (got + (share >> 4) < share && tp->rcv_wnd + 2 * tp->advmss >= clamp_now &&
+			 ss->gain < 2 * GAIN_ONE)
+			ss->gain += ss->gain >> 5;
+	}
+	ss->rcv_at = now;
+	ss->rcv_bytes = tp->bytes_received;
+}
+
+static __always_inline void clamp(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss, bool pass)
 {
 	__u32 now = tp->window_clamp, want;
 	bool was = ss->capped[TCS_DIR_INGRESS];
 	__u64 rate, rtt_us, floor, burst = 0;
+	/* receivers count as active when something came in since the last pass */
+	bool active = pass && tp->bytes_received != ss->rcv_bytes;
 
 	if (!was || now != ss->our_clamp)
 		ss->app_clamp = now;
@@ -439,14 +470,17 @@ static __always_inline void clamp(void *ctx, struct tcp_sock *tp, struct tcs_soc
 			bpf_setsockopt(ctx, SOL_TCP, TCP_WINDOW_CLAMP, &ss->app_clamp,
 				       sizeof(ss->app_clamp));
 		ss->our_clamp = 0;
+		ss->gain = 0;
 		return;
 	}
+	if (pass)
+		feedback(tp, ss, rate, now);
 	rtt_us = tp->rcv_rtt_est.rtt_us >> 3;
 	if (!rtt_us)
 		rtt_us = tp->srtt_us >> 3;
 	if (!rtt_us)
 		rtt_us = 1000;
-	rate = rate * rtt_us / 1000000;
+	rate = rate * rtt_us / 1000000 * (ss->gain ? ss->gain : GAIN_ONE) / GAIN_ONE;
 	/*
 	 * Below a few segments the window stops pacing and starts stalling the
 	 * sender (silly-window avoidance, delayed ACKs): on a path that short
@@ -564,13 +598,13 @@ int tcs_sockiter(struct bpf_iter__tcp *ctx)
 		return 0;
 	if (releasing && (ss->capped[0] || ss->capped[1]))
 		released++;
-	/* senders are counted by their ACKs; receivers by what came in since the last pass */
+	/* senders are counted by their ACKs (sock_ops), receivers here */
 	pace(tp, tp, ss, false);
-	clamp(tp, tp, ss, tp->bytes_received != ss->rcv_bytes);
-	ss->rcv_bytes = tp->bytes_received;
+	clamp(tp, tp, ss, true);
 	if (ss->capped[TCS_DIR_INGRESS]) {
 		receivers++;
 		rtt_sample(ss, TCS_DIR_INGRESS, tp->rcv_rtt_est.rtt_us >> 3);
 	}
 	return 0;
 }
+

@@ -85,7 +85,9 @@ struct {
 /*
  * TCP connections as classified, for their local sockets (sockpace.bpf.c):
  * which limiter key their packets are charged to, by direction. Written on
- * a flow cache miss only. max_entries is settings.max_keys.
+ * a flow cache miss only. Sized for the local connections of a busy host,
+ * not for every key (about 10 MiB); when it overflows, the oldest notes go
+ * and their sockets are let go: tc still enforces.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -328,6 +328,9 @@ struct tcs_sock {
 	__u64 app_rate;			/* ... and the application's own (~0: none) */
 	__u64 epoch[TCS_DIR_NR];	/* last share period it was counted in */
 	__u64 rcv_bytes;		/* bytes received at the last pass: a receiver is active */
+	__u64 rcv_at;			/* ... and when (ns): what it got against its share */
+	__u32 gain;			/* ingress: window feedback, 1024 = 1.0 (0: not yet) */
+	__u32 pad2;
 };
 
 /* tcs_rule_stats: per-CPU, by rule uid. */
@@ -354,7 +357,7 @@ _Static_assert(sizeof(struct tcs_daemon) == 1368, "abi");
 _Static_assert(sizeof(struct tcs_sock_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_sock_note) == 56, "abi");
 _Static_assert(sizeof(struct tcs_share) == 16, "abi");
-_Static_assert(sizeof(struct tcs_sock) == 64, "abi");
+_Static_assert(sizeof(struct tcs_sock) == 80, "abi");
 _Static_assert(sizeof(struct tcs_tcp_stats) == 48 + 8 * TCS_RTT_SLOTS, "abi");
 
 #endif

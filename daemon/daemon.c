@@ -814,7 +814,6 @@ static int load_bpf(struct daemon *d, const struct policy *p)
 	}
 	bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
 	bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
-	bpf_map__set_max_entries(d->skel->maps.tcs_socks, p->settings.max_keys);
 	if (pins_fit(d->skel->obj, d->o.pin_dir)) {
 		/* pins that fit are an earlier instance's datapath: a failed start leaves it */
 		d->leave_datapath = pins_exist(d->skel->obj, d->o.pin_dir);

@@ -82,7 +82,8 @@ static void tcp_metrics(FILE *o, const struct state_rule *r, size_t n)
 	per_rule(o, r, n, "tcshaped_rule_tcp_paced_sockets", "gauge",
 		 "Local TCP connections whose pacing rate or window we cap", state_tcp_paced);
 	per_rule(o, r, n, "tcshaped_rule_tcp_retransmits_total", "counter",
-		 "Segments the rule's local TCP senders retransmitted", tcp_retrans);
+		 "Retransmissions by the rule's local TCP senders (one per retransmitted packet)",
+		 tcp_retrans);
 	per_rule(o, r, n, "tcshaped_rule_tcp_cap_updates_total", "counter",
 		 "Changes of a socket's cap: its share or its rule's rate moved", tcp_updates);
 	help(o, h, "histogram",
@@ -99,7 +100,7 @@ static void tcp_metrics(FILE *o, const struct state_rule *r, size_t n)
 				break;	/* the last slot is open-ended: only +Inf */
 			fprintf(o, "%s_bucket", h);
 			rule_labels(o, &r[i]);
-			fprintf(o, ",le=\"%g\"} %llu\n", (double)(2ull << s) * 1e-6,
+			fprintf(o, ",le=\"%.9g\"} %llu\n", (double)(2ull << s) * 1e-6,
 				(unsigned long long)cum);
 		}
 		fprintf(o, "%s_bucket", h);

@@ -16,7 +16,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
 TCSHAPECTL=${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}
-SECS=8
+SECS=10
 LO_PCT=93	# goodput band, % of the limit (payload: about 95.6% of the frames)
 HI_PCT=100
 
@@ -46,16 +46,19 @@ need_sockpace()
 
 # The max pacing rate in bits/s of each established TCP socket of ns A
 # towards PORT, one per line, "none" where no cap is set (ss prints
-# "pacing_rate RATE/MAX" only when there is one).
+# "pacing_rate RATE/MAX" only when there is one). DATA=1: only sockets that
+# have sent data (not iperf3's idle control connection).
 caps()
 {
-	tcs_nsa ss -tinH state established "( dport = :$1 )" | awk '
+	tcs_nsa ss -tinH state established "( dport = :$1 )" | awk -v data="${DATA:-0}" '
 		function bps(s) {
 			sub(/bps$/, "", s); m = 1
 			if (s ~ /K$/) m = 1e3; else if (s ~ /M$/) m = 1e6; else if (s ~ /G$/) m = 1e9
 			sub(/[KMG]$/, "", s); return s * m
 		}
 		/pacing_rate/ {
+			if (data && !match($0, /bytes_acked:[0-9]+/)) next
+			if (data && substr($0, RSTART + 12, RLENGTH - 12) + 0 < 100000) next
 			c = "none"
 			for (i = 1; i <= NF; i++)
 				if ($i == "pacing_rate" && split($(i + 1), r, "/") == 2) c = int(bps(r[2]))
@@ -116,6 +119,9 @@ flow()
 		done
 	else
 		lo=$(tcs_calc "$mbit * 1e6 * $LO_PCT / 100")
+		# several IPv6 flows sharing a key: the band scaled to IPv6's payload
+		# ceiling (1428 of 1514 bytes against IPv4's 1448)
+		[ "$fam" = 6 ] && [ "$streams" -gt 1 ] && lo=$(tcs_calc "$lo * 1428 / 1448")
 		hi=$(tcs_calc "$mbit * 1e6 * $HI_PCT / 100")
 		tcs_within "$gp" "$lo" "$hi" || {
 			tcs_msg "goodput $(tcs_mbit "$gp") mbit outside ${LO_PCT}-${HI_PCT}% of $mbit"
@@ -128,8 +134,13 @@ flow()
 		tcs_log "Jain's index $jain over $streams flows"
 		tcs_within "$jain" 0.99 1 || { tcs_msg "Jain's index $jain below 0.99"; return 1; }
 	fi
-	# the sender paces itself: no standing queue, and (near) nothing for us to drop
-	[ "$rtt" -lt 1000 ] || { tcs_msg "mean RTT $rtt us, not under 1 ms"; return 1; }
+	# the sender paces itself: no standing queue, and (near) nothing for us to
+	# drop. A flow's RTT samples include the receiver's delayed ACK when its
+	# segments come far apart (at 2.4 mbit, 5 ms): judged for one flow a key.
+	if [ "$per" = flow ] && [ "$rtt" -ge 1000 ]; then
+		tcs_msg "mean RTT $rtt us, not under 1 ms"
+		return 1
+	fi
 	[ "$drops" -le $((sent / 200 + 10)) ] || {
 		tcs_msg "our hook dropped $drops of $sent packets: the sockets did not pace"
 		return 1
@@ -167,8 +178,8 @@ wait_caps()
 }
 
 # The payload cap for a frame rate: what sockpace.bpf.c sets (MSS 1448 with
-# timestamps, IPv4 over Ethernet: 1448 / 1514, less 1/128).
-payload_cap() { tcs_calc "int(int($1 / 8 * 1448 / 1514) * 127 / 128) * 8"; }
+# timestamps, IPv4 over Ethernet: 1448 / 1514, less 1/256).
+payload_cap() { tcs_calc "int(int($1 / 8 * 1448 / 1514) * 255 / 256) * 8"; }
 
 # A reload that halves the rate reaches the running flow at once.
 test_reload_halves_rate()
@@ -183,8 +194,9 @@ test_reload_halves_rate()
 	policy "$TCS_TMP/policy.yaml" 5mbit flow
 	tcs_daemon_signal HUP
 	tcs_wait_log 'reload: applied' 1 5 || return 1
-	wait_caps 5201 "$(payload_cap 5000000)" 1 || {
-		tcs_msg "cap not halved within 1 s: $(caps 5201 | tr '\n' ' ')"
+	# the data connection; the idle control connection is let go until it sends
+	DATA=1 wait_caps 5201 "$(payload_cap 5000000)" 1 || {
+		tcs_msg "cap not halved within 1 s: $(DATA=1 caps 5201 | tr '\n' ' ')"
 		return 1
 	}
 	tcs_iperf_wait || return 1

@@ -271,8 +271,9 @@ retrans_permille()
 }
 
 # The flow's own RTT: EDT pacing alone lets Cubic fill fq up to max_delay;
-# with socket pacing the sender sends at the rate and nothing queues. Same
-# goodput as HTB (within 2%), the flow's mean RTT at most a tenth of HTB's.
+# with socket pacing the sender sends at the rate and nothing queues. The
+# goodput of HTB (at least 98% of it: more is fine, the limit is the
+# ceiling), the flow's mean RTT at most a tenth of HTB's.
 test_own_rtt_vs_htb()
 {
 	local htb paced hrtt prtt
@@ -293,7 +294,7 @@ test_own_rtt_vs_htb()
 	ctl stats --interval 0.1
 	tcs_msg "10mbit: EDT + socket pacing $(tcs_mbit "$paced") mbit, mean RTT $prtt us;" \
 		"htb $(tcs_mbit "$htb") mbit, mean RTT $hrtt us"
-	within_pct "$paced" "$htb" 2 && [ "$((prtt * 10))" -le "$hrtt" ]
+	tcs_within "$paced" "$(tcs_calc "$htb * 0.98")" 10000000 && [ "$((prtt * 10))" -le "$hrtt" ]
 }
 
 # Ingress: B sends to a receiver in A; prints "GOODPUT_BPS RETRANS_PERMILLE
@@ -316,13 +317,15 @@ download()
 		"$(retrans_permille "$tag")" "$(sender_rtt "$tag")" "$(sender_min_rtt "$tag")"
 }
 
-# ingress_policy FILE SOCKET_PACING: 10mbit on what comes from port 5201.
+# ingress_policy FILE SOCKET_PACING: 10mbit on what comes to port 5201
+# (and an egress rule for nothing here: the harness waits for that hook).
 ingress_policy()
 {
 	printf '%s\n' "version: 1" "settings: { socket_pacing: $2 }" "interfaces:" \
 		"  - name: $TCS_DEV_A" "    ingress:" "      - name: download" \
-		"        match: { proto: tcp, sport: 5201 }" "        rate: 10mbit" \
-		"        per: rule" > "$1"
+		"        match: { proto: tcp, dport: 5201 }" "        rate: 10mbit" \
+		"        per: rule" "    egress:" \
+		"      - { name: none, match: { proto: udp, dport: 9 }, rate: 1mbit }" > "$1"
 }
 
 # HTB on an IFB: the classic way to shape what comes in.
