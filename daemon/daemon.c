@@ -28,6 +28,7 @@
 #include "log.h"
 #include "maps.h"
 #include "metrics.h"
+#include "pinlock.h"
 #include "policy.h"
 #include "tc.h"
 
@@ -65,6 +66,8 @@ struct daemon {
 	bool metrics_failed;		/* warned once until it works again */
 	int fq;				/* FQ_*: can this kernel pace */
 	bool leave_datapath;		/* stop without removing anything (failed adoption) */
+	int lock;			/* the pin dir, flocked: one daemon per pin dir */
+	char filter_name[256];		/* whose filters: see filter_name_for() */
 	struct hook *hooks;
 	size_t n_hooks;
 	struct root *roots;
@@ -118,6 +121,51 @@ static int pin_dir_prepare(const char *dir)
 			dir, parent);
 		rmdir(dir);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * One daemon per pin dir: a second one would adopt the first one's filters,
+ * sweep its rulesets and, on stop, remove them. Held until exit. Whose our
+ * filters are follows from the pin dir too: "tcshaped" for the default one
+ * (the name every earlier tcshaped used), "tcshaped:DIR" for any other, so
+ * instances with different pin dirs leave each other's filters alone.
+ */
+static int pin_dir_lock(struct daemon *d)
+{
+	char real[PATH_MAX];
+	struct tcs_daemon rec = { 0 };
+	__u32 zero = 0;
+	int fd;
+
+	d->lock = pinlock_acquire(d->o.pin_dir);
+	if (d->lock == -EWOULDBLOCK) {
+		d->leave_datapath = true;	/* it is the other daemon's */
+		snprintf(real, sizeof(real), "%s/%s", d->o.pin_dir, TCS_MAP_DAEMON);
+		fd = bpf_obj_get(real);
+		if (fd >= 0)
+			bpf_map_lookup_elem(fd, &zero, &rec);
+		if (fd >= 0)
+			close(fd);
+		log_err("another tcshaped (pid %u) is running with pin dir %s; refusing to start "
+			"a second one there (give each instance its own --pin-dir)",
+			rec.pid, d->o.pin_dir);
+		return -EBUSY;
+	}
+	if (d->lock < 0) {
+		log_err("pin dir %s: lock: %s", d->o.pin_dir, strerror(-d->lock));
+		return d->lock;
+	}
+	if (!realpath(d->o.pin_dir, real))
+		snprintf(real, sizeof(real), "%s", d->o.pin_dir);
+	if (!strcmp(real, TCS_DEFAULT_PIN_DIR))
+		snprintf(d->filter_name, sizeof(d->filter_name), "%s", TCS_FILTER_NAME);
+	else if ((size_t)snprintf(d->filter_name, sizeof(d->filter_name), "%s:%s",
+				  TCS_FILTER_NAME, real) >= sizeof(d->filter_name)) {
+		log_err("pin dir %s: path too long (at most %zu characters)", real,
+			sizeof(d->filter_name) - sizeof(TCS_FILTER_NAME) - 1);
+		return -ENAMETOOLONG;
 	}
 	return 0;
 }
@@ -180,6 +228,8 @@ static int prog_fd(struct daemon *d, int dir)
 						      : d->skel->progs.tcs_egress);
 }
 
+static int slot_free(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio);
+
 /* Put our filter on the hook; force: even if we believe it is there. */
 static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio, bool force)
 {
@@ -195,7 +245,10 @@ static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t pri
 	if (err)
 		return err;
 	/* on a filter of ours (an earlier instance's), this swaps the program in place */
-	err = tc_filter_attach(d->tc, &f, prog_fd(d, dir), TCS_FILTER_NAME);
+	err = slot_free(d, ifindex, dir, prio);
+	if (err)
+		return err;
+	err = tc_filter_attach(d->tc, &f, prog_fd(d, dir), d->filter_name);
 	if (err)
 		return err;
 	if (h && h->stale) {
@@ -270,41 +323,70 @@ static void hook_detach(struct daemon *d, struct hook *h)
 		       strerror(-err));
 	else
 		log_at(LOG_INFO, h->ifname, NULL, "detached %s on %s", dir_name(h->dir), h->ifname);
+	err = 0;
 	if (h->created_clsact && !hook_find_other(d, h)) {
-		for (dir = 0; dir < TCS_DIR_NR; dir++)
-			tc_filter_list(d->tc, h->ifindex, dir, count_filter, &others);
-		if (!others)
+		/* a dump that fails says nothing: keep the clsact, it may hold others' filters */
+		for (dir = 0; dir < TCS_DIR_NR && !err; dir++)
+			err = tc_filter_list(d->tc, h->ifindex, dir, count_filter, &others);
+		if (err)
+			log_at(LOG_WARNING, h->ifname, NULL,
+			       "kept the clsact qdisc we created on %s: cannot list its filters: %s",
+			       h->ifname, strerror(-err));
+		else if (!others)
 			tc_clsact_delete(d->tc, h->ifindex);
 	}
 	*h = d->hooks[--d->n_hooks];
 }
 
+/* A filter of this instance's (its pin dir's), now or left by an earlier run. */
+static bool is_ours(const struct daemon *d, const struct tc_filter_info *fi)
+{
+	return fi->handle == TCS_FILTER_HANDLE && !strcmp(fi->kind, "bpf") &&
+	       !strcmp(fi->name, d->filter_name);
+}
+
 struct find_ours {
+	const struct daemon *d;
 	uint32_t prio;
 	bool found;
 };
-
-static bool is_ours(const struct tc_filter_info *fi)
-{
-	return fi->handle == TCS_FILTER_HANDLE && !strcmp(fi->kind, "bpf") &&
-	       !strcmp(fi->name, TCS_FILTER_NAME);
-}
 
 static int find_ours(const struct tc_filter_info *fi, void *ctx)
 {
 	struct find_ours *fo = ctx;
 
-	if (fi->prio == fo->prio && is_ours(fi)) {
+	if (fi->prio == fo->prio && is_ours(fo->d, fi)) {
 		fo->found = true;
 		return 1;
 	}
 	return 0;
 }
 
+/* Is (prio, our handle) on the hook taken by a filter not ours? Then a replace would take it over. */
+static int find_foreign(const struct tc_filter_info *fi, void *ctx)
+{
+	struct find_ours *fo = ctx;
+
+	if (fi->prio != fo->prio || fi->handle != TCS_FILTER_HANDLE || is_ours(fo->d, fi))
+		return 0;
+	log_err("pref %u handle %u is taken by %s filter %s%s; not replacing it (another tcshaped "
+		"on another --pin-dir? give one of them another settings.tc_priority)",
+		fi->prio, fi->handle, fi->kind, fi->name[0] ? "named " : "", fi->name);
+	return -EBUSY;
+}
+
+static int slot_free(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio)
+{
+	struct find_ours fo = { .d = d, .prio = prio };
+	int err = tc_filter_list(d->tc, ifindex, dir, find_foreign, &fo);
+
+	return err == -ENOENT || err == -EINVAL ? 0 : err;
+}
+
 /* Someone may have deleted our filter or the clsact under it: put them back. */
 static void hook_verify(struct daemon *d, struct hook *h)
 {
-	struct find_ours fo = { .prio = h->prio };
+	struct find_ours fo = { .d = d, .prio = h->prio };
 	int err;
 
 	h->check = false;
@@ -338,7 +420,7 @@ static int adopt_one(const struct tc_filter_info *fi, void *ctx)
 	struct adopt_ctx *a = ctx;
 	struct hook *nh;
 
-	if (!is_ours(fi) || hook_find(a->d, a->ifindex, a->dir))
+	if (!is_ours(a->d, fi) || hook_find(a->d, a->ifindex, a->dir))
 		return 0;
 	nh = realloc(a->d->hooks, (a->d->n_hooks + 1) * sizeof(*nh));
 	if (!nh)
@@ -748,6 +830,22 @@ static bool pins_fit(struct bpf_object *obj, const char *dir)
 }
 
 /*
+ * An LRU of n entries, as the kernel makes it: with per-CPU lists
+ * (BPF_F_NO_COMMON_LRU) it rounds max_entries up to a multiple of the
+ * possible CPUs. Asking for the rounded size is what lets pins_fit() and
+ * libbpf's own reuse check recognise the pinned map on the next start.
+ */
+static void lru_size(struct bpf_map *map, __u32 n)
+{
+	int ncpus = libbpf_num_possible_cpus();
+
+	if ((bpf_map__map_flags(map) & BPF_F_NO_COMMON_LRU) && ncpus > 0 && n % ncpus &&
+	    n <= UINT32_MAX - ncpus)
+		n += ncpus - n % ncpus;
+	bpf_map__set_max_entries(map, n);
+}
+
+/*
  * Open and load the classifier, reusing the maps an earlier instance pinned
  * (that is what keeps limiter state across restarts). Pins that do not fit
  * are set aside and fresh maps made: the old filters keep their old maps
@@ -765,8 +863,8 @@ static int load_bpf(struct daemon *d, const struct policy *p)
 		log_err("open BPF object: %s", strerror(-err));
 		return err;
 	}
-	bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
-	bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
+	lru_size(d->skel->maps.tcs_flows, p->settings.max_keys);
+	lru_size(d->skel->maps.tcs_keys, p->settings.max_keys);
 	if (pins_fit(d->skel->obj, d->o.pin_dir)) {
 		/* pins that fit are an earlier instance's datapath: a failed start leaves it */
 		d->leave_datapath = pins_exist(d->skel->obj, d->o.pin_dir);
@@ -797,11 +895,15 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	if (!d)
 		return -ENOMEM;
 	d->o = *o;
+	d->lock = -1;
 	log_set_policy(o->policy_path);
 	err = policy_load(o->policy_path, &p, err_to_log, d);
 	if (err)
 		goto fail;
 	err = pin_dir_prepare(o->pin_dir);
+	if (err)
+		goto fail;
+	err = pin_dir_lock(d);
 	if (err)
 		goto fail;
 	err = load_bpf(d, p);
@@ -901,6 +1003,7 @@ void daemon_write_metrics(struct daemon *d)
 		.rule_stats = bpf_map__fd(d->skel->maps.tcs_rule_stats),
 		.stats = bpf_map__fd(d->skel->maps.tcs_stats),
 		.daemon = bpf_map__fd(d->skel->maps.tcs_daemon),
+		.dir = -1,
 	};
 	const char *path = d->policy->settings.metrics_textfile;
 	int err;
@@ -983,7 +1086,9 @@ void daemon_stop(struct daemon *d)
 		return;
 	keep = d->leave_datapath ||
 	       (d->policy && d->policy->settings.on_stop == POL_ON_STOP_KEEP);
-	if (d->leave_datapath) {
+	if (d->leave_datapath && !d->skel) {
+		/* another daemon's pin dir: not even a log line about its datapath */
+	} else if (d->leave_datapath) {
 		log_info("left the datapath an earlier instance pinned in %s as it was",
 			 d->o.pin_dir);
 	} else if (keep) {
@@ -1012,6 +1117,8 @@ void daemon_stop(struct daemon *d)
 	policy_free(d->policy);
 	free(d->hooks);
 	free(d->roots);
+	if (d->lock >= 0)
+		close(d->lock);	/* last: everything above is done under the lock */
 	free(d);
 }
 

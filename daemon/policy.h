@@ -112,7 +112,7 @@ struct pol_settings {
 	bool manage_root_qdisc;		/* may put fq at the root for pacing */
 };
 
-#define POL_DEFAULT_MAX_KEYS		1048576u
+#define POL_DEFAULT_MAX_KEYS		131072u
 #define POL_DEFAULT_TC_PRIORITY		1000u
 #define POL_DEFAULT_RESYNC_NS		30000000000ull
 #define POL_DEFAULT_METRICS_INTERVAL_NS	15000000000ull

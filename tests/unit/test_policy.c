@@ -180,7 +180,7 @@ static int test_minimal_and_settings_defaults(void)
 	CHECK_INT(p->n_ifaces, 0);
 	CHECK(p->ifaces == NULL);
 	CHECK_INT(p->settings.max_keys, POL_DEFAULT_MAX_KEYS);
-	CHECK_INT(p->settings.max_keys, 1048576);
+	CHECK_INT(p->settings.max_keys, 131072);
 	CHECK_INT(p->settings.tc_priority, POL_DEFAULT_TC_PRIORITY);
 	CHECK_INT(p->settings.tc_priority, 1000);
 	CHECK_INT(p->settings.on_stop, POL_ON_STOP_REMOVE);

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2207 # results are numbers, split into arrays on purpose
+#
+# e2e: what the daemon keeps and owns outside itself: the pinned maps (kept
+# across restarts, sized as documented, ids never reused), the pin dir (one
+# daemon each), its tc filters (never another instance's), the metrics file.
+#
+#   sudo tests/e2e/test_state.sh                 # every test
+#   sudo V=1 tests/e2e/test_state.sh second_instance_refused
+
+# shellcheck source=tests/lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
+
+# policy FILE [SETTINGS] [RATE]: one UDP rule on tcs-a0 egress dport 5201.
+policy()
+{
+	cat > "$1" <<EOF
+version: 1
+settings: { ${2:-max_keys: 65536} }
+interfaces:
+  - name: $TCS_DEV_A
+    egress:
+      - name: udp-limit
+        match: { proto: udp, dport: 5201 }
+        rate: ${3:-10mbit}
+        burst: 16kb
+        per: flow
+EOF
+}
+
+# The map id behind a pin: the same id after a restart means the map was kept.
+map_id() { bpftool -j map show pinned "$TCS_PIN_DIR/$1" | jq -r .id; }
+
+# UDP to B:5201 at 20M for 3 s: prints the received L2 rate.
+udp_rate()
+{
+	local r
+	tcs_udp_start "$1" "$TCS_B4" 5201 20M 3 || return 1
+	tcs_iperf_wait || return 1
+	r=($(tcs_udp_result "$1" "$TCS_B4")) || return 1
+	echo "${r[0]}"
+}
+
+# With per-CPU LRU lists the kernel rounds max_entries up to a multiple of
+# the CPUs; an odd max_keys shows whether the restart still fits the pins.
+test_restart_keeps_maps_odd_max_keys()
+{
+	local p=$TCS_TMP/policy.yaml k1 f1 k2 f2 why=
+
+	policy "$p" "max_keys: 65537"
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	k1=$(map_id tcs_keys) f1=$(map_id tcs_flows)
+	kill -KILL "$TCS_DAEMON_PID"
+	wait "$TCS_DAEMON_PID" 2>/dev/null
+	TCS_DAEMON_PID=
+	tcs_daemon_start "$p" || { tcs_msg "restart failed"; return 1; }
+	k2=$(map_id tcs_keys) f2=$(map_id tcs_flows)
+	[ "$k1" = "$k2" ] && [ "$f1" = "$f2" ] || why+=" maps made afresh;"
+	grep -q 'do not fit' "$TCS_LOG" && why+=" pins judged not to fit;"
+	grep -q 'adopted egress filter' "$TCS_LOG" || why+=" filter not adopted;"
+	tcs_msg "max_keys 65537 on $(nproc) CPUs: tcs_keys $k1 -> $k2, tcs_flows $f1 -> $f2${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# Zero rules, default settings: the maps take under 64 MiB of kernel memory
+# (their own accounting: memlock), and the key table is one LRU of max_keys.
+test_default_footprint()
+{
+	local p=$TCS_TMP/policy.yaml total keys why=
+
+	printf 'version: 1\ninterfaces: []\n' > "$p"
+	TCS_NO_FILTER=1 tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	total=$(for f in "$TCS_PIN_DIR"/*; do bpftool -j map show pinned "$f"; done |
+		jq -s 'map(.bytes_memlock | tonumber) | add')
+	keys=$(bpftool -j map show pinned "$TCS_PIN_DIR/tcs_keys")
+	[ "$total" -lt $((64 << 20)) ] || why+=" over 64 MiB;"
+	[ "$(jq .flags <<< "$keys")" -eq 0 ] || why+=" tcs_keys has per-CPU LRU lists;"
+	[ "$(jq .max_entries <<< "$keys")" -eq 131072 ] || why+=" tcs_keys is not max_keys (131072);"
+	tcs_msg "zero rules, default max_keys: $((total >> 20)) MiB memlock (limit 64);" \
+		"tcs_keys $(jq -c '{flags, max_entries}' <<< "$keys")${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# Killed after publishing a ruleset but before the id counter was saved (the
+# counter set back by hand stands in for that): the next start must neither
+# fail on "File exists" nor delete the live ruleset, and enforces the policy.
+test_ids_after_lost_counter()
+{
+	local p=$TCS_TMP/policy.yaml rate why=
+
+	policy "$p"
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	kill -KILL "$TCS_DAEMON_PID"
+	wait "$TCS_DAEMON_PID" 2>/dev/null
+	TCS_DAEMON_PID=
+	bpftool map update pinned "$TCS_PIN_DIR/tcs_meta" key hex 00 00 00 00 \
+		value hex $(printf '00 %.0s' {1..32}) || { tcs_msg "bpftool map update failed"; return 1; }
+	policy "$p" "max_keys: 65536" 5mbit
+	tcs_daemon_start "$p" || { tcs_msg "restart failed: $(grep -m1 -E 'File exists|<3>' "$TCS_LOG")"; return 1; }
+	rate=$(udp_rate after) || { tcs_msg "iperf3 failed"; return 1; }
+	grep -q 'File exists' "$TCS_LOG" && why+=" 'File exists' in the log;"
+	tcs_within "$rate" 4500000 5500000 || why+=" not held to 5mbit;"
+	tcs_msg "counter lost: restart with a new policy: $(tcs_mbit "$rate") mbit (5mbit)${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# A second tcshaped on the same pin dir refuses, says why, and leaves the
+# first one's filter and maps as they were, also when it exits.
+test_second_instance_refused()
+{
+	local p=$TCS_TMP/policy.yaml prog1 prog2 rc why=
+
+	policy "$p"
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	prog1=$(tcs_filters egress | grep -oE ' id [0-9]+' | head -n 1)
+	timeout 20 ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$p" --pin-dir "$TCS_PIN_DIR" \
+		> "$TCS_TMP/second.log" 2>&1 < /dev/null
+	rc=$?
+	cat "$TCS_TMP/second.log"
+	prog2=$(tcs_filters egress | grep -oE ' id [0-9]+' | head -n 1)
+	[ "$rc" -ne 0 ] || why+=" second instance exited 0;"
+	grep -q "another tcshaped (pid $TCS_DAEMON_PID) is running with pin dir" \
+		"$TCS_TMP/second.log" || why+=" no clear message;"
+	[ "$prog1" = "$prog2" ] && [ "$(tcs_our_filters egress)" -eq 1 ] || why+=" first one's filter touched;"
+	[ -e "$TCS_PIN_DIR/tcs_keys" ] || why+=" pins removed;"
+	tcs_pid_running "$TCS_DAEMON_PID" || why+=" first one died;"
+	tcs_msg "second instance: exit $rc, '$(grep -m1 -o 'another tcshaped.*' "$TCS_TMP/second.log" | cut -c1-60)...'${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# Two instances with different pin dirs on one interface: each owns its own
+# filter; one stopping (on_stop: remove) leaves the other's alone, and one
+# asking for the pref the other holds is refused on that hook, not let take it.
+test_two_pin_dirs()
+{
+	local p1=$TCS_TMP/one.yaml p2=$TCS_TMP/two.yaml pid2 before after why=
+
+	policy "$p1"
+	policy "$p2" "tc_priority: 2000"
+	tcs_daemon_start "$p1" || { tcs_msg "first did not start"; return 1; }
+	before=$(tcs_filters egress | grep -E 'pref 1000 .*handle' | grep -oE ' id [0-9]+')
+	ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$p2" --pin-dir "$TCS_BPFFS/two" -v \
+		> "$TCS_TMP/two.log" 2>&1 < /dev/null &
+	pid2=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'ready:' "$TCS_TMP/two.log" && break
+		sleep 0.1
+	done
+	grep -q 'ready:' "$TCS_TMP/two.log" || why+=" second did not start;"
+	tcs_filters egress
+	[ "$(tcs_filters egress | grep -cE 'pref 2000 .*handle')" -eq 1 ] || why+=" second has no filter;"
+	grep -q 'adopt' "$TCS_TMP/two.log" && why+=" second adopted the first's filter;"
+	tcs_end_pid "$pid2" TERM 5
+	after=$(tcs_filters egress | grep -E 'pref 1000 .*handle' | grep -oE ' id [0-9]+')
+	[ -n "$before" ] && [ "$before" = "$after" ] || why+=" first's filter touched ($before -> $after);"
+	[ "$(tcs_filters egress | grep -cE 'pref 2000 .*handle')" -eq 0 ] || why+=" second left its filter;"
+
+	# the same pref: refused on that hook, the first's filter stays
+	policy "$p2" "tc_priority: 1000"
+	ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$p2" --pin-dir "$TCS_BPFFS/two" -v \
+		> "$TCS_TMP/two.log" 2>&1 < /dev/null &
+	pid2=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -qE 'ready:|is taken' "$TCS_TMP/two.log" && break
+		sleep 0.1
+	done
+	sleep 0.5
+	cat "$TCS_TMP/two.log"
+	grep -q 'pref 1000 handle 1 is taken by bpf filter named tcshaped:' "$TCS_TMP/two.log" ||
+		why+=" no clear message for a taken pref;"
+	tcs_end_pid "$pid2" TERM 5
+	after=$(tcs_filters egress | grep -E 'pref 1000 .*handle' | grep -oE ' id [0-9]+')
+	[ "$before" = "$after" ] || why+=" first's filter replaced ($before -> $after);"
+	tcs_msg "two pin dirs: each kept to its own filter${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# The metrics textfile is written as root in a directory others may write:
+# a symlink planted where the temporary file used to go is not followed.
+test_metrics_no_symlink_follow()
+{
+	local p=$TCS_TMP/policy.yaml dir=$TCS_TMP/prom victim=$TCS_TMP/victim why= i
+
+	mkdir -m 1777 "$dir"
+	echo precious > "$victim"
+	policy "$p" "max_keys: 65536, metrics_textfile: $dir/tcshaped.prom, metrics_interval: 1s"
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	# every name the daemon could pick predictably
+	ln -s "$victim" "$dir/tcshaped.prom.tmp.$TCS_DAEMON_PID"
+	rm -f "$dir/tcshaped.prom"
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$dir/tcshaped.prom" ] && break
+		sleep 0.1
+	done
+	[ -s "$dir/tcshaped.prom" ] && [ ! -L "$dir/tcshaped.prom" ] || why+=" no metrics file written;"
+	[ "$(cat "$victim")" = precious ] || why+=" wrote through the symlink;"
+	[ "$(stat -c %a "$dir/tcshaped.prom" 2>/dev/null)" = 644 ] || why+=" mode not 0644;"
+	[ "$(find "$dir" -name '.tcshaped.prom.*' | wc -l)" -eq 0 ] || why+=" temporary file left;"
+	tcs_msg "metrics file rewritten; symlinked victim: $(head -c 20 "$victim")${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+tcs_main e2e-state "$@"
