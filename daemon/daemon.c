@@ -12,18 +12,21 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/rtnetlink.h>
 
 #include "tcshape.skel.h"
 #include "compile.h"
 #include "daemon.h"
+#include "fault.h"
 #include "link.h"
 #include "log.h"
 #include "maps.h"
@@ -91,6 +94,55 @@ static void err_to_log(void *ctx, const char *msg)
 
 		snprintf(d->errors + used, sizeof(d->errors) - used, "%s%s", used ? "\n" : "", msg);
 	}
+}
+
+/* ---- the policy file ------------------------------------------------------- */
+
+/*
+ * We run as root and do what the file says: like sshd with its config, refuse
+ * a file that someone other than root (or us) owns or that group or others
+ * may write, and a directory on its path that they could swap it in. A
+ * world-writable directory with the sticky bit (/tmp) only lets owners
+ * replace their own entries, so it passes.
+ */
+static int path_entry_trusted(struct daemon *d, const char *policy, const char *what,
+			      const struct stat *st)
+{
+	char msg[PATH_MAX + 256];
+	bool dir = S_ISDIR(st->st_mode);
+
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		snprintf(msg, sizeof(msg), "%s: refusing to read: %s%s is owned by uid %u, not root",
+			 policy, dir ? "directory " : "", what, (unsigned)st->st_uid);
+	else if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st->st_mode & S_ISVTX)))
+		snprintf(msg, sizeof(msg),
+			 "%s: refusing to read: %s%s is writable by %s (mode %04o); chmod go-w %s",
+			 policy, dir ? "directory " : "", what,
+			 st->st_mode & S_IWOTH ? "others" : "its group", st->st_mode & 07777, what);
+	else
+		return 0;
+	err_to_log(d, msg);
+	return -EPERM;
+}
+
+static int policy_trusted(struct daemon *d, const char *path)
+{
+	char real[PATH_MAX], *slash;
+	struct stat st;
+	int err;
+
+	if (!realpath(path, real) || stat(real, &st))
+		return 0;	/* policy_load says what is wrong with it */
+	err = path_entry_trusted(d, path, real, &st);
+	while (!err && (slash = strrchr(real, '/'))) {
+		slash[slash == real] = '\0';
+		if (stat(real, &st))
+			break;
+		err = path_entry_trusted(d, path, real, &st);
+		if (slash == real)
+			break;
+	}
+	return err;
 }
 
 /* ---- pin dir -------------------------------------------------------------- */
@@ -722,6 +774,7 @@ again:
 		can_pace = false;
 		goto again;
 	}
+	fault_point("roots");
 	if (!err)
 		err = maps_apply(d->maps, c, b, nb);
 	if (err) {
@@ -731,6 +784,7 @@ again:
 	}
 	warn_fallbacks(p);
 	hooks_sync(d, b, nb, p->settings.tc_priority, false);
+	fault_point("hooks");
 	free(b);
 	return 0;
 }
@@ -845,6 +899,55 @@ static void lru_size(struct bpf_map *map, __u32 n)
 	bpf_map__set_max_entries(map, n);
 }
 
+static bool have_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct c[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, c))
+		return true;	/* cannot tell: do not blame it */
+	return c[cap / 32].effective & (1u << (cap % 32));
+}
+
+/*
+ * The verifier refused the classifier (its log is in the debug lines above):
+ * say which capability or kernel feature is missing, the usual causes.
+ */
+static const char *load_diagnose(int err)
+{
+	static const struct {
+		enum bpf_func_id id;
+		const char *text;
+	} helpers[] = {
+		{ BPF_FUNC_loop, "; this kernel lacks the bpf_loop() helper (Linux 5.17 or later needed)" },
+		{ BPF_FUNC_skb_load_bytes, "; this kernel lacks bpf_skb_load_bytes() for tc programs" },
+		{ BPF_FUNC_ktime_get_ns, "; this kernel lacks bpf_ktime_get_ns() for tc programs" },
+	};
+	size_t i;
+
+	if (err == -ENOMEM || err == -E2BIG)
+		return "; no kernel memory for the maps: lower settings.max_keys, or raise the "
+		       "unit's MemoryMax= (the maps are charged to its cgroup; docs/operations.md, "
+		       "Memory sizing)";
+	if (err != -EACCES && err != -EPERM && err != -EINVAL)
+		return "";
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) == 0)
+		return "; this kernel cannot load tc (sched_cls) BPF programs (CONFIG_NET_CLS_BPF)";
+	for (i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, helpers[i].id, NULL) == 0)
+			return helpers[i].text;
+	if (!have_cap(CAP_PERFMON) && !have_cap(CAP_SYS_ADMIN))
+		return "; the verifier rejected the classifier because this process lacks "
+		       "CAP_PERFMON (and CAP_SYS_ADMIN): without it the verifier is stricter "
+		       "(Spectre sanitising, no reads of uninitialised stack); grant CAP_PERFMON";
+	if (!have_cap(CAP_BPF) && !have_cap(CAP_SYS_ADMIN))
+		return "; this process lacks CAP_BPF (and CAP_SYS_ADMIN)";
+	if (access("/sys/kernel/btf/vmlinux", F_OK))
+		return "; the verifier rejected the classifier (run with -vv for its log); this "
+		       "kernel has no BTF (CONFIG_DEBUG_INFO_BTF)";
+	return "; the verifier rejected the classifier: run with -vv for its log";
+}
+
 /*
  * Open and load the classifier, reusing the maps an earlier instance pinned
  * (that is what keeps limiter state across restarts). Pins that do not fit
@@ -877,7 +980,7 @@ static int load_bpf(struct daemon *d, const struct policy *p)
 	}
 	err = tcshape_bpf__load(d->skel);
 	if (err)
-		log_err("load BPF object: %s", strerror(-err));
+		log_err("load BPF object: %s%s", strerror(-err), load_diagnose(err));
 	return err;
 }
 
@@ -897,7 +1000,9 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	d->o = *o;
 	d->lock = -1;
 	log_set_policy(o->policy_path);
-	err = policy_load(o->policy_path, &p, err_to_log, d);
+	err = policy_trusted(d, o->policy_path);
+	if (!err)
+		err = policy_load(o->policy_path, &p, err_to_log, d);
 	if (err)
 		goto fail;
 	err = pin_dir_prepare(o->pin_dir);
@@ -1048,7 +1153,10 @@ int daemon_reload(struct daemon *d)
 
 	log_info("reload: reading %s", d->o.policy_path);
 	d->errors[0] = '\0';
-	err = policy_load(d->o.policy_path, &p, err_to_log, d);
+	err = policy_trusted(d, d->o.policy_path);
+	if (!err)
+		err = policy_load(d->o.policy_path, &p, err_to_log, d);
+	fault_point("loaded");
 	if (!err && p->settings.max_keys != d->policy->settings.max_keys)
 		log_warn("reload: settings.max_keys changed from %u to %u; the maps keep their "
 			 "size until tcshaped restarts",

@@ -5,6 +5,7 @@
  */
 #ifdef TCS_FAULTS
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,38 +14,50 @@
 #include "fault.h"
 #include "log.h"
 
-static long countdown(const char *kind, long *left)
-{
-	const char *f = getenv("TCSHAPED_FAULT");
-	size_t n = strlen(kind);
+static bool netlink_armed;
 
-	if (*left == 0 && f && !strncmp(f, kind, n) && f[n] == ':')
-		*left = strtol(f + n + 1, NULL, 10);
-	if (*left <= 0)
-		return -1;
-	if (--*left == 0)
-		*left = -1;	/* fired: once only */
-	else
-		return *left;
-	return 0;
-}
-
+/*
+ * kill:STEP[:N], stall:STEP[:N], netlink:STEP[:N]: at the Nth time STEP is
+ * reached (default the first).
+ */
 void fault_point(const char *step)
 {
-	const char *f = getenv("TCSHAPED_FAULT");
+	static const char *const kinds[] = { "kill:", "stall:", "netlink:" };
+	const char *f = getenv("TCSHAPED_FAULT"), *at = NULL;
+	static unsigned long seen;
+	size_t n = strlen(step), k;
 
-	if (f && !strncmp(f, "kill:", 5) && !strcmp(f + 5, step)) {
+	for (k = 0; f && k < sizeof(kinds) / sizeof(kinds[0]) && !at; k++)
+		if (!strncmp(f, kinds[k], strlen(kinds[k])))
+			at = f + strlen(kinds[k]);
+	if (!at || strncmp(at, step, n) || (at[n] && at[n] != ':'))
+		return;
+	if (++seen != (at[n] ? strtoul(at + n + 1, NULL, 10) : 1))
+		return;
+	switch (k - 1) {
+	case 0:
 		log_warn("fault: SIGKILL at %s", step);
 		kill(getpid(), SIGKILL);
+		break;
+	case 1:
+		log_warn("fault: stalled 3 s at %s", step);
+		sleep(3);
+		break;
+	default:
+		netlink_armed = true;
 	}
 }
 
 bool fault_map_write(void)
 {
 	static long left;
+	const char *f = getenv("TCSHAPED_FAULT");
 
-	if (countdown("map-write", &left))
+	if (!left && f && !strncmp(f, "map-write:", 10))
+		left = strtol(f + 10, NULL, 10);
+	if (left <= 0 || --left)
 		return false;
+	left = -1;	/* once */
 	log_warn("fault: map write fails");
 	errno = ENOSPC;
 	return true;
@@ -52,10 +65,9 @@ bool fault_map_write(void)
 
 bool fault_netlink(void)
 {
-	static long left;
-
-	if (countdown("netlink", &left))
+	if (!netlink_armed)
 		return false;
+	netlink_armed = false;
 	log_warn("fault: netlink request fails");
 	errno = EIO;
 	return true;

@@ -3,9 +3,13 @@
  * Fault injection for the fault tests (tests/e2e/test_faults.sh). Only the
  * test build, build/tcshaped-faults (-DTCS_FAULTS), has it; in tcshaped these
  * are empty inlines. TCSHAPED_FAULT in the environment says what to break:
- *   kill:STEP        SIGKILL ourselves when the apply reaches STEP
+ *   kill:STEP[:N]    SIGKILL ourselves when an apply reaches STEP the Nth time
+ *                    (default 1; the start is the first apply, a reload the next):
+ *                    loaded (reload only), roots, reserved, written, flipped,
+ *                    freed, hooks
+ *   stall:STEP[:N]   sleep 3 s there instead (signals and events wait)
+ *   netlink:STEP[:N] the first tc request after that fails, EIO
  *   map-write:N      the Nth ruleset map write (counting from 1) fails, ENOSPC
- *   netlink:N        the Nth tc request fails, EIO
  */
 #ifndef TCS_FAULT_H
 #define TCS_FAULT_H

@@ -92,20 +92,20 @@ static int adopt_uids(struct maps *m)
 	return 0;
 }
 
-/* The highest ruleset id the entries of map fd (keys of key_size, id at id_off) name. */
-static uint32_t max_id(int fd, size_t key_size, size_t id_off)
+/* One past the highest id the keys of map fd (of key_size, id at id_off) hold; 0 if none. */
+static uint32_t id_after(int fd, size_t key_size, size_t id_off)
 {
 	unsigned char key[64], next[64];
-	uint32_t id, top = 0;
+	uint32_t id, after = 0;
 	void *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, next)) {
 		memcpy(key, next, key_size);
 		prev = key;
 		memcpy(&id, key + id_off, sizeof(id));
-		top = id > top ? id : top;
+		after = id >= after ? id + 1 : after;
 	}
-	return top;
+	return after;
 }
 
 /*
@@ -115,23 +115,23 @@ static uint32_t max_id(int fd, size_t key_size, size_t id_off)
  */
 static void ids_recover(struct maps *m)
 {
-	uint32_t top = max_id(m->rulesets, sizeof(__u32), 0), t;
+	uint32_t after = id_after(m->rulesets, sizeof(__u32), 0), a;
 
-	t = max_id(m->match, sizeof(struct tcs_match_key), offsetof(struct tcs_match_key, ruleset));
-	top = t > top ? t : top;
-	t = max_id(m->class, sizeof(struct tcs_class_key), offsetof(struct tcs_class_key, ruleset));
-	top = t > top ? t : top;
-	if (top >= m->next_id) {
+	a = id_after(m->match, sizeof(struct tcs_match_key), offsetof(struct tcs_match_key, ruleset));
+	after = a > after ? a : after;
+	a = id_after(m->class, sizeof(struct tcs_class_key), offsetof(struct tcs_class_key, ruleset));
+	after = a > after ? a : after;
+	if (after > m->next_id) {
 		log_warn("%s said next ruleset id %u, but the maps hold ruleset %u: continuing "
 			 "from %u",
-			 TCS_MAP_META, m->next_id, top, top + 1);
-		m->next_id = top + 1;
+			 TCS_MAP_META, m->next_id, after - 1, after);
+		m->next_id = after;
 	}
-	t = max_id(m->rule_stats, sizeof(__u32), 0);
-	if (t >= m->cur->next_uid) {
+	a = id_after(m->rule_stats, sizeof(__u32), 0);
+	if (a > m->cur->next_uid) {
 		log_warn("%s said next rule uid %u, but the maps hold rule %u: continuing from %u",
-			 TCS_MAP_META, m->cur->next_uid, t, t + 1);
-		m->cur->next_uid = t + 1;
+			 TCS_MAP_META, m->cur->next_uid, a - 1, a);
+		m->cur->next_uid = a;
 	}
 }
 
@@ -532,7 +532,8 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 		}
 		m->next_id = next_id;
 	}
-	fault_point("reserved");
+	if (c != m->cur)
+		fault_point("reserved");
 	for (i = 0; i < c->n_rs; i++) {
 		for (j = 0; j < m->cur->n_rs; j++)
 			if (ids[i] == m->cur_ids[j])
@@ -546,7 +547,8 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 		}
 		fresh[i] = 1;
 	}
-	fault_point("written");
+	if (c != m->cur)
+		fault_point("written");
 	err = c == m->cur ? 0 : rules_publish(m, c);
 	if (err) {
 		log_err("publish rules: %s", strerror(-err));
@@ -573,7 +575,8 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 			bpf_map_delete_elem(m->ifaces, &k);
 	}
 
-	fault_point("flipped");
+	if (c != m->cur)
+		fault_point("flipped");
 
 	/* 3. no packet can be reading the replaced rulesets any more: free them */
 	maps_sync(m);
@@ -582,6 +585,8 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 			rs_delete(m, &m->cur->rs[j], m->cur_ids[j]);
 	if (c != m->cur)
 		rules_forget(m, m->cur, c);
+	if (c != m->cur)
+		fault_point("freed");
 
 	if (c != m->cur)
 		compile_free(m->cur);
