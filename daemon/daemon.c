@@ -637,22 +637,114 @@ static void root_restore(struct daemon *d, struct root *r)
 	*r = d->roots[--d->n_roots];
 }
 
+/* What roots_sync() changed, so that a reload failing later can put it back. */
+struct root_undo {
+	enum { UNDO_ADDED, UNDO_CHANGED, UNDO_RESTORED } what;
+	struct root r;		/* as it was before */
+	unsigned int txqs;
+};
+
+struct roots_journal {
+	struct root_undo *v;
+	size_t n;
+};
+
+static void journal_add(struct roots_journal *j, int what, const struct root *r,
+			unsigned int txqs)
+{
+	struct root_undo *nv;
+
+	if (!j)
+		return;
+	nv = realloc(j->v, (j->n + 1) * sizeof(*nv));
+	if (!nv) {
+		log_warn("out of memory: a failed reload may leave a root qdisc changed");
+		return;
+	}
+	j->v = nv;
+	j->v[j->n].what = what;
+	j->v[j->n].r = *r;
+	j->v[j->n++].txqs = txqs;
+}
+
+/* Put the root qdiscs back as they were before this attempt, newest change first. */
+static void roots_undo(struct daemon *d, struct roots_journal *j)
+{
+	while (j->n) {
+		struct root_undo *u = &j->v[--j->n];
+		struct root *r = root_find(d, u->r.ifindex), *nr;
+
+		switch (u->what) {
+		case UNDO_ADDED:
+			if (r)
+				root_restore(d, r);
+			break;
+		case UNDO_CHANGED:
+			if (r && !tc_root_set_fq(d->tc, u->r.ifindex, u->txqs, &u->r.fq))
+				r->fq = u->r.fq;
+			break;
+		case UNDO_RESTORED:
+			if (tc_root_set_fq(d->tc, u->r.ifindex, u->txqs, &u->r.fq))
+				break;
+			nr = realloc(d->roots, (d->n_roots + 1) * sizeof(*nr));
+			if (!nr)
+				break;
+			d->roots = nr;
+			d->roots[d->n_roots++] = u->r;
+			break;
+		}
+	}
+	free(j->v);
+	j->v = NULL;
+}
+
+/*
+ * May we put fq at this root? With manage_root_qdisc unset only over the
+ * kernel's default root (handle 0: nobody configured it): an operator's own
+ * root (an HTB tree, say) is theirs unless manage_root_qdisc is true.
+ */
+static bool root_may_replace(struct daemon *d, const struct policy *p, const char *ifname,
+			     const struct tc_root *cur)
+{
+	char msg[320];
+
+	if (p->settings.manage_root_qdisc == POL_ROOT_ANY ||
+	    (p->settings.manage_root_qdisc == POL_ROOT_KERNEL_DEFAULT && !cur->handle))
+		return true;
+	if (p->settings.manage_root_qdisc == POL_ROOT_NEVER)
+		snprintf(msg, sizeof(msg),
+			 "%s: pace rules need fq at the root, but the root qdisc is %s and "
+			 "settings.manage_root_qdisc is false",
+			 ifname, cur->kind);
+	else
+		snprintf(msg, sizeof(msg),
+			 "%s: pace rules need fq at the root, but the root qdisc is %s %x: that "
+			 "someone configured; tcshaped replaces only the kernel's default root "
+			 "unless settings.manage_root_qdisc is true (or give these rules action: drop)",
+			 ifname, cur->kind, cur->handle >> 16);
+	err_to_log(d, msg);
+	return false;
+}
+
 /*
  * Every interface with pace rules on egress gets fq at its root (unless a
  * pacing root is there already); the root it had is remembered and put back
- * when it no longer needs fq. With manage_root_qdisc: false nothing is
- * replaced: returns -EINVAL naming the interface, and the caller refuses.
+ * when it no longer needs fq. A root we may not replace (root_may_replace)
+ * makes it return -EINVAL before anything is changed, and the caller
+ * refuses. What it changes goes into j (if given), for roots_undo().
  */
 static int roots_sync(struct daemon *d, const struct policy *p, const struct compiled *c,
-		      const struct binding *b, size_t nb)
+		      const struct binding *b, size_t nb, struct roots_journal *j)
 {
 	struct link_info *links = NULL;
-	size_t n_links = 0, i, j;
-	int err, ret = 0;
+	size_t n_links = 0, i, k;
+	int err, ret = 0, pass;
 
 	err = link_watch_snapshot(d->links, &links, &n_links);
 	if (err)
 		return err;
+	/* pass 0 only checks, pass 1 changes: a refusal changes nothing */
+	for (pass = 0; pass < 2 && !ret; pass++)
 	for (i = 0; i < n_links; i++) {
 		const struct pol_iface *pi = NULL;
 		uint32_t ifindex = (uint32_t)links[i].ifindex;
@@ -661,12 +753,14 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 		struct tc_root cur;
 		struct tc_fq fq;
 
-		for (j = 0; j < nb; j++)
-			if (b[j].ifindex == ifindex && b[j].dir == TCS_DIR_EGRESS)
-				pi = &p->ifaces[c->rs[b[j].rs].iface];
+		for (k = 0; k < nb; k++)
+			if (b[k].ifindex == ifindex && b[k].dir == TCS_DIR_EGRESS)
+				pi = &p->ifaces[c->rs[b[k].rs].iface];
 		if (!pi || !policy_iface_paces(pi)) {
-			if (r)
+			if (r && pass) {
+				journal_add(j, UNDO_RESTORED, r, links[i].txqs);
 				root_restore(d, r);
+			}
 			continue;
 		}
 		if (tc_root_get(d->tc, ifindex, &cur))
@@ -674,15 +768,9 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 		fq_params(pi, &fq);
 		if (cur.paces && (!r || r->fq.flow_limit == fq.flow_limit))
 			continue;
-		if (!p->settings.manage_root_qdisc && !r) {
-			char msg[256];
-
-			snprintf(msg, sizeof(msg),
-				 "%s: pace rules need fq at the root, but the root qdisc is %s and "
-				 "settings.manage_root_qdisc is false",
-				 links[i].name, cur.kind);
-			err_to_log(d, msg);
-			ret = -EINVAL;
+		if (!pass) {
+			if (!r && !root_may_replace(d, p, links[i].name, &cur))
+				ret = -EINVAL;
 			continue;
 		}
 		if (!r) {
@@ -696,6 +784,8 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 			r->ifindex = ifindex;
 			r->old = cur;
 			fresh = true;
+		} else {
+			journal_add(j, UNDO_CHANGED, r, links[i].txqs);
 		}
 		r->fq = fq;
 		err = tc_root_set_fq(d->tc, ifindex, links[i].txqs, &fq);
@@ -703,6 +793,8 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 			/* half done (mq without fq under it): put back what was there */
 			tc_root_restore(d->tc, ifindex, &r->old);
 			d->n_roots--;
+		} else if (fresh) {
+			journal_add(j, UNDO_ADDED, r, links[i].txqs);
 		}
 		if (err == -ENOENT) {
 			/* "Specified qdisc kind is unknown": no fq in this kernel */
@@ -747,6 +839,7 @@ static void warn_fallbacks(const struct policy *p)
  */
 static int apply(struct daemon *d, struct policy *p)
 {
+	struct roots_journal j = { 0 };
 	struct binding *b = NULL;
 	struct compiled *c;
 	bool can_pace = d->fq != FQ_MISSING;
@@ -766,7 +859,7 @@ again:
 		compile_free(c);
 		return err;
 	}
-	err = roots_sync(d, p, c, b, nb);
+	err = roots_sync(d, p, c, b, nb, &j);
 	if (err == -ENOENT && can_pace && d->fq == FQ_MISSING) {
 		/* the kernel said it has no fq after all: settle again, police */
 		compile_free(c);
@@ -778,10 +871,13 @@ again:
 	if (!err)
 		err = maps_apply(d->maps, c, b, nb);
 	if (err) {
+		/* refused: the roots as they were, too */
+		roots_undo(d, &j);
 		compile_free(c);
 		free(b);
 		return err;
 	}
+	free(j.v);
 	warn_fallbacks(p);
 	hooks_sync(d, b, nb, p->settings.tc_priority, false);
 	fault_point("hooks");
@@ -1129,7 +1225,7 @@ int daemon_reconcile(struct daemon *d, bool full)
 
 	d->dirty = false;
 	err = bindings_for(d, d->policy, maps_current(d->maps), &b, &nb);
-	if (!err && roots_sync(d, d->policy, maps_current(d->maps), b, nb) == -ENOENT &&
+	if (!err && roots_sync(d, d->policy, maps_current(d->maps), b, nb, NULL) == -ENOENT &&
 	    d->fq == FQ_MISSING) {
 		/* an interface that came later showed the kernel has no fq: police */
 		free(b);

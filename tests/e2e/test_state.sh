@@ -201,4 +201,116 @@ test_metrics_no_symlink_follow()
 	[ -z "$why" ]
 }
 
+# pace_policy FILE SETTINGS [MORE YAML]: tcs-a0 egress paces UDP dport 5201.
+pace_policy()
+{
+	cat > "$1" <<EOF
+version: 1
+settings: { max_keys: 65536${2:+, $2} }
+interfaces:
+  - name: $TCS_DEV_A
+    egress:
+      - { name: paced, match: { proto: udp, dport: 5201 }, rate: 10mbit, action: pace }
+${3:-}
+EOF
+}
+
+# Does this kernel have fq (can anything here pace)? Asked of a dummy in ns A.
+have_fq()
+{
+	ip -n "$TCS_NS_A" link add tcs-fq0 type dummy 2>/dev/null || return 1
+	tc -n "$TCS_NS_A" qdisc add dev tcs-fq0 root fq 2>/dev/null
+	local rc=$?
+	ip -n "$TCS_NS_A" link del tcs-fq0
+	return $rc
+}
+
+# An operator's root qdisc (an HTB tree) is not replaced by default: the
+# start is refused with a clear message and the tree stays as it was.
+test_operator_root_refused()
+{
+	local p=$TCS_TMP/policy.yaml rc why=
+
+	tc -n "$TCS_NS_A" qdisc add dev "$TCS_DEV_A" root handle 7: htb default 1 &&
+	tc -n "$TCS_NS_A" class add dev "$TCS_DEV_A" parent 7: classid 7:1 htb rate 100mbit || return 1
+	pace_policy "$p"
+	if "$TCSHAPED" --check -c "$p" | grep -q 'polices instead of pacing'; then
+		tcs_skip "this kernel says it has no fq: nothing would pace"; return
+	fi
+	timeout 20 ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$p" --pin-dir "$TCS_PIN_DIR" \
+		> "$TCS_TMP/start.log" 2>&1 < /dev/null
+	rc=$?
+	grep '^<[0-4]>' "$TCS_TMP/start.log"
+	[ "$rc" -ne 0 ] || why+=" started;"
+	grep -q 'root qdisc is htb 7: that someone configured; tcshaped replaces only' \
+		"$TCS_TMP/start.log" || why+=" no clear message;"
+	tc -n "$TCS_NS_A" qdisc show dev "$TCS_DEV_A" root | grep -q 'htb 7: root' || why+=" HTB replaced;"
+	tc -n "$TCS_NS_A" class show dev "$TCS_DEV_A" | grep -q 'class htb 7:1' || why+=" HTB class gone;"
+	tcs_msg "HTB root, pace rules, default settings: exit $rc, HTB kept${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# A reload refused because of one interface's root changes no root at all:
+# tcs-a0's kernel-default root is not swapped for fq while tcs-x0's HTB refuses.
+test_rejected_reload_keeps_roots()
+{
+	local p=$TCS_TMP/policy.yaml before after why=
+
+	have_fq || { tcs_skip "no fq in this kernel: roots are never replaced here"; return; }
+	ip -n "$TCS_NS_A" link add tcs-x0 type veth peer name tcs-x1 &&
+	ip -n "$TCS_NS_A" link set tcs-x0 up && ip -n "$TCS_NS_A" link set tcs-x1 up &&
+	tc -n "$TCS_NS_A" qdisc add dev tcs-x0 root handle 7: htb default 1 || return 1
+	policy "$p"
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	before=$(tc -n "$TCS_NS_A" qdisc show dev "$TCS_DEV_A" root)
+	pace_policy "$p" "" "  - name: tcs-x0
+    egress:
+      - { name: x, rate: 1mbit, action: pace }"
+	tcs_daemon_signal HUP
+	tcs_wait_log 'reload: (applied|rejected)' 1 10 || return 1
+	after=$(tc -n "$TCS_NS_A" qdisc show dev "$TCS_DEV_A" root)
+	grep -q 'reload: rejected' "$TCS_LOG" || why+=" reload not rejected;"
+	[ "$before" = "$after" ] || why+=" tcs-a0 root changed: '$before' -> '$after';"
+	tc -n "$TCS_NS_A" qdisc show dev tcs-x0 root | grep -q 'htb 7: root' || why+=" HTB replaced;"
+	tcs_msg "rejected reload: tcs-a0 root '${after:0:40}' as before${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# The policy file is refused (start and reload) when others could have
+# written it: group/other-writable, owned by someone else, or in such a directory.
+test_policy_file_trust()
+{
+	local p=$TCS_TMP/policy.yaml d=$TCS_TMP/open why=
+
+	policy "$p"
+	chmod 0666 "$p"
+	start_refused "$p" 'policy.yaml: refusing to read: .* is writable by others \(mode 0666\)' ||
+		why+=" 0666 accepted;"
+	chmod 0644 "$p"
+	chown 65534 "$p"
+	start_refused "$p" 'refusing to read: .* is owned by uid 65534, not root' || why+=" foreign owner accepted;"
+	chown 0 "$p"
+	mkdir -m 0777 "$d" && cp "$p" "$d/policy.yaml"
+	start_refused "$d/policy.yaml" 'refusing to read: directory .*/open is writable by others' ||
+		why+=" world-writable directory accepted;"
+	# a reload of a file made group-writable meanwhile is rejected; the policy stays
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	chmod 0664 "$p"
+	tcs_daemon_signal HUP
+	tcs_wait_log 'reload: rejected' 1 10 || why+=" reload of a group-writable file not rejected;"
+	grep -q 'is writable by its group (mode 0664)' "$TCS_LOG" || why+=" no clear reload message;"
+	tcs_pid_running "$TCS_DAEMON_PID" && [ "$(tcs_our_filters egress)" -eq 1 ] || why+=" policy lost;"
+	tcs_msg "0666, foreign owner, 0777 directory refused; group-writable reload rejected${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# start_refused FILE ERE: a start with FILE fails and logs ERE.
+start_refused()
+{
+	timeout 20 ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$1" --pin-dir "$TCS_PIN_DIR" \
+		> "$TCS_TMP/start.log" 2>&1 < /dev/null && return 1
+	grep '^<3>' "$TCS_TMP/start.log" | head -n 2
+	grep -qE "$2" "$TCS_TMP/start.log"
+}
+
 tcs_main e2e-state "$@"

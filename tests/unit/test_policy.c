@@ -1089,7 +1089,7 @@ static int test_settle_pace(void)
 	if (!p)
 		return 0;
 	CHECK_INT(p->settings.pace_fallback, POL_PACE_FALLBACK_REFUSE);
-	CHECK_INT(p->settings.manage_root_qdisc, 1);
+	CHECK_INT(p->settings.manage_root_qdisc, POL_ROOT_KERNEL_DEFAULT);
 	/* a host with fq: auto and pace both pace */
 	CHECK_INT(policy_settle_pace(p, true, collect, &calls), 0);
 	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[0].action, POL_ACT_PACE);
@@ -1118,7 +1118,7 @@ static int test_settle_pace(void)
 			 "  - name: eth0\n    egress:\n      - {name: a, rate: 1mbit}\n");
 	if (!p)
 		return 0;
-	CHECK_INT(p->settings.manage_root_qdisc, 0);
+	CHECK_INT(p->settings.manage_root_qdisc, POL_ROOT_NEVER);
 	CHECK_INT(policy_settle_pace(p, false, collect, &calls), 0);
 	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[0].action, POL_ACT_DROP);
 	CHECK(p->ifaces[0].pace_fell_back);
