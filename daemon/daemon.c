@@ -375,6 +375,7 @@ static void hook_detach(struct daemon *d, struct hook *h)
 		       strerror(-err));
 	else
 		log_at(LOG_INFO, h->ifname, NULL, "detached %s on %s", dir_name(h->dir), h->ifname);
+	fault_point("detached");
 	err = 0;
 	if (h->created_clsact && !hook_find_other(d, h)) {
 		/* a dump that fails says nothing: keep the clsact, it may hold others' filters */

@@ -6,7 +6,7 @@
  *   kill:STEP[:N]    SIGKILL ourselves when an apply reaches STEP the Nth time
  *                    (default 1; the start is the first apply, a reload the next):
  *                    loaded (reload only), roots, reserved, written, flipped,
- *                    freed, hooks
+ *                    freed, hooks; detached (a filter removed on stop or reload)
  *   stall:STEP[:N]   sleep 3 s there instead (signals and events wait)
  *   netlink:STEP[:N] the first tc request after that fails, EIO
  *   map-write:N      the Nth ruleset map write (counting from 1) fails, ENOSPC

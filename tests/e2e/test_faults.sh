@@ -42,16 +42,6 @@ rule_rate()
 	ctl metrics | awk '/^tcshaped_rule_limit_bits_per_second.*rule="udp-limit"/ { print $2 }'
 }
 
-# UDP to B:5201 at 20M for 2 s: the received L2 rate.
-udp_rate()
-{
-	local r
-	tcs_udp_start "$1" "$TCS_B4" 5201 20M 2 || return 1
-	tcs_iperf_wait || return 1
-	r=($(tcs_udp_result "$1" "$TCS_B4")) || return 1
-	echo "${r[0]}"
-}
-
 # Collect what the daemon tells systemd: NOTIFY_SOCKET for the next start.
 NOTIFY_PID=
 notify_listen()
@@ -86,7 +76,7 @@ nothing_attached()
 # The pin dir is not on a bpffs (no bpffs mounted there): refuse, say how to fix it.
 test_bpffs_missing()
 {
-	local p=$TCS_TMP/policy.yaml rc why= st
+	local p=$TCS_TMP/policy.yaml rc why='' st
 
 	policy "$p" 10mbit
 	notify_listen || { tcs_msg "no notify socket"; return 1; }
@@ -106,11 +96,12 @@ test_bpffs_missing()
 # A read-only bpffs: refuse, say so, leave nothing behind.
 test_bpffs_readonly()
 {
-	local p=$TCS_TMP/policy.yaml rc why= st ro=$TCS_TMP/robpf
+	local p=$TCS_TMP/policy.yaml rc why='' st ro=$TCS_TMP/robpf
 
 	policy "$p" 10mbit
 	notify_listen || { tcs_msg "no notify socket"; return 1; }
-	mkdir "$ro" && mount -t bpf -o ro bpf "$ro" || { tcs_msg "cannot mount a read-only bpffs"; return 1; }
+	mkdir "$ro" || return 1
+	mount -t bpf -o ro bpf "$ro" || { tcs_msg "cannot mount a read-only bpffs"; return 1; }
 	start_failing "$TCSHAPED" -c "$p" --pin-dir "$ro/tcshaped"
 	rc=$?
 	umount "$ro"
@@ -128,7 +119,7 @@ test_bpffs_readonly()
 # stricter): the log names what is missing.
 test_verifier_rejects()
 {
-	local p=$TCS_TMP/policy.yaml rc why= st
+	local p=$TCS_TMP/policy.yaml rc why='' st
 
 	command -v setpriv > /dev/null || { tcs_skip "no setpriv"; return; }
 	policy "$p" 10mbit
@@ -167,7 +158,7 @@ test_second_instance_status()
 # released, nothing of it is left bound, STATUS counts the real hooks.
 test_interface_vanishes()
 {
-	local p=$TCS_TMP/policy.yaml extra why= st n
+	local p=$TCS_TMP/policy.yaml extra why='' st n
 
 	ip -n "$TCS_NS_A" link add tcs-x0 type veth peer name tcs-x1 &&
 	ip -n "$TCS_NS_A" link set tcs-x0 up && ip -n "$TCS_NS_A" link set tcs-x1 up || return 1
@@ -199,7 +190,7 @@ test_interface_vanishes()
 # the next resync (1 s) puts the filter in place.
 test_netlink_fails_mid_apply()
 {
-	local p=$TCS_TMP/policy.yaml why= st i n
+	local p=$TCS_TMP/policy.yaml why='' st i n
 
 	policy "$p" 10mbit
 	notify_listen || { tcs_msg "no notify socket"; return 1; }
@@ -234,7 +225,7 @@ test_netlink_fails_mid_apply()
 # is left in the maps.
 test_map_write_fails_mid_apply()
 {
-	local p=$TCS_TMP/policy.yaml why= st rate n left
+	local p=$TCS_TMP/policy.yaml why='' st rate n left
 
 	policy "$p" 10mbit
 	notify_listen || { tcs_msg "no notify socket"; return 1; }
@@ -274,7 +265,7 @@ policy_writes()
 # not interleave; the file as it is at the end is what is enforced.
 test_sighup_during_reload()
 {
-	local p=$TCS_TMP/policy.yaml why= rate
+	local p=$TCS_TMP/policy.yaml why='' rate
 
 	policy "$p" 10mbit
 	TCSHAPED=$FAULTY TCSHAPED_FAULT=stall:loaded:1 tcs_daemon_start "$p" ||
@@ -298,7 +289,7 @@ test_sighup_during_reload()
 # one filter and no entry of the killed attempt left in the maps.
 test_sigkill_every_step()
 {
-	local p=$TCS_TMP/policy.yaml step n rate left why= res=() extra
+	local p=$TCS_TMP/policy.yaml step n rate left why='' res=() extra
 
 	extra="      - { name: other, match: { proto: tcp, dport: 22 }, rate: 1mbit }"
 	for step in loaded:1 roots:2 reserved:2 written:2 flipped:2 freed:2 hooks:2; do
@@ -318,10 +309,10 @@ test_sigkill_every_step()
 		fi
 		wait "$TCS_DAEMON_PID" 2>/dev/null
 		TCS_DAEMON_PID=
-		rate=$(udp_rate "dead-${step%:*}") || { tcs_msg "iperf3 failed"; return 1; }
+		rate=$(tcs_udp_rate "dead-${step%:*}" 2) || { tcs_msg "iperf3 failed"; return 1; }
 		tcs_within "$rate" 4000000 11000000 || why+=" ${step%:*}: $(tcs_mbit "$rate") mbit while dead;"
 		tcs_daemon_start "$p" || { tcs_msg "restart after kill at $step failed"; return 1; }
-		rate=$(udp_rate "alive-${step%:*}") || { tcs_msg "iperf3 failed"; return 1; }
+		rate=$(tcs_udp_rate "alive-${step%:*}" 2) || { tcs_msg "iperf3 failed"; return 1; }
 		tcs_within "$rate" 4500000 5500000 || why+=" ${step%:*}: $(tcs_mbit "$rate") mbit after restart;"
 		[ "$(tcs_our_filters egress)" -eq 1 ] || why+=" ${step%:*}: $(tcs_our_filters egress) filters;"
 		# every ruleset entry belongs to the one ruleset in force

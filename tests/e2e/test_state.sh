@@ -32,14 +32,18 @@ EOF
 # The map id behind a pin: the same id after a restart means the map was kept.
 map_id() { bpftool -j map show pinned "$TCS_PIN_DIR/$1" | jq -r .id; }
 
-# UDP to B:5201 at 20M for 3 s: prints the received L2 rate.
-udp_rate()
+# second POLICY UNTIL: a second daemon in ns A on pin dir two, its PID in
+# pid2, its log two.log; returns once its log matches the ERE UNTIL (or 10 s).
+second()
 {
-	local r
-	tcs_udp_start "$1" "$TCS_B4" 5201 20M 3 || return 1
-	tcs_iperf_wait || return 1
-	r=($(tcs_udp_result "$1" "$TCS_B4")) || return 1
-	echo "${r[0]}"
+	local i
+	ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$1" --pin-dir "$TCS_BPFFS/two" -v \
+		> "$TCS_TMP/two.log" 2>&1 < /dev/null &
+	pid2=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -qE "$2" "$TCS_TMP/two.log" && break
+		sleep 0.1
+	done
 }
 
 # With per-CPU LRU lists the kernel rounds max_entries up to a multiple of
@@ -94,11 +98,12 @@ test_ids_after_lost_counter()
 	kill -KILL "$TCS_DAEMON_PID"
 	wait "$TCS_DAEMON_PID" 2>/dev/null
 	TCS_DAEMON_PID=
+	# shellcheck disable=SC2046 # 32 separate bytes
 	bpftool map update pinned "$TCS_PIN_DIR/tcs_meta" key hex 00 00 00 00 \
 		value hex $(printf '00 %.0s' {1..32}) || { tcs_msg "bpftool map update failed"; return 1; }
 	policy "$p" "max_keys: 65536" 5mbit
 	tcs_daemon_start "$p" || { tcs_msg "restart failed: $(grep -m1 -E 'File exists|<3>' "$TCS_LOG")"; return 1; }
-	rate=$(udp_rate after) || { tcs_msg "iperf3 failed"; return 1; }
+	rate=$(tcs_udp_rate after 3) || { tcs_msg "iperf3 failed"; return 1; }
 	grep -q 'File exists' "$TCS_LOG" && why+=" 'File exists' in the log;"
 	tcs_within "$rate" 4500000 5500000 || why+=" not held to 5mbit;"
 	tcs_msg "counter lost: restart with a new policy: $(tcs_mbit "$rate") mbit (5mbit)${why:+; FAILED:$why}"
@@ -140,13 +145,7 @@ test_two_pin_dirs()
 	policy "$p2" "tc_priority: 2000"
 	tcs_daemon_start "$p1" || { tcs_msg "first did not start"; return 1; }
 	before=$(tcs_filters egress | grep -E 'pref 1000 .*handle' | grep -oE ' id [0-9]+')
-	ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$p2" --pin-dir "$TCS_BPFFS/two" -v \
-		> "$TCS_TMP/two.log" 2>&1 < /dev/null &
-	pid2=$!
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'ready:' "$TCS_TMP/two.log" && break
-		sleep 0.1
-	done
+	second "$p2" 'ready:'
 	grep -q 'ready:' "$TCS_TMP/two.log" || why+=" second did not start;"
 	tcs_filters egress
 	[ "$(tcs_filters egress | grep -cE 'pref 2000 .*handle')" -eq 1 ] || why+=" second has no filter;"
@@ -158,13 +157,7 @@ test_two_pin_dirs()
 
 	# the same pref: refused on that hook, the first's filter stays
 	policy "$p2" "tc_priority: 1000"
-	ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$p2" --pin-dir "$TCS_BPFFS/two" -v \
-		> "$TCS_TMP/two.log" 2>&1 < /dev/null &
-	pid2=$!
-	for ((i = 0; i < 100; i++)); do
-		grep -qE 'ready:|is taken' "$TCS_TMP/two.log" && break
-		sleep 0.1
-	done
+	second "$p2" 'ready:|is taken'
 	sleep 0.5
 	cat "$TCS_TMP/two.log"
 	grep -q 'pref 1000 handle 1 is taken by bpf filter named tcshaped:' "$TCS_TMP/two.log" ||
@@ -180,7 +173,7 @@ test_two_pin_dirs()
 # a symlink planted where the temporary file used to go is not followed.
 test_metrics_no_symlink_follow()
 {
-	local p=$TCS_TMP/policy.yaml dir=$TCS_TMP/prom victim=$TCS_TMP/victim why= i
+	local p=$TCS_TMP/policy.yaml dir=$TCS_TMP/prom victim=$TCS_TMP/victim why='' i
 
 	mkdir -m 1777 "$dir"
 	echo precious > "$victim"
@@ -311,6 +304,68 @@ start_refused()
 		> "$TCS_TMP/start.log" 2>&1 < /dev/null && return 1
 	grep '^<3>' "$TCS_TMP/start.log" | head -n 2
 	grep -qE "$2" "$TCS_TMP/start.log"
+}
+
+# A clsact the daemon created is kept on stop when the filter dump that
+# should tell whether others use it fails: another tool's filter survives.
+test_clsact_kept_when_dump_fails()
+{
+	local p=$TCS_TMP/policy.yaml why=''
+
+	policy "$p"
+	TCSHAPED=${FAULTY:-$TCS_ROOT/build/tcshaped-faults} TCSHAPED_FAULT=netlink:detached \
+		tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	tc -n "$TCS_NS_A" filter add dev "$TCS_DEV_A" ingress protocol all prio 5 \
+		u32 match u32 0 0 classid 1:1 || { tcs_msg "cannot add a u32 filter"; return 1; }
+	tcs_daemon_stop TERM
+	grep -q 'fault: netlink request fails' "$TCS_LOG" || why+=" fault not reached;"
+	grep -q 'kept the clsact qdisc we created on tcs-a0: cannot list its filters' "$TCS_LOG" ||
+		why+=" no log line;"
+	tcs_filters ingress | grep -q 'u32' || why+=" the other tool's filter was deleted;"
+	tcs_msg "dump failed on stop: clsact and the u32 filter kept${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# tcshapectl reads the pins read-only: it works where only reading is allowed.
+test_tcshapectl_read_only()
+{
+	local p=$TCS_TMP/policy.yaml out why=''
+
+	command -v setpriv > /dev/null || { tcs_skip "no setpriv"; return; }
+	policy "$p"
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	chmod 0400 "$TCS_PIN_DIR"/*
+	out=$(ip netns exec "$TCS_NS_A" setpriv --bounding-set -dac_override,-dac_read_search \
+		--inh-caps -dac_override,-dac_read_search \
+		"${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}" --pin-dir "$TCS_PIN_DIR" status 2>&1) || why+=" failed: $out;"
+	chmod 0600 "$TCS_PIN_DIR"/*
+	tcs_msg "tcshapectl status with pins mode 0400 and no DAC override: ${out%%$'\n'*}${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
+# A killed daemon whose pid now belongs to another process is not running:
+# tcshapectl asks the pin dir's lock, not the pid.
+test_status_not_fooled_by_reused_pid()
+{
+	local p=$TCS_TMP/policy.yaml rec rc why='' me=$BASHPID
+
+	policy "$p"
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	kill -KILL "$TCS_DAEMON_PID"
+	wait "$TCS_DAEMON_PID" 2>/dev/null
+	TCS_DAEMON_PID=
+	# the record now names a live process: this shell
+	rec="$(printf '%02x %02x %02x %02x' $((me & 255)) $((me >> 8 & 255)) $((me >> 16 & 255)) 0)"
+	rec+=" $(bpftool -j map lookup pinned "$TCS_PIN_DIR/tcs_daemon" key hex 00 00 00 00 |
+		jq -r '.value[4:] | map(ltrimstr("0x")) | join(" ")')"
+	# shellcheck disable=SC2086 # the bytes, one argument each
+	bpftool map update pinned "$TCS_PIN_DIR/tcs_daemon" key hex 00 00 00 00 value hex $rec ||
+		{ tcs_msg "bpftool update failed"; return 1; }
+	ip netns exec "$TCS_NS_A" "${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}" --pin-dir "$TCS_PIN_DIR" status
+	rc=$?
+	[ "$rc" -eq 3 ] || why+=" status exit $rc (3: not running);"
+	tcs_msg "killed daemon, pid reused by a live process: status exit $rc${why:+; FAILED:$why}"
+	[ -z "$why" ]
 }
 
 tcs_main e2e-state "$@"

@@ -386,6 +386,18 @@ tcs_iperf_wait()
 	return $rc
 }
 
+# tcs_udp_rate TAG SECS: UDP at 20M from A to B:5201 for SECS; prints the
+# received L2 rate (bits/s).
+tcs_udp_rate()
+{
+	local r
+	tcs_udp_start "$1" "$TCS_B4" 5201 20M "$2" || return 1
+	tcs_iperf_wait || return 1
+	# shellcheck disable=SC2207 # numbers, split on purpose
+	r=($(tcs_udp_result "$1" "$TCS_B4")) || return 1
+	echo "${r[0]}"
+}
+
 # UDP datagrams the sockets of ns B could not take (InErrors: receive buffer
 # full, bad checksum), IPv4 and IPv6 together. Not the policer's doing: a
 # receiver starved of CPU drops here; tests print it next to a low result.
