@@ -70,7 +70,7 @@ struct daemon {
 	int fq;				/* FQ_*: can this kernel pace */
 	bool leave_datapath;		/* stop without removing anything (failed adoption) */
 	int lock;			/* the pin dir, flocked: one daemon per pin dir */
-	char filter_name[256];		/* whose filters: see filter_name_for() */
+	char filter_name[256];		/* whose filters are ours: see pin_dir_lock() */
 	struct hook *hooks;
 	size_t n_hooks;
 	struct root *roots;
