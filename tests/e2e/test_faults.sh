@@ -327,4 +327,31 @@ test_sigkill_every_step()
 	[ -z "$why" ]
 }
 
+# The key table fills (max_keys: 64, far more flows): the least recently
+# used keys are evicted, the table stays at its size, and a new flow is
+# still held to its limit.
+test_key_table_fills()
+{
+	local p=$TCS_TMP/policy.yaml keys rate why='' i
+
+	cat > "$p" <<EOF
+version: 1
+settings: { max_keys: 64 }
+interfaces:
+  - name: $TCS_DEV_A
+    egress:
+      - { name: udp-limit, match: { proto: udp, dport: 5201 }, rate: 2mbit, burst: 16kb, per: flow }
+EOF
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	# 500 flows: a new socket, so a new source port, for each datagram
+	tcs_nsa bash -c "for ((i = 0; i < 500; i++)); do echo x > /dev/udp/$TCS_B4/5201; done" 2>/dev/null
+	keys=$(ctl --json stats --interval 0.1 | jq '[.rules[].active_keys] | add')
+	[ "$keys" -le 64 ] && [ "$keys" -ge 32 ] || why+=" $keys keys held (max_keys 64);"
+	rate=$(tcs_udp_rate after 2) || { tcs_msg "iperf3 failed"; return 1; }
+	tcs_within "$rate" 1600000 2600000 || why+=" new flow at $(tcs_mbit "$rate") mbit, not 2mbit;"
+	tcs_pid_running "$TCS_DAEMON_PID" || why+=" daemon died;"
+	tcs_msg "500 flows into max_keys 64: $keys keys held; a new flow after: $(tcs_mbit "$rate") mbit (2mbit)${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
 tcs_main e2e-faults "$@"
