@@ -158,7 +158,7 @@ test_second_instance_status()
 # released, nothing of it is left bound, STATUS counts the real hooks.
 test_interface_vanishes()
 {
-	local p=$TCS_TMP/policy.yaml extra why='' st n
+	local p=$TCS_TMP/policy.yaml extra why='' st n i
 
 	ip -n "$TCS_NS_A" link add tcs-x0 type veth peer name tcs-x1 &&
 	ip -n "$TCS_NS_A" link set tcs-x0 up && ip -n "$TCS_NS_A" link set tcs-x1 up || return 1
@@ -174,11 +174,15 @@ test_interface_vanishes()
 	tcs_wait_log 'fault: stalled' 1 10 || return 1
 	ip -n "$TCS_NS_A" link del tcs-x0
 	tcs_wait_log 'reload: (applied|rejected)' 1 15 || { tcs_msg "reload did not end"; return 1; }
-	sleep 1.5	# a resync (1 s) has run since
+	# the link event, or at the latest a resync (1 s), drops the gone binding
+	for ((i = 0; i < 50; i++)); do
+		n=$(ctl --json status | jq '.hooks | length')
+		[ "$n" -eq 1 ] && break
+		sleep 0.1
+	done
 	st=$(last_status)
 	tcs_pid_running "$TCS_DAEMON_PID" || why+=" daemon died;"
 	[ "$(tcs_our_filters egress)" -eq 1 ] || why+=" tcs-a0 lost its filter;"
-	n=$(ctl --json status | jq '.hooks | length')
 	[ "$n" -eq 1 ] || why+=" status says $n hooks;"
 	[[ $st == *"on 1 hooks" ]] || why+=" STATUS='$st';"
 	tcs_msg "interface deleted mid-reload: $(grep -m1 -oE 'reload: (applied|rejected)' "$TCS_LOG"); STATUS=$st${why:+; FAILED:$why}"
