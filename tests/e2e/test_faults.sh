@@ -46,6 +46,7 @@ rule_rate()
 NOTIFY_PID=
 notify_listen()
 {
+	command -v socat > /dev/null || { tcs_skip "no socat (scripts/install-deps.sh installs it)"; return; }
 	export NOTIFY_SOCKET=$TCS_TMP/notify.sock
 	socat -u "UNIX-RECV:$NOTIFY_SOCKET" "OPEN:$TCS_TMP/notify.txt,creat,append" &
 	NOTIFY_PID=$!
@@ -79,7 +80,7 @@ test_bpffs_missing()
 	local p=$TCS_TMP/policy.yaml rc why='' st
 
 	policy "$p" 10mbit
-	notify_listen || { tcs_msg "no notify socket"; return 1; }
+	notify_listen || return
 	mkdir "$TCS_TMP/plain"
 	start_failing "$TCSHAPED" -c "$p" --pin-dir "$TCS_TMP/plain/tcshaped"
 	rc=$?
@@ -99,7 +100,7 @@ test_bpffs_readonly()
 	local p=$TCS_TMP/policy.yaml rc why='' st ro=$TCS_TMP/robpf
 
 	policy "$p" 10mbit
-	notify_listen || { tcs_msg "no notify socket"; return 1; }
+	notify_listen || return
 	mkdir "$ro" || return 1
 	mount -t bpf -o ro bpf "$ro" || { tcs_msg "cannot mount a read-only bpffs"; return 1; }
 	start_failing "$TCSHAPED" -c "$p" --pin-dir "$ro/tcshaped"
@@ -123,11 +124,14 @@ test_verifier_rejects()
 
 	command -v setpriv > /dev/null || { tcs_skip "no setpriv"; return; }
 	policy "$p" 10mbit
-	notify_listen || { tcs_msg "no notify socket"; return 1; }
+	notify_listen || return
 	start_failing setpriv --bounding-set -perfmon,-sys_admin --inh-caps -perfmon,-sys_admin \
 		"$TCSHAPED" -c "$p" --pin-dir "$TCS_PIN_DIR"
 	rc=$?
 	grep '^<[0-4]>' "$TCS_TMP/fail.log"
+	if grep -q 'ready:' "$TCS_TMP/fail.log"; then
+		tcs_skip "this kernel's verifier takes the classifier without CAP_PERFMON"; return
+	fi
 	st=$(last_status)
 	[ "$rc" -eq 1 ] || why+=" exit $rc;"
 	grep -q 'load BPF object: .*lacks CAP_PERFMON' "$TCS_TMP/fail.log" || why+=" does not say what is missing;"
@@ -145,7 +149,7 @@ test_second_instance_status()
 
 	policy "$p" 10mbit
 	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
-	notify_listen || { tcs_msg "no notify socket"; return 1; }
+	notify_listen || return
 	start_failing "$TCSHAPED" -c "$p" --pin-dir "$TCS_PIN_DIR"
 	st=$(last_status)
 	[[ $st == "not started: another tcshaped (pid $TCS_DAEMON_PID) is running"* ]] || why+=" STATUS='$st';"
@@ -163,7 +167,7 @@ test_interface_vanishes()
 	ip -n "$TCS_NS_A" link add tcs-x0 type veth peer name tcs-x1 &&
 	ip -n "$TCS_NS_A" link set tcs-x0 up && ip -n "$TCS_NS_A" link set tcs-x1 up || return 1
 	policy "$p" 10mbit
-	notify_listen || { tcs_msg "no notify socket"; return 1; }
+	notify_listen || return
 	TCSHAPED=$FAULTY TCSHAPED_FAULT=stall:roots:2 tcs_daemon_start "$p" ||
 		{ tcs_msg "daemon did not start"; return 1; }
 	extra="  - name: tcs-x0
@@ -197,7 +201,7 @@ test_netlink_fails_mid_apply()
 	local p=$TCS_TMP/policy.yaml why='' st i n
 
 	policy "$p" 10mbit
-	notify_listen || { tcs_msg "no notify socket"; return 1; }
+	notify_listen || return
 	TCSHAPED=$FAULTY TCSHAPED_FAULT=netlink:flipped:2 tcs_daemon_start "$p" ||
 		{ tcs_msg "daemon did not start"; return 1; }
 	policy "$p" 10mbit "" "    ingress:
@@ -232,7 +236,7 @@ test_map_write_fails_mid_apply()
 	local p=$TCS_TMP/policy.yaml why='' st rate n left
 
 	policy "$p" 10mbit
-	notify_listen || { tcs_msg "no notify socket"; return 1; }
+	notify_listen || return
 	# the start writes a few entries; the reload's second write fails
 	TCSHAPED=$FAULTY TCSHAPED_FAULT=map-write:$(( $(policy_writes) + 2 )) tcs_daemon_start "$p" ||
 		{ tcs_msg "daemon did not start"; return 1; }
