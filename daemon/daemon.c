@@ -869,8 +869,13 @@ again:
 		goto again;
 	}
 	fault_point("roots");
-	if (!err)
+	if (!err) {
 		err = maps_apply(d->maps, c, b, nb);
+		if (err && !d->errors[0])	/* STATUS= says what failed, not just errno */
+			snprintf(d->errors, sizeof(d->errors),
+				 "publishing the policy to the maps: %s; nothing of it was kept",
+				 strerror(-err));
+	}
 	if (err) {
 		/* refused: the roots as they were, too */
 		roots_undo(d, &j);

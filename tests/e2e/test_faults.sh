@@ -246,7 +246,8 @@ test_map_write_fails_mid_apply()
 	grep -q 'fault: map write fails' "$TCS_LOG" || why+=" fault not reached;"
 	grep -qE 'publish ruleset [0-9]+: No space left on device' "$TCS_LOG" || why+=" no clear log line;"
 	st=$(last_status)
-	[[ $st == "reload rejected: "*"previous policy in force"* ]] || why+=" STATUS='$st';"
+	[[ $st == "reload rejected: publishing the policy to the maps: No space left on device; nothing of it was kept; previous policy in force"* ]] ||
+		why+=" STATUS='$st';"
 	rate=$(rule_rate)
 	[ "$rate" = 10000000 ] || why+=" rule rate $rate, not the old 10mbit;"
 	left=$(bpftool -j map dump pinned "$TCS_PIN_DIR/tcs_match" |
