@@ -71,17 +71,25 @@ test_restart_keeps_maps_odd_max_keys()
 # (their own accounting: memlock), and the key table is one LRU of max_keys.
 test_default_footprint()
 {
-	local p=$TCS_TMP/policy.yaml total keys why=
+	local p=$TCS_TMP/policy.yaml total keys only why=''
 
 	printf 'version: 1\ninterfaces: []\n' > "$p"
 	TCS_NO_FILTER=1 tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	# before 6.5 a kernel's memlock for a map that is not preallocated is
+	# max_entries x entry, not what it holds: there, count the preallocated ones
+	if [ "$(printf '%s\n' 6.5 "$(uname -r)" | sort -V | head -n 1)" = 6.5 ]; then
+		only=''
+	else
+		only=' (preallocated maps only: this kernel estimates the others by max_entries)'
+	fi
 	total=$(for f in "$TCS_PIN_DIR"/*; do bpftool -j map show pinned "$f"; done |
-		jq -s 'map(.bytes_memlock | tonumber) | add')
+		jq -s --arg only "$only" 'map(select($only == "" or
+			((.flags % 2) == 0 and .type != "lpm_trie")) | .bytes_memlock | tonumber) | add')
 	keys=$(bpftool -j map show pinned "$TCS_PIN_DIR/tcs_keys")
 	[ "$total" -lt $((64 << 20)) ] || why+=" over 64 MiB;"
 	[ "$(jq .flags <<< "$keys")" -eq 0 ] || why+=" tcs_keys has per-CPU LRU lists;"
 	[ "$(jq .max_entries <<< "$keys")" -eq 131072 ] || why+=" tcs_keys is not max_keys (131072);"
-	tcs_msg "zero rules, default max_keys: $((total >> 20)) MiB memlock (limit 64);" \
+	tcs_msg "zero rules, default max_keys: $((total >> 20)) MiB memlock$only (limit 64);" \
 		"tcs_keys $(jq -c '{flags, max_entries}' <<< "$keys")${why:+; FAILED:$why}"
 	[ -z "$why" ]
 }
@@ -208,10 +216,10 @@ ${3:-}
 EOF
 }
 
-# Does this kernel have fq (can anything here pace)? Asked of a dummy in ns A.
+# Does this kernel have fq (can anything here pace)? Asked of a veth in ns A.
 have_fq()
 {
-	ip -n "$TCS_NS_A" link add tcs-fq0 type dummy 2>/dev/null || return 1
+	ip -n "$TCS_NS_A" link add tcs-fq0 type veth peer name tcs-fq1 2>/dev/null || return 1
 	tc -n "$TCS_NS_A" qdisc add dev tcs-fq0 root fq 2>/dev/null
 	local rc=$?
 	ip -n "$TCS_NS_A" link del tcs-fq0
