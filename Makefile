@@ -47,8 +47,10 @@ UNIT_BINS	:= $(UNIT_SRCS:%.c=$(B)/%)
 BPFT_BINS	:= $(BPFT_SRCS:%.c=$(B)/%)
 BENCH_BINS	:= $(patsubst %.c,$(B)/%,$(wildcard tests/bench/*.c))
 BINS		:= $(B)/tcshaped $(if $(wildcard daemon/tcshapectl.c),$(B)/tcshapectl)
+# the same daemon with TCSHAPED_FAULT honoured (daemon/fault.h), for the fault tests
+FAULT_OBJS	:= $(patsubst %.c,$(B)/faults/%.o,daemon/main.c $(LIB_SRCS))
 
-all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
+all: $(BINS) $(B)/tcshaped-faults $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
 
 # ---- BPF objects and skeletons --------------------------------------------
 # tcshape: the tc classifier (UAPI headers only). sockpace: socket pacing
@@ -79,6 +81,15 @@ $(B)/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(PC_CFLAGS) -c $< -o $@
+
+$(B)/faults/%.o: %.c | $(B)/tcshape.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -DTCS_FAULTS $(PC_CFLAGS) -c $< -o $@
+
+$(B)/tcshaped-faults: $(FAULT_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS)
 
 $(B)/libtcs.a: $(LIB_OBJS)
 	$(call msg,AR,$@)

@@ -63,7 +63,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_match SEC(".maps");
 
-/* max_entries of the two LRUs is settings.max_keys, set before load. */
+/*
+ * max_entries of the two LRUs is settings.max_keys, set before load. The
+ * flow cache only saves classification work: per-CPU LRU lists, no shared
+ * lock. The limiter keys are one table of max_keys with one LRU order (the
+ * common LRU), so a busy CPU evicts the least recently used key of all, not
+ * its own share's.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -76,7 +82,6 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct tcs_key);
 	__type(value, struct tcs_key_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -275,6 +275,13 @@ struct tcs_sock_key {
 };
 
 /*
+ * tcs_socks holds this many connections (and tcs_shares half as many keys
+ * with local sockets) for a max_keys: local connections are a fraction of
+ * the keys, and the tables are preallocated (2.5 and 1 MiB at the default).
+ */
+#define TCS_SOCKS_ENTRIES(max_keys)	((max_keys) / 8 > 1024 ? (max_keys) / 8 : 1024)
+
+/*
  * The limiter key, and the ruleset that classified the connection: once
  * its (interface, direction) uses another ruleset (a reload), the note is
  * stale until the connection's next packet is classified again.

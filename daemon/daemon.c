@@ -12,22 +12,26 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/rtnetlink.h>
 
 #include "tcshape.skel.h"
 #include "compile.h"
 #include "daemon.h"
+#include "fault.h"
 #include "link.h"
 #include "log.h"
 #include "maps.h"
 #include "metrics.h"
+#include "pinlock.h"
 #include "policy.h"
 #include "sockpace.h"
 #include "tc.h"
@@ -66,6 +70,8 @@ struct daemon {
 	bool metrics_failed;		/* warned once until it works again */
 	int fq;				/* FQ_*: can this kernel pace */
 	bool leave_datapath;		/* stop without removing anything (failed adoption) */
+	int lock;			/* the pin dir, flocked: one daemon per pin dir */
+	char filter_name[256];		/* whose filters are ours: see pin_dir_lock() */
 	struct hook *hooks;
 	size_t n_hooks;
 	struct root *roots;
@@ -90,6 +96,55 @@ static void err_to_log(void *ctx, const char *msg)
 
 		snprintf(d->errors + used, sizeof(d->errors) - used, "%s%s", used ? "\n" : "", msg);
 	}
+}
+
+/* ---- the policy file ------------------------------------------------------- */
+
+/*
+ * We run as root and do what the file says: like sshd with its config, refuse
+ * a file that someone other than root (or us) owns or that group or others
+ * may write, and a directory on its path that they could swap it in. A
+ * world-writable directory with the sticky bit (/tmp) only lets owners
+ * replace their own entries, so it passes.
+ */
+static int path_entry_trusted(struct daemon *d, const char *policy, const char *what,
+			      const struct stat *st)
+{
+	char msg[PATH_MAX + 256];
+	bool dir = S_ISDIR(st->st_mode);
+
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		snprintf(msg, sizeof(msg), "%s: refusing to read: %s%s is owned by uid %u, not root",
+			 policy, dir ? "directory " : "", what, (unsigned)st->st_uid);
+	else if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st->st_mode & S_ISVTX)))
+		snprintf(msg, sizeof(msg),
+			 "%s: refusing to read: %s%s is writable by %s (mode %04o); chmod go-w %s",
+			 policy, dir ? "directory " : "", what,
+			 st->st_mode & S_IWOTH ? "others" : "its group", st->st_mode & 07777, what);
+	else
+		return 0;
+	err_to_log(d, msg);
+	return -EPERM;
+}
+
+static int policy_trusted(struct daemon *d, const char *path)
+{
+	char real[PATH_MAX], *slash;
+	struct stat st;
+	int err;
+
+	if (!realpath(path, real) || stat(real, &st))
+		return 0;	/* policy_load says what is wrong with it */
+	err = path_entry_trusted(d, path, real, &st);
+	while (!err && (slash = strrchr(real, '/'))) {
+		slash[slash == real] = '\0';
+		if (stat(real, &st))
+			break;
+		err = path_entry_trusted(d, path, real, &st);
+		if (slash == real)
+			break;
+	}
+	return err;
 }
 
 /* ---- pin dir -------------------------------------------------------------- */
@@ -120,6 +175,51 @@ static int pin_dir_prepare(const char *dir)
 			dir, parent);
 		rmdir(dir);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * One daemon per pin dir: a second one would adopt the first one's filters,
+ * sweep its rulesets and, on stop, remove them. Held until exit. Whose our
+ * filters are follows from the pin dir too: "tcshaped" for the default one
+ * (the name every earlier tcshaped used), "tcshaped:DIR" for any other, so
+ * instances with different pin dirs leave each other's filters alone.
+ */
+static int pin_dir_lock(struct daemon *d)
+{
+	char real[PATH_MAX];
+	struct tcs_daemon rec = { 0 };
+	__u32 zero = 0;
+	int fd;
+
+	d->lock = pinlock_acquire(d->o.pin_dir);
+	if (d->lock == -EWOULDBLOCK) {
+		d->leave_datapath = true;	/* it is the other daemon's */
+		snprintf(real, sizeof(real), "%s/%s", d->o.pin_dir, TCS_MAP_DAEMON);
+		fd = bpf_obj_get(real);
+		if (fd >= 0)
+			bpf_map_lookup_elem(fd, &zero, &rec);
+		if (fd >= 0)
+			close(fd);
+		log_err("another tcshaped (pid %u) is running with pin dir %s; refusing to start "
+			"a second one there (give each instance its own --pin-dir)",
+			rec.pid, d->o.pin_dir);
+		return -EBUSY;
+	}
+	if (d->lock < 0) {
+		log_err("pin dir %s: lock: %s", d->o.pin_dir, strerror(-d->lock));
+		return d->lock;
+	}
+	if (!realpath(d->o.pin_dir, real))
+		snprintf(real, sizeof(real), "%s", d->o.pin_dir);
+	if (!strcmp(real, TCS_DEFAULT_PIN_DIR))
+		snprintf(d->filter_name, sizeof(d->filter_name), "%s", TCS_FILTER_NAME);
+	else if ((size_t)snprintf(d->filter_name, sizeof(d->filter_name), "%s:%s",
+				  TCS_FILTER_NAME, real) >= sizeof(d->filter_name)) {
+		log_err("pin dir %s: path too long (at most %zu characters)", real,
+			sizeof(d->filter_name) - sizeof(TCS_FILTER_NAME) - 1);
+		return -ENAMETOOLONG;
 	}
 	return 0;
 }
@@ -182,6 +282,8 @@ static int prog_fd(struct daemon *d, int dir)
 						      : d->skel->progs.tcs_egress);
 }
 
+static int slot_free(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio);
+
 /* Put our filter on the hook; force: even if we believe it is there. */
 static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio, bool force)
 {
@@ -197,7 +299,10 @@ static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t pri
 	if (err)
 		return err;
 	/* on a filter of ours (an earlier instance's), this swaps the program in place */
-	err = tc_filter_attach(d->tc, &f, prog_fd(d, dir), TCS_FILTER_NAME);
+	err = slot_free(d, ifindex, dir, prio);
+	if (err)
+		return err;
+	err = tc_filter_attach(d->tc, &f, prog_fd(d, dir), d->filter_name);
 	if (err)
 		return err;
 	if (h && h->stale) {
@@ -272,41 +377,71 @@ static void hook_detach(struct daemon *d, struct hook *h)
 		       strerror(-err));
 	else
 		log_at(LOG_INFO, h->ifname, NULL, "detached %s on %s", dir_name(h->dir), h->ifname);
+	fault_point("detached");
+	err = 0;
 	if (h->created_clsact && !hook_find_other(d, h)) {
-		for (dir = 0; dir < TCS_DIR_NR; dir++)
-			tc_filter_list(d->tc, h->ifindex, dir, count_filter, &others);
-		if (!others)
+		/* a dump that fails says nothing: keep the clsact, it may hold others' filters */
+		for (dir = 0; dir < TCS_DIR_NR && !err; dir++)
+			err = tc_filter_list(d->tc, h->ifindex, dir, count_filter, &others);
+		if (err)
+			log_at(LOG_WARNING, h->ifname, NULL,
+			       "kept the clsact qdisc we created on %s: cannot list its filters: %s",
+			       h->ifname, strerror(-err));
+		else if (!others)
 			tc_clsact_delete(d->tc, h->ifindex);
 	}
 	*h = d->hooks[--d->n_hooks];
 }
 
+/* A filter of this instance's (its pin dir's), now or left by an earlier run. */
+static bool is_ours(const struct daemon *d, const struct tc_filter_info *fi)
+{
+	return fi->handle == TCS_FILTER_HANDLE && !strcmp(fi->kind, "bpf") &&
+	       !strcmp(fi->name, d->filter_name);
+}
+
 struct find_ours {
+	const struct daemon *d;
 	uint32_t prio;
 	bool found;
 };
-
-static bool is_ours(const struct tc_filter_info *fi)
-{
-	return fi->handle == TCS_FILTER_HANDLE && !strcmp(fi->kind, "bpf") &&
-	       !strcmp(fi->name, TCS_FILTER_NAME);
-}
 
 static int find_ours(const struct tc_filter_info *fi, void *ctx)
 {
 	struct find_ours *fo = ctx;
 
-	if (fi->prio == fo->prio && is_ours(fi)) {
+	if (fi->prio == fo->prio && is_ours(fo->d, fi)) {
 		fo->found = true;
 		return 1;
 	}
 	return 0;
 }
 
+/* Is (prio, our handle) on the hook taken by a filter not ours? Then a replace would take it over. */
+static int find_foreign(const struct tc_filter_info *fi, void *ctx)
+{
+	struct find_ours *fo = ctx;
+
+	if (fi->prio != fo->prio || fi->handle != TCS_FILTER_HANDLE || is_ours(fo->d, fi))
+		return 0;
+	log_err("pref %u handle %u is taken by %s filter %s%s; not replacing it (another tcshaped "
+		"on another --pin-dir? give one of them another settings.tc_priority)",
+		fi->prio, fi->handle, fi->kind, fi->name[0] ? "named " : "", fi->name);
+	return -EBUSY;
+}
+
+static int slot_free(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio)
+{
+	struct find_ours fo = { .d = d, .prio = prio };
+	int err = tc_filter_list(d->tc, ifindex, dir, find_foreign, &fo);
+
+	return err == -ENOENT || err == -EINVAL ? 0 : err;
+}
+
 /* Someone may have deleted our filter or the clsact under it: put them back. */
 static void hook_verify(struct daemon *d, struct hook *h)
 {
-	struct find_ours fo = { .prio = h->prio };
+	struct find_ours fo = { .d = d, .prio = h->prio };
 	int err;
 
 	h->check = false;
@@ -340,7 +475,7 @@ static int adopt_one(const struct tc_filter_info *fi, void *ctx)
 	struct adopt_ctx *a = ctx;
 	struct hook *nh;
 
-	if (!is_ours(fi) || hook_find(a->d, a->ifindex, a->dir))
+	if (!is_ours(a->d, fi) || hook_find(a->d, a->ifindex, a->dir))
 		return 0;
 	nh = realloc(a->d->hooks, (a->d->n_hooks + 1) * sizeof(*nh));
 	if (!nh)
@@ -505,22 +640,114 @@ static void root_restore(struct daemon *d, struct root *r)
 	*r = d->roots[--d->n_roots];
 }
 
+/* What roots_sync() changed, so that a reload failing later can put it back. */
+struct root_undo {
+	enum { UNDO_ADDED, UNDO_CHANGED, UNDO_RESTORED } what;
+	struct root r;		/* as it was before */
+	unsigned int txqs;
+};
+
+struct roots_journal {
+	struct root_undo *v;
+	size_t n;
+};
+
+static void journal_add(struct roots_journal *j, int what, const struct root *r,
+			unsigned int txqs)
+{
+	struct root_undo *nv;
+
+	if (!j)
+		return;
+	nv = realloc(j->v, (j->n + 1) * sizeof(*nv));
+	if (!nv) {
+		log_warn("out of memory: a failed reload may leave a root qdisc changed");
+		return;
+	}
+	j->v = nv;
+	j->v[j->n].what = what;
+	j->v[j->n].r = *r;
+	j->v[j->n++].txqs = txqs;
+}
+
+/* Put the root qdiscs back as they were before this attempt, newest change first. */
+static void roots_undo(struct daemon *d, struct roots_journal *j)
+{
+	while (j->n) {
+		struct root_undo *u = &j->v[--j->n];
+		struct root *r = root_find(d, u->r.ifindex), *nr;
+
+		switch (u->what) {
+		case UNDO_ADDED:
+			if (r)
+				root_restore(d, r);
+			break;
+		case UNDO_CHANGED:
+			if (r && !tc_root_set_fq(d->tc, u->r.ifindex, u->txqs, &u->r.fq))
+				r->fq = u->r.fq;
+			break;
+		case UNDO_RESTORED:
+			if (tc_root_set_fq(d->tc, u->r.ifindex, u->txqs, &u->r.fq))
+				break;
+			nr = realloc(d->roots, (d->n_roots + 1) * sizeof(*nr));
+			if (!nr)
+				break;
+			d->roots = nr;
+			d->roots[d->n_roots++] = u->r;
+			break;
+		}
+	}
+	free(j->v);
+	j->v = NULL;
+}
+
+/*
+ * May we put fq at this root? With manage_root_qdisc unset only over the
+ * kernel's default root (handle 0: nobody configured it): an operator's own
+ * root (an HTB tree, say) is theirs unless manage_root_qdisc is true.
+ */
+static bool root_may_replace(struct daemon *d, const struct policy *p, const char *ifname,
+			     const struct tc_root *cur)
+{
+	char msg[320];
+
+	if (p->settings.manage_root_qdisc == POL_ROOT_ANY ||
+	    (p->settings.manage_root_qdisc == POL_ROOT_KERNEL_DEFAULT && !cur->handle))
+		return true;
+	if (p->settings.manage_root_qdisc == POL_ROOT_NEVER)
+		snprintf(msg, sizeof(msg),
+			 "%s: pace rules need fq at the root, but the root qdisc is %s and "
+			 "settings.manage_root_qdisc is false",
+			 ifname, cur->kind);
+	else
+		snprintf(msg, sizeof(msg),
+			 "%s: pace rules need fq at the root, but the root qdisc is %s %x: that "
+			 "someone configured; tcshaped replaces only the kernel's default root "
+			 "unless settings.manage_root_qdisc is true (or give these rules action: drop)",
+			 ifname, cur->kind, cur->handle >> 16);
+	err_to_log(d, msg);
+	return false;
+}
+
 /*
  * Every interface with pace rules on egress gets fq at its root (unless a
  * pacing root is there already); the root it had is remembered and put back
- * when it no longer needs fq. With manage_root_qdisc: false nothing is
- * replaced: returns -EINVAL naming the interface, and the caller refuses.
+ * when it no longer needs fq. A root we may not replace (root_may_replace)
+ * makes it return -EINVAL before anything is changed, and the caller
+ * refuses. What it changes goes into j (if given), for roots_undo().
  */
 static int roots_sync(struct daemon *d, const struct policy *p, const struct compiled *c,
-		      const struct binding *b, size_t nb)
+		      const struct binding *b, size_t nb, struct roots_journal *j)
 {
 	struct link_info *links = NULL;
-	size_t n_links = 0, i, j;
-	int err, ret = 0;
+	size_t n_links = 0, i, k;
+	int err, ret = 0, pass;
 
 	err = link_watch_snapshot(d->links, &links, &n_links);
 	if (err)
 		return err;
+	/* pass 0 only checks, pass 1 changes: a refusal changes nothing */
+	for (pass = 0; pass < 2 && !ret; pass++)
 	for (i = 0; i < n_links; i++) {
 		const struct pol_iface *pi = NULL;
 		uint32_t ifindex = (uint32_t)links[i].ifindex;
@@ -529,12 +756,14 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 		struct tc_root cur;
 		struct tc_fq fq;
 
-		for (j = 0; j < nb; j++)
-			if (b[j].ifindex == ifindex && b[j].dir == TCS_DIR_EGRESS)
-				pi = &p->ifaces[c->rs[b[j].rs].iface];
+		for (k = 0; k < nb; k++)
+			if (b[k].ifindex == ifindex && b[k].dir == TCS_DIR_EGRESS)
+				pi = &p->ifaces[c->rs[b[k].rs].iface];
 		if (!pi || !policy_iface_paces(pi)) {
-			if (r)
+			if (r && pass) {
+				journal_add(j, UNDO_RESTORED, r, links[i].txqs);
 				root_restore(d, r);
+			}
 			continue;
 		}
 		if (tc_root_get(d->tc, ifindex, &cur))
@@ -542,15 +771,9 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 		fq_params(pi, &fq);
 		if (cur.paces && (!r || r->fq.flow_limit == fq.flow_limit))
 			continue;
-		if (!p->settings.manage_root_qdisc && !r) {
-			char msg[256];
-
-			snprintf(msg, sizeof(msg),
-				 "%s: pace rules need fq at the root, but the root qdisc is %s and "
-				 "settings.manage_root_qdisc is false",
-				 links[i].name, cur.kind);
-			err_to_log(d, msg);
-			ret = -EINVAL;
+		if (!pass) {
+			if (!r && !root_may_replace(d, p, links[i].name, &cur))
+				ret = -EINVAL;
 			continue;
 		}
 		if (!r) {
@@ -564,6 +787,8 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 			r->ifindex = ifindex;
 			r->old = cur;
 			fresh = true;
+		} else {
+			journal_add(j, UNDO_CHANGED, r, links[i].txqs);
 		}
 		r->fq = fq;
 		err = tc_root_set_fq(d->tc, ifindex, links[i].txqs, &fq);
@@ -571,6 +796,8 @@ static int roots_sync(struct daemon *d, const struct policy *p, const struct com
 			/* half done (mq without fq under it): put back what was there */
 			tc_root_restore(d->tc, ifindex, &r->old);
 			d->n_roots--;
+		} else if (fresh) {
+			journal_add(j, UNDO_ADDED, r, links[i].txqs);
 		}
 		if (err == -ENOENT) {
 			/* "Specified qdisc kind is unknown": no fq in this kernel */
@@ -615,6 +842,7 @@ static void warn_fallbacks(const struct policy *p)
  */
 static int apply(struct daemon *d, struct policy *p)
 {
+	struct roots_journal j = { 0 };
 	struct binding *b = NULL;
 	struct compiled *c;
 	bool can_pace = d->fq != FQ_MISSING;
@@ -634,7 +862,7 @@ again:
 		compile_free(c);
 		return err;
 	}
-	err = roots_sync(d, p, c, b, nb);
+	err = roots_sync(d, p, c, b, nb, &j);
 	if (err == -ENOENT && can_pace && d->fq == FQ_MISSING) {
 		/* the kernel said it has no fq after all: settle again, police */
 		compile_free(c);
@@ -642,15 +870,25 @@ again:
 		can_pace = false;
 		goto again;
 	}
-	if (!err)
+	fault_point("roots");
+	if (!err) {
 		err = maps_apply(d->maps, c, b, nb);
+		if (err && !d->errors[0])	/* STATUS= says what failed, not just errno */
+			snprintf(d->errors, sizeof(d->errors),
+				 "publishing the policy to the maps: %s; nothing of it was kept",
+				 strerror(-err));
+	}
 	if (err) {
+		/* refused: the roots as they were, too */
+		roots_undo(d, &j);
 		compile_free(c);
 		free(b);
 		return err;
 	}
+	free(j.v);
 	warn_fallbacks(p);
 	hooks_sync(d, b, nb, p->settings.tc_priority, false);
+	fault_point("hooks");
 	free(b);
 	return 0;
 }
@@ -672,7 +910,8 @@ static void sockets_sync(struct daemon *d)
 		return;
 	}
 	if (!d->sp)
-		sockpace_open(d->skel, d->o.pin_dir, &d->sp);
+		sockpace_open(d->skel, d->o.pin_dir,
+			      TCS_SOCKS_ENTRIES(d->policy->settings.max_keys) / 2, &d->sp);
 	if (!d->sp)
 		return;
 	n = sockpace_pass(d->sp);
@@ -795,6 +1034,71 @@ static bool pins_fit(struct bpf_object *obj, const char *dir)
 }
 
 /*
+ * An LRU of n entries, as the kernel makes it: with per-CPU lists
+ * (BPF_F_NO_COMMON_LRU) it rounds max_entries up to a multiple of the
+ * possible CPUs. Asking for the rounded size is what lets pins_fit() and
+ * libbpf's own reuse check recognise the pinned map on the next start.
+ */
+static void lru_size(struct bpf_map *map, __u32 n)
+{
+	int ncpus = libbpf_num_possible_cpus();
+
+	if ((bpf_map__map_flags(map) & BPF_F_NO_COMMON_LRU) && ncpus > 0 && n % ncpus &&
+	    n <= UINT32_MAX - ncpus)
+		n += ncpus - n % ncpus;
+	bpf_map__set_max_entries(map, n);
+}
+
+static bool have_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct c[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, c))
+		return true;	/* cannot tell: do not blame it */
+	return c[cap / 32].effective & (1u << (cap % 32));
+}
+
+/*
+ * The verifier refused the classifier (its log is in the debug lines above):
+ * say which capability or kernel feature is missing, the usual causes.
+ */
+static const char *load_diagnose(int err)
+{
+	static const struct {
+		enum bpf_func_id id;
+		const char *text;
+	} helpers[] = {
+		{ BPF_FUNC_loop, "; this kernel lacks the bpf_loop() helper (Linux 5.17 or later needed)" },
+		{ BPF_FUNC_skb_load_bytes, "; this kernel lacks bpf_skb_load_bytes() for tc programs" },
+		{ BPF_FUNC_ktime_get_ns, "; this kernel lacks bpf_ktime_get_ns() for tc programs" },
+	};
+	size_t i;
+
+	if (err == -ENOMEM || err == -E2BIG)
+		return "; no kernel memory for the maps: lower settings.max_keys, or raise the "
+		       "unit's MemoryMax= (the maps are charged to its cgroup; docs/operations.md, "
+		       "Memory sizing)";
+	if (err != -EACCES && err != -EPERM && err != -EINVAL)
+		return "";
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) == 0)
+		return "; this kernel cannot load tc (sched_cls) BPF programs (CONFIG_NET_CLS_BPF)";
+	for (i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, helpers[i].id, NULL) == 0)
+			return helpers[i].text;
+	if (!have_cap(CAP_PERFMON) && !have_cap(CAP_SYS_ADMIN))
+		return "; the verifier rejected the classifier because this process lacks "
+		       "CAP_PERFMON (and CAP_SYS_ADMIN): without it the verifier is stricter "
+		       "(Spectre sanitising, no reads of uninitialised stack); grant CAP_PERFMON";
+	if (!have_cap(CAP_BPF) && !have_cap(CAP_SYS_ADMIN))
+		return "; this process lacks CAP_BPF (and CAP_SYS_ADMIN)";
+	if (access("/sys/kernel/btf/vmlinux", F_OK))
+		return "; the verifier rejected the classifier (run with -vv for its log); this "
+		       "kernel has no BTF (CONFIG_DEBUG_INFO_BTF)";
+	return "; the verifier rejected the classifier: run with -vv for its log";
+}
+
+/*
  * Open and load the classifier, reusing the maps an earlier instance pinned
  * (that is what keeps limiter state across restarts). Pins that do not fit
  * are set aside and fresh maps made: the old filters keep their old maps
@@ -812,8 +1116,9 @@ static int load_bpf(struct daemon *d, const struct policy *p)
 		log_err("open BPF object: %s", strerror(-err));
 		return err;
 	}
-	bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
-	bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
+	lru_size(d->skel->maps.tcs_flows, p->settings.max_keys);
+	lru_size(d->skel->maps.tcs_keys, p->settings.max_keys);
+	lru_size(d->skel->maps.tcs_socks, TCS_SOCKS_ENTRIES(p->settings.max_keys));
 	if (pins_fit(d->skel->obj, d->o.pin_dir)) {
 		/* pins that fit are an earlier instance's datapath: a failed start leaves it */
 		d->leave_datapath = pins_exist(d->skel->obj, d->o.pin_dir);
@@ -826,7 +1131,7 @@ static int load_bpf(struct daemon *d, const struct policy *p)
 	}
 	err = tcshape_bpf__load(d->skel);
 	if (err)
-		log_err("load BPF object: %s", strerror(-err));
+		log_err("load BPF object: %s%s", strerror(-err), load_diagnose(err));
 	return err;
 }
 
@@ -844,11 +1149,17 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	if (!d)
 		return -ENOMEM;
 	d->o = *o;
+	d->lock = -1;
 	log_set_policy(o->policy_path);
-	err = policy_load(o->policy_path, &p, err_to_log, d);
+	err = policy_trusted(d, o->policy_path);
+	if (!err)
+		err = policy_load(o->policy_path, &p, err_to_log, d);
 	if (err)
 		goto fail;
 	err = pin_dir_prepare(o->pin_dir);
+	if (err)
+		goto fail;
+	err = pin_dir_lock(d);
 	if (err)
 		goto fail;
 	err = load_bpf(d, p);
@@ -950,6 +1261,7 @@ void daemon_write_metrics(struct daemon *d)
 		.stats = bpf_map__fd(d->skel->maps.tcs_stats),
 		.daemon = bpf_map__fd(d->skel->maps.tcs_daemon),
 		.tcp_stats = sockpace_stats_fd(d->sp),
+		.dir = -1,
 	};
 	const char *path = d->policy->settings.metrics_textfile;
 	int err;
@@ -970,7 +1282,7 @@ int daemon_reconcile(struct daemon *d, bool full)
 
 	d->dirty = false;
 	err = bindings_for(d, d->policy, maps_current(d->maps), &b, &nb);
-	if (!err && roots_sync(d, d->policy, maps_current(d->maps), b, nb) == -ENOENT &&
+	if (!err && roots_sync(d, d->policy, maps_current(d->maps), b, nb, NULL) == -ENOENT &&
 	    d->fq == FQ_MISSING) {
 		/* an interface that came later showed the kernel has no fq: police */
 		free(b);
@@ -994,7 +1306,10 @@ int daemon_reload(struct daemon *d)
 
 	log_info("reload: reading %s", d->o.policy_path);
 	d->errors[0] = '\0';
-	err = policy_load(d->o.policy_path, &p, err_to_log, d);
+	err = policy_trusted(d, d->o.policy_path);
+	if (!err)
+		err = policy_load(d->o.policy_path, &p, err_to_log, d);
+	fault_point("loaded");
 	if (!err && p->settings.max_keys != d->policy->settings.max_keys)
 		log_warn("reload: settings.max_keys changed from %u to %u; the maps keep their "
 			 "size until tcshaped restarts",
@@ -1033,7 +1348,9 @@ void daemon_stop(struct daemon *d)
 		return;
 	keep = d->leave_datapath ||
 	       (d->policy && d->policy->settings.on_stop == POL_ON_STOP_KEEP);
-	if (d->leave_datapath) {
+	if (d->leave_datapath && !d->skel) {
+		/* another daemon's pin dir: not even a log line about its datapath */
+	} else if (d->leave_datapath) {
 		log_info("left the datapath an earlier instance pinned in %s as it was",
 			 d->o.pin_dir);
 	} else if (keep) {
@@ -1064,6 +1381,8 @@ void daemon_stop(struct daemon *d)
 	policy_free(d->policy);
 	free(d->hooks);
 	free(d->roots);
+	if (d->lock >= 0)
+		close(d->lock);	/* last: everything above is done under the lock */
 	free(d);
 }
 

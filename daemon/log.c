@@ -36,17 +36,28 @@ static bool journal_is_stderr(void)
 	return st.st_dev == dev && st.st_ino == ino;
 }
 
+static char first_error[512];
+
+const char *log_first_error(void)
+{
+	return first_error;
+}
+
 static void emit(int prio, const char *iface, const char *rule, const char *fmt, va_list ap)
 {
 	char msg[2048];
 	size_t n;
 
-	if (prio > log_level)
+	if (prio > log_level && prio > LOG_ERR)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
+	if (prio <= LOG_ERR && !first_error[0])
+		snprintf(first_error, sizeof(first_error), "%s", msg);
+	if (prio > log_level)
+		return;
 	if (!to_journal) {
 		fprintf(stderr, "<%d>%s\n", prio, msg);
 		return;

@@ -21,6 +21,9 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void log_at(int prio, const char *iface, const char *rule, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The first error logged (for a STATUS= that says why the start failed), or "". */
+const char *log_first_error(void);
+
 #define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)

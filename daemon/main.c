@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -83,6 +85,9 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	err = daemon_start(&o, &d);
 	if (err) {
+		/* systemd shows the cause, not just "failed" */
+		sd_notifyf(0, "STATUS=not started: %s", log_first_error()[0] ? log_first_error()
+									  : strerror(-err));
 		log_err("not started: %s", strerror(-err));
 		return 1;
 	}

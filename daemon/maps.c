@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "tcshape.skel.h"
+#include "fault.h"
 #include "log.h"
 #include "maps.h"
 #include "state.h"
@@ -91,6 +92,49 @@ static int adopt_uids(struct maps *m)
 	return 0;
 }
 
+/* One past the highest id the keys of map fd (of key_size, id at id_off) hold; 0 if none. */
+static uint32_t id_after(int fd, size_t key_size, size_t id_off)
+{
+	unsigned char key[64], next[64];
+	uint32_t id, after = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		memcpy(&id, key + id_off, sizeof(id));
+		after = id >= after ? id + 1 : after;
+	}
+	return after;
+}
+
+/*
+ * tcs_meta is written before the entries it counts (maps_apply reserves ids
+ * first), but a meta from an older tcshaped, or one set back by hand, may
+ * lag: never hand out an id or uid that an entry in the maps still uses.
+ */
+static void ids_recover(struct maps *m)
+{
+	uint32_t after = id_after(m->rulesets, sizeof(__u32), 0), a;
+
+	a = id_after(m->match, sizeof(struct tcs_match_key), offsetof(struct tcs_match_key, ruleset));
+	after = a > after ? a : after;
+	a = id_after(m->class, sizeof(struct tcs_class_key), offsetof(struct tcs_class_key, ruleset));
+	after = a > after ? a : after;
+	if (after > m->next_id) {
+		log_warn("%s said next ruleset id %u, but the maps hold ruleset %u: continuing "
+			 "from %u",
+			 TCS_MAP_META, m->next_id, after - 1, after);
+		m->next_id = after;
+	}
+	a = id_after(m->rule_stats, sizeof(__u32), 0);
+	if (a > m->cur->next_uid) {
+		log_warn("%s said next rule uid %u, but the maps hold rule %u: continuing from %u",
+			 TCS_MAP_META, m->cur->next_uid, a - 1, a);
+		m->cur->next_uid = a;
+	}
+}
+
 int maps_open(struct tcshape_bpf *skel, struct maps **out)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts);
@@ -140,12 +184,13 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 		err = -errno;
 		goto fail;
 	}
-	m->adopted = meta.next_ruleset != 0;
 	m->next_id = meta.next_ruleset ? meta.next_ruleset : 1;
 	m->cur->next_uid = meta.next_uid;
 	err = adopt_uids(m);
 	if (err)
 		goto fail;
+	ids_recover(m);
+	m->adopted = m->next_id > 1 || m->cur->n_uids;
 	*out = m;
 	return 0;
 fail:
@@ -211,28 +256,53 @@ static void rs_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
 	}
 }
 
-/* Write a ruleset under a new id; its header last, when it is complete. */
+/*
+ * Write a ruleset under a new id; its header last, when it is complete. On
+ * failure it deletes what it wrote itself, and only that: an entry that was
+ * there already (EEXIST) belongs to someone else.
+ */
 static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
 {
-	size_t i;
+	size_t c = 0, n = 0;
+	int err = 0;
 
-	for (i = 0; i < rs->n_cls; i++) {
-		struct tcs_class_key k = rs->cls[i].key;
-
-		k.ruleset = id;
-		if (bpf_map_update_elem(m->class, &k, &rs->cls[i].cls, BPF_NOEXIST))
-			return -errno;
-	}
-	for (i = 0; i < rs->n_match; i++) {
-		struct tcs_match_key k = rs->match[i].key;
+	for (; c < rs->n_cls; c++) {
+		struct tcs_class_key k = rs->cls[c].key;
 
 		k.ruleset = id;
-		if (bpf_map_update_elem(m->match, &k, &rs->match[i].rule, BPF_NOEXIST))
-			return -errno;
+		if (fault_map_write() ||
+		    bpf_map_update_elem(m->class, &k, &rs->cls[c].cls, BPF_NOEXIST)) {
+			err = -errno;
+			goto undo;
+		}
 	}
-	if (bpf_map_update_elem(m->rulesets, &id, &rs->hdr, BPF_NOEXIST))
-		return -errno;
-	return 0;
+	for (; n < rs->n_match; n++) {
+		struct tcs_match_key k = rs->match[n].key;
+
+		k.ruleset = id;
+		if (fault_map_write() ||
+		    bpf_map_update_elem(m->match, &k, &rs->match[n].rule, BPF_NOEXIST)) {
+			err = -errno;
+			goto undo;
+		}
+	}
+	if (!bpf_map_update_elem(m->rulesets, &id, &rs->hdr, BPF_NOEXIST))
+		return 0;
+	err = -errno;
+undo:
+	while (n--) {
+		struct tcs_match_key k = rs->match[n].key;
+
+		k.ruleset = id;
+		bpf_map_delete_elem(m->match, &k);
+	}
+	while (c--) {
+		struct tcs_class_key k = rs->cls[c].key;
+
+		k.ruleset = id;
+		bpf_map_delete_elem(m->class, &k);
+	}
+	return err;
 }
 
 /* Is a rule of this identity (and so this uid) in c? */
@@ -424,6 +494,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	unsigned char *kept = calloc(m->cur->n_rs + 1, 1);
 	struct binding *nbind = calloc(nb ? nb : 1, sizeof(*nbind));
 	struct tcs_meta meta = { 0 };
+	uint32_t next_id = m->next_id;
 	__u32 zero = 0;
 	size_t i, j;
 	int err = 0;
@@ -443,16 +514,41 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 				break;
 			}
 		}
+		if (j == m->cur->n_rs)
+			ids[i] = next_id++;
+	}
+	/*
+	 * The ids (and rule uids) are reserved before anything is written
+	 * under them: killed at any later step, the next start never hands
+	 * them out again.
+	 */
+	meta.next_ruleset = next_id;
+	meta.next_uid = c->next_uid;
+	if (next_id != m->next_id || c->next_uid != m->cur->next_uid) {
+		if (bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY)) {
+			err = -errno;
+			log_err("update %s: %s", TCS_MAP_META, strerror(-err));
+			goto out;
+		}
+		m->next_id = next_id;
+	}
+	if (c != m->cur)
+		fault_point("reserved");
+	for (i = 0; i < c->n_rs; i++) {
+		for (j = 0; j < m->cur->n_rs; j++)
+			if (ids[i] == m->cur_ids[j])
+				break;
 		if (j < m->cur->n_rs)
 			continue;
-		ids[i] = m->next_id++;
-		fresh[i] = 1;
 		err = rs_write(m, &c->rs[i], ids[i]);
 		if (err) {
 			log_err("publish ruleset %u: %s", ids[i], strerror(-err));
 			goto undo;
 		}
+		fresh[i] = 1;
 	}
+	if (c != m->cur)
+		fault_point("written");
 	err = c == m->cur ? 0 : rules_publish(m, c);
 	if (err) {
 		log_err("publish rules: %s", strerror(-err));
@@ -479,17 +575,18 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 			bpf_map_delete_elem(m->ifaces, &k);
 	}
 
+	if (c != m->cur)
+		fault_point("flipped");
+
 	/* 3. no packet can be reading the replaced rulesets any more: free them */
 	maps_sync(m);
-	meta.next_ruleset = m->next_id;
-	meta.next_uid = c->next_uid;
-	if (bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY))
-		log_warn("update %s: %s", TCS_MAP_META, strerror(errno));
 	for (j = 0; j < m->cur->n_rs; j++)
 		if (!kept[j])
 			rs_delete(m, &m->cur->rs[j], m->cur_ids[j]);
 	if (c != m->cur)
 		rules_forget(m, m->cur, c);
+	if (c != m->cur)
+		fault_point("freed");
 
 	if (c != m->cur)
 		compile_free(m->cur);
@@ -526,6 +623,9 @@ undo:
 			rs_delete(m, &c->rs[i], ids[i]);
 	rules_forget(m, c, m->cur);
 	rules_publish(m, m->cur);
+	/* the uids c took are reserved in tcs_meta: never hand them out again */
+	if (c->next_uid > m->cur->next_uid)
+		m->cur->next_uid = c->next_uid;
 out:
 	free(ids);
 	free(fresh);

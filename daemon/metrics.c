@@ -4,6 +4,7 @@
  * gauges, the classifier's global counters, the daemon's reload record.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,18 +198,36 @@ int metrics_write(FILE *o, const struct state_fds *f)
 	return ferror(o) ? -EIO : 0;
 }
 
+/*
+ * We run as root and the directory may be writable by others: the temporary
+ * file gets a random name in the target's directory and is created
+ * exclusively (mkostemp: O_CREAT | O_EXCL, which never follows a symlink),
+ * so nobody can plant a link for us to write through; rename() replaces a
+ * link at path itself, not what it points to.
+ */
 int metrics_write_file(const char *path, const struct state_fds *f)
 {
 	char tmp[4096];
+	const char *base = strrchr(path, '/');
 	FILE *o;
-	int err;
+	int fd, err;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	o = fopen(tmp, "w");
-	if (!o)
+	base = base ? base + 1 : path;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", (int)(base - path), path, base) >=
+	    sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
+	o = fdopen(fd, "w");
+	if (!o) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
 	/* node_exporter reads it as its own user; the unit's UMask is 0077 */
-	fchmod(fileno(o), 0644);
+	fchmod(fd, 0644);
 	err = metrics_write(o, f);
 	if (fclose(o) && !err)
 		err = -errno;

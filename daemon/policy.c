@@ -1353,11 +1353,14 @@ static int h_manage_root_qdisc(struct pctx *pc, yaml_node_t *n, void *obj)
 	struct policy *p = obj;
 
 	if (!strcmp(sval(n), "true"))
-		p->settings.manage_root_qdisc = true;
+		p->settings.manage_root_qdisc = POL_ROOT_ANY;
 	else if (!strcmp(sval(n), "false"))
-		p->settings.manage_root_qdisc = false;
+		p->settings.manage_root_qdisc = POL_ROOT_NEVER;
+	else if (!strcmp(sval(n), "kernel-default"))
+		p->settings.manage_root_qdisc = POL_ROOT_KERNEL_DEFAULT;
 	else
-		perr(pc, n, "manage_root_qdisc must be true or false; got \"%s\"", sval(n));
+		perr(pc, n, "manage_root_qdisc must be true, false or kernel-default; got \"%s\"",
+		     sval(n));
 	return 0;
 }
 
@@ -1539,7 +1542,7 @@ int policy_parse(const char *name, const char *buf, size_t len, struct policy **
 	p->settings.tc_priority = POL_DEFAULT_TC_PRIORITY;
 	p->settings.resync_ns = POL_DEFAULT_RESYNC_NS;
 	p->settings.metrics_interval_ns = POL_DEFAULT_METRICS_INTERVAL_NS;
-	p->settings.manage_root_qdisc = true;
+	p->settings.manage_root_qdisc = POL_ROOT_KERNEL_DEFAULT;
 	p->settings.socket_pacing = true;
 	sha256(buf, len, p->sha256);
 	p->path = strdup(pc.file);

@@ -101,6 +101,13 @@ enum pol_pace_fallback {
 	POL_PACE_FALLBACK_REFUSE,	/* refuse the policy */
 };
 
+/* settings.manage_root_qdisc: may the daemon replace a root qdisc with fq for pacing? */
+enum pol_root_qdisc {
+	POL_ROOT_NEVER,			/* false */
+	POL_ROOT_ANY,			/* true: whatever root is there */
+	POL_ROOT_KERNEL_DEFAULT,	/* unset, or kernel-default: only the kernel's own */
+};
+
 struct pol_settings {
 	uint32_t max_keys;
 	uint32_t tc_priority;
@@ -109,11 +116,11 @@ struct pol_settings {
 	char *metrics_textfile;		/* NULL: none */
 	uint64_t metrics_interval_ns;
 	enum pol_pace_fallback pace_fallback;
-	bool manage_root_qdisc;		/* may put fq at the root for pacing */
+	enum pol_root_qdisc manage_root_qdisc;
 	bool socket_pacing;		/* auto: local TCP sockets are told their share */
 };
 
-#define POL_DEFAULT_MAX_KEYS		1048576u
+#define POL_DEFAULT_MAX_KEYS		131072u
 #define POL_DEFAULT_TC_PRIORITY		1000u
 #define POL_DEFAULT_RESYNC_NS		30000000000ull
 #define POL_DEFAULT_METRICS_INTERVAL_NS	15000000000ull

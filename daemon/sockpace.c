@@ -57,7 +57,7 @@ static void unpin_own(struct sockpace_bpf *skel, const char *pin_dir)
 	}
 }
 
-static int load(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace_bpf **out)
+static int load(struct tcshape_bpf *tc, const char *pin_dir, __u32 keys, struct sockpace_bpf **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_dir);
 	struct sockpace_bpf *skel;
@@ -66,6 +66,7 @@ static int load(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace_bpf
 	skel = sockpace_bpf__open_opts(&oo);
 	if (!skel)
 		return -errno;
+	bpf_map__set_max_entries(skel->maps.tcs_shares, keys);
 	err = bpf_map__reuse_fd(skel->maps.tcs_socks, bpf_map__fd(tc->maps.tcs_socks));
 	if (!err)
 		err = bpf_map__reuse_fd(skel->maps.tcs_ifaces, bpf_map__fd(tc->maps.tcs_ifaces));
@@ -81,7 +82,7 @@ static int load(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace_bpf
 	return 0;
 }
 
-int sockpace_open(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace **out)
+int sockpace_open(struct tcshape_bpf *tc, const char *pin_dir, __u32 keys, struct sockpace **out)
 {
 	const char *root = sockpace_cgroup_root();
 	struct sockpace *sp;
@@ -96,16 +97,16 @@ int sockpace_open(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace *
 	if (!sp)
 		return -ENOMEM;
 	snprintf(sp->cgroup, sizeof(sp->cgroup), "%s", root);
-	err = load(tc, pin_dir, &sp->skel);
+	err = load(tc, pin_dir, keys, &sp->skel);
 	if (err == -EINVAL) {
-		/* our pins from another version of tcshaped: their counters start over */
+		/* our pins from another version or max_keys: their counters start over */
 		struct sockpace_bpf *s = sockpace_bpf__open();
 
 		if (s) {
 			unpin_own(s, pin_dir);
 			sockpace_bpf__destroy(s);
 		}
-		err = load(tc, pin_dir, &sp->skel);
+		err = load(tc, pin_dir, keys, &sp->skel);
 	}
 	if (err) {
 		log_warn("socket pacing: off, the kernel refused its programs (%s; it needs "

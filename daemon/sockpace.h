@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/types.h>
 
 struct tcshape_bpf;
 struct sockpace;
@@ -19,8 +20,11 @@ struct sockpace;
  */
 const char *sockpace_cgroup_root(void);
 
-/* Load and attach; on failure a message says why, and the daemon goes on without. */
-int sockpace_open(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace **out);
+/*
+ * Load and attach, with room for keys limiter keys that have local sockets;
+ * on failure a message says why, and the daemon goes on without.
+ */
+int sockpace_open(struct tcshape_bpf *tc, const char *pin_dir, __u32 keys, struct sockpace **out);
 /*
  * One pass of the TCP iterator over the daemon's network namespace: every
  * socket's caps follow the policy in force and the sockets sharing its key.

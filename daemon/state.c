@@ -5,6 +5,7 @@
  * the daemon's own record. Reads only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "pinlock.h"
 #include "state.h"
 
 const char *const state_stat_names[TCS_STAT_NR] = {
@@ -53,6 +55,7 @@ int state_open_pins(const char *dir, struct state_fds *f)
 		{ TCS_MAP_DAEMON, offsetof(struct state_fds, daemon) },
 		{ TCS_MAP_TCP_STATS, offsetof(struct state_fds, tcp_stats) },
 	};
+	LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
 	char path[PATH_MAX];
 	size_t i;
 	int err;
@@ -62,7 +65,7 @@ int state_open_pins(const char *dir, struct state_fds *f)
 		int fd;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, maps[i].name);
-		fd = bpf_obj_get(path);
+		fd = bpf_obj_get_opts(path, &ro);
 		if (fd < 0 && errno == ENOENT && maps[i].off == offsetof(struct state_fds, tcp_stats))
 			continue;	/* socket pacing off: no TCP health to show */
 		if (fd < 0) {
@@ -71,6 +74,12 @@ int state_open_pins(const char *dir, struct state_fds *f)
 			return err;
 		}
 		*(int *)((char *)f + maps[i].off) = fd;
+	}
+	f->dir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->dir < 0) {
+		err = -errno;
+		state_close(f);
+		return err;
 	}
 	return 0;
 }
@@ -155,14 +164,19 @@ static int rule_cmp(const void *a, const void *b)
 	return x->info.idx < y->info.idx ? -1 : x->info.idx > y->info.idx;
 }
 
+static int uid_cmp(const void *a, const void *b)
+{
+	__u32 x = ((const struct state_rule *)a)->uid, y = ((const struct state_rule *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* r sorted by uid: O(log rules) for each of up to max_keys keys */
 static struct state_rule *rule_by_uid(struct state_rule *r, size_t n, __u32 uid)
 {
-	size_t i;
+	struct state_rule k = { .uid = uid };
 
-	for (i = 0; i < n; i++)
-		if (r[i].uid == uid)
-			return &r[i];
-	return NULL;
+	return n ? bsearch(&k, r, n, sizeof(*r), uid_cmp) : NULL;
 }
 
 int state_keys_walk(int fd, state_key_fn fn, void *ctx)
@@ -237,14 +251,30 @@ int state_keys(const struct state_fds *f, struct state_key **out, size_t *n)
 	return 0;
 }
 
+/* Keys per rule, counted as the walk goes: no copy of a table of max_keys. */
+struct key_count {
+	struct state_rule *r;
+	size_t n;
+};
+
+static int key_count(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx)
+{
+	struct key_count *c = ctx;
+	struct state_rule *sr = rule_by_uid(c->r, c->n, k->uid);
+
+	if (sr)
+		sr->keys++;
+	return 0;
+}
+
 int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 {
 	int ncpus = libbpf_num_possible_cpus(), c, v, first = 1;
 	struct tcs_tcp_stats *tcp = NULL;
 	struct tcs_rule_stats *per = NULL;
 	struct state_rule *r = NULL, *nr;
-	struct state_key *keys = NULL;
-	size_t nrules = 0, nkeys = 0, i;
+	struct key_count cnt;
+	size_t nrules = 0;
 	__u32 key, prev;
 	int err = 0;
 
@@ -286,21 +316,19 @@ int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 			}
 		nrules++;
 	}
-	err = state_keys(f, &keys, &nkeys);
+	if (nrules)
+		qsort(r, nrules, sizeof(*r), uid_cmp);
+	cnt.r = r;
+	cnt.n = nrules;
+	err = state_keys_walk(f->keys, key_count, &cnt);
 	if (err)
 		goto out;
-	for (i = 0; i < nkeys; i++) {
-		struct state_rule *sr = rule_by_uid(r, nrules, keys[i].key.uid);
-
-		if (sr)
-			sr->keys++;
-	}
-	qsort(r, nrules, sizeof(*r), rule_cmp);
+	if (nrules)
+		qsort(r, nrules, sizeof(*r), rule_cmp);
 	*out = r;
 	*n = nrules;
 	r = NULL;
 out:
-	free(keys);
 	free(per);
 	free(tcp);
 	free(r);
@@ -334,6 +362,9 @@ int state_daemon(const struct state_fds *f, struct tcs_daemon *d)
 
 	if (bpf_map_lookup_elem(f->daemon, &zero, d))
 		return -errno;
+	/* killed, its pid maybe reused since: only the lock tells */
+	if (f->dir >= 0 && !pinlock_held(f->dir))
+		d->running = 0;
 	d->policy_path[sizeof(d->policy_path) - 1] = 0;
 	d->last_error[sizeof(d->last_error) - 1] = 0;
 	return 0;

@@ -12,12 +12,16 @@
 
 #include "tcshape_abi.h"
 
+/* dir: the pin dir, to ask its lock whether a daemon runs there; -1 in the daemon itself */
 struct state_fds {
-	int ifaces, keys, rule_info, rule_stats, stats, daemon;
+	int ifaces, keys, rule_info, rule_stats, stats, daemon, dir;
 	int tcp_stats;		/* -1: socket pacing never ran here */
 };
 
-/* -ENOENT: nothing pinned in dir (tcshaped not running there); -EPERM/-EACCES: no privilege. */
+/*
+ * Opens the pins read-only. -ENOENT: nothing pinned in dir (tcshaped not
+ * running there); -EPERM/-EACCES: no privilege.
+ */
 int state_open_pins(const char *dir, struct state_fds *f);
 void state_close(struct state_fds *f);
 
@@ -64,6 +68,7 @@ int state_keys_walk(int fd, state_key_fn fn, void *ctx);
 int state_keys(const struct state_fds *f, struct state_key **out, size_t *n);
 
 int state_globals(const struct state_fds *f, __u64 out[TCS_STAT_NR]);
+/* The daemon's record; running is 0 unless a daemon holds the pin dir's lock. */
 int state_daemon(const struct state_fds *f, struct tcs_daemon *d);
 
 /* (ifindex, dir) bindings in force */

@@ -22,6 +22,7 @@
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 
+#include "fault.h"
 #include "log.h"
 #include "tc.h"
 #include "tcshape_abi.h"
@@ -287,7 +288,7 @@ static int tc_request(struct tc *tc, struct nlmsghdr *req, tc_msg_cb cb, void *d
 	bool done = false;
 
 	tc->ext_ack[0] = '\0';
-	if (mnl_socket_sendto(tc->nl, req, req->nlmsg_len) < 0)
+	if (fault_netlink() || mnl_socket_sendto(tc->nl, req, req->nlmsg_len) < 0)
 		return -errno;
 
 	while (!done) {

@@ -28,7 +28,7 @@ struct tc_filter_info {
 	uint32_t handle;
 	uint16_t protocol;	/* host order */
 	char kind[16];
-	char name[64];		/* cls_bpf TCA_BPF_NAME, "" otherwise */
+	char name[256];		/* cls_bpf TCA_BPF_NAME, "" otherwise */
 	uint32_t prog_id;	/* cls_bpf TCA_BPF_ID, 0 otherwise */
 	bool direct_action;
 };

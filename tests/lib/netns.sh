@@ -235,11 +235,11 @@ tcs_wait_log()
 # Show the filters on a hook of tcs-a0 (ns A): HOOK is egress or ingress.
 tcs_filters() { tc -n "$TCS_NS_A" filter show dev "${2:-$TCS_DEV_A}" "$1" 2>/dev/null; }
 
-# How many of OUR filters (cls_bpf named tcshaped) are on a hook.
+# How many of OUR filters (cls_bpf named tcshaped, or tcshaped:PIN_DIR) are on a hook.
 tcs_our_filters()
 {
 	local n
-	n=$(tcs_filters "$1" "${2:-}" | grep -cE " bpf .*handle .*[[:space:]]tcshaped([[:space:]]|$)") || n=0
+	n=$(tcs_filters "$1" "${2:-}" | grep -cE " bpf .*handle .*[[:space:]]tcshaped(:$TCS_PIN_DIR)?([[:space:]]|$)") || n=0
 	echo "$n"
 }
 
@@ -255,7 +255,8 @@ tcs_wait_filter()
 }
 
 # Start tcshaped in ns A with POLICY [ARGS...] and wait for "ready:" and for
-# our filter on egress. The daemon's PID is TCS_DAEMON_PID, its log TCS_LOG.
+# our filter on egress (not with TCS_NO_FILTER=1: a policy without rules
+# there). The daemon's PID is TCS_DAEMON_PID, its log TCS_LOG.
 tcs_daemon_start()
 {
 	local policy=$1
@@ -277,7 +278,7 @@ tcs_daemon_start()
 	TCS_DAEMON_PID=$!
 	TCS_DAEMON_RC=
 	if ! tcs_wait_log 'ready:' $((ready + 1)) "$TCS_START_TIMEOUT" ||
-	   ! tcs_wait_filter egress 5; then
+	   { [ -z "${TCS_NO_FILTER:-}" ] && ! tcs_wait_filter egress 5; }; then
 		tcs_log "daemon log (last 40 lines):"
 		tail -n 40 "$TCS_LOG" | sed 's/^/    /'
 		return 1
@@ -385,6 +386,18 @@ tcs_iperf_wait()
 		done
 	fi
 	return $rc
+}
+
+# tcs_udp_rate TAG SECS: UDP at 20M from A to B:5201 for SECS; prints the
+# received L2 rate (bits/s).
+tcs_udp_rate()
+{
+	local r
+	tcs_udp_start "$1" "$TCS_B4" 5201 20M "$2" || return 1
+	tcs_iperf_wait || return 1
+	# shellcheck disable=SC2207 # numbers, split on purpose
+	r=($(tcs_udp_result "$1" "$TCS_B4")) || return 1
+	echo "${r[0]}"
 }
 
 # UDP datagrams the sockets of ns B could not take (InErrors: receive buffer

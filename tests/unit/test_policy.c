@@ -180,7 +180,7 @@ static int test_minimal_and_settings_defaults(void)
 	CHECK_INT(p->n_ifaces, 0);
 	CHECK(p->ifaces == NULL);
 	CHECK_INT(p->settings.max_keys, POL_DEFAULT_MAX_KEYS);
-	CHECK_INT(p->settings.max_keys, 1048576);
+	CHECK_INT(p->settings.max_keys, 131072);
 	CHECK_INT(p->settings.tc_priority, POL_DEFAULT_TC_PRIORITY);
 	CHECK_INT(p->settings.tc_priority, 1000);
 	CHECK_INT(p->settings.on_stop, POL_ON_STOP_REMOVE);
@@ -1099,7 +1099,7 @@ static int test_settle_pace(void)
 	if (!p)
 		return 0;
 	CHECK_INT(p->settings.pace_fallback, POL_PACE_FALLBACK_REFUSE);
-	CHECK_INT(p->settings.manage_root_qdisc, 1);
+	CHECK_INT(p->settings.manage_root_qdisc, POL_ROOT_KERNEL_DEFAULT);
 	/* a host with fq: auto and pace both pace */
 	CHECK_INT(policy_settle_pace(p, true, collect, &calls), 0);
 	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[0].action, POL_ACT_PACE);
@@ -1128,7 +1128,7 @@ static int test_settle_pace(void)
 			 "  - name: eth0\n    egress:\n      - {name: a, rate: 1mbit}\n");
 	if (!p)
 		return 0;
-	CHECK_INT(p->settings.manage_root_qdisc, 0);
+	CHECK_INT(p->settings.manage_root_qdisc, POL_ROOT_NEVER);
 	CHECK_INT(p->settings.socket_pacing, 1);
 	CHECK_INT(policy_settle_pace(p, false, collect, &calls), 0);
 	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[0].action, POL_ACT_DROP);

@@ -374,7 +374,7 @@ stage_project()
 	shift 2
 	(
 		cd "$TCS_ROOT" || exit 1
-		for f in build/tcshaped build/tcshapectl build/tcshape.bpf.o; do
+		for f in build/tcshaped build/tcshaped-faults build/tcshapectl build/tcshape.bpf.o; do
 			[ -f "$f" ] && echo "$f"
 		done
 		# test binaries only: no objects, no dependency files
