@@ -26,7 +26,7 @@ SUITE_DEBIAN=bookworm
 # minbase + PID 1 and what the tests run + the runtime libraries of tcshaped;
 # procps for /bin/kill, which the unit's ExecReload runs (minbase lacks it,
 # every standard Debian install has it)
-PKGS=systemd,systemd-sysv,dbus,procps,iproute2,iperf3,jq,libbpf1,libmnl0,libnl-route-3-200,libyaml-0-2,libsystemd0
+PKGS=systemd,systemd-sysv,dbus,procps,iproute2,iperf3,jq,libbpf1,libmnl0,libnl-route-3-200,libyaml-0-2,libsystemd0,libmicrohttpd12,curl
 CACHE=${TCS_SYSTEM_CACHE:-/var/cache/tcshaped-system}
 SBINDIR=/usr/local/sbin			# the Makefile's default PREFIX
 POLICY=/etc/tcshaped/policy.yaml	# inside the container
@@ -840,4 +840,5 @@ main()
 	summary
 }
 
-main "$@"
+# tests/fleet/run.sh sources this file for its rootfs and container helpers
+[ "${BASH_SOURCE[0]}" = "$0" ] && main "$@"
