@@ -15,7 +15,7 @@ BPFTOOL		?= bpftool
 PKG_CONFIG	?= pkg-config
 
 B		:= build
-LIBS_PC		:= libbpf libmnl libnl-route-3.0 yaml-0.1 libsystemd
+LIBS_PC		:= libbpf libmnl libnl-route-3.0 yaml-0.1 libsystemd libmicrohttpd
 
 ifeq ($(V),1)
 Q :=

@@ -891,10 +891,9 @@ uint64_t daemon_metrics_usec(const struct daemon *d)
 						    : 0;
 }
 
-/* settings.metrics_textfile: the same text as `tcshapectl metrics`, replaced atomically. */
-void daemon_write_metrics(struct daemon *d)
+static struct state_fds state_fds_of(const struct daemon *d)
 {
-	struct state_fds f = {
+	return (struct state_fds){
 		.ifaces = bpf_map__fd(d->skel->maps.tcs_ifaces),
 		.keys = bpf_map__fd(d->skel->maps.tcs_keys),
 		.rule_info = bpf_map__fd(d->skel->maps.tcs_rule_info),
@@ -902,6 +901,24 @@ void daemon_write_metrics(struct daemon *d)
 		.stats = bpf_map__fd(d->skel->maps.tcs_stats),
 		.daemon = bpf_map__fd(d->skel->maps.tcs_daemon),
 	};
+}
+
+const char *daemon_metrics_listen(const struct daemon *d)
+{
+	return d->policy->settings.metrics_listen;
+}
+
+int daemon_metrics(struct daemon *d, FILE *out)
+{
+	struct state_fds f = state_fds_of(d);
+
+	return metrics_write(out, &f);
+}
+
+/* settings.metrics_textfile: the same text as `tcshapectl metrics`, replaced atomically. */
+void daemon_write_metrics(struct daemon *d)
+{
+	struct state_fds f = state_fds_of(d);
 	const char *path = d->policy->settings.metrics_textfile;
 	int err;
 
@@ -973,6 +990,11 @@ int daemon_reload(struct daemon *d)
 	set_status(d);
 	log_info("reload: applied %s", d->status);
 	return 0;
+}
+
+void daemon_override_on_stop(struct daemon *d, bool keep)
+{
+	d->policy->settings.on_stop = keep ? POL_ON_STOP_KEEP : POL_ON_STOP_REMOVE;
 }
 
 void daemon_stop(struct daemon *d)
