@@ -841,4 +841,4 @@ main()
 }
 
 # tests/fleet/run.sh sources this file for its rootfs and container helpers
-[ "${BASH_SOURCE[0]}" = "$0" ] && main "$@"
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
