@@ -5,11 +5,12 @@
 #   build/deb/tcshaped_VERSION_ARCH.deb      the package
 #   build/deb/lintian.txt                    what lintian said
 # DEB_VERSION=X adds a changelog entry for version X first (a rebuilt package
-# to upgrade to). Exit status: non-zero on a build failure or a lintian error.
+# to upgrade to); DEB_OUT=DIR puts everything in DIR instead of build/deb.
+# Exit status: non-zero on a build failure or a lintian error.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-out=build/deb
+out=${DEB_OUT:-build/deb}
 rm -rf "$out" && mkdir -p "$out/src"
 ver=$(dpkg-parsechangelog -S Version)
 src=$out/src/tcshaped-$ver

@@ -18,7 +18,8 @@ set -euo pipefail
 CACHE=${TCS_IMAGE_CACHE:-/var/cache/tcshaped-image}
 PKGS=procps,iproute2,libbpf1,libmnl0,libnl-route-3-200,libyaml-0-2,libsystemd0,libmicrohttpd12
 
-deb=$(ls build/deb/tcshaped_*.deb 2>/dev/null | head -1)
+# DEB=FILE: that package instead of build/deb's
+deb=${DEB:-$(ls build/deb/tcshaped_*.deb 2>/dev/null | head -1)}
 [ -n "$deb" ] || { echo "make image: no build/deb/tcshaped_*.deb (make deb)" >&2; exit 1; }
 ver=$(dpkg-deb -f "$deb" Version)
 tag=localhost/tcshaped:$ver
@@ -46,6 +47,7 @@ tar --numeric-owner -C "$ROOTFS" -c . |
 		--change 'ENTRYPOINT ["/usr/sbin/tcshaped"]' \
 		--change 'CMD ["--watch", "-c", "/etc/tcshaped/policy.yaml"]' \
 		--change 'STOPSIGNAL SIGTERM' \
+		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		--change "LABEL org.opencontainers.image.title=tcshaped org.opencontainers.image.version=$ver" \
 		- "$tag" > "$WORK/id"
 podman tag "$tag" localhost/tcshaped:latest
