@@ -121,6 +121,8 @@ test_image()
 {
 	local t0=$EPOCHREALTIME lint
 	command -v podman > /dev/null || { tcs_skip "no podman (scripts/install-deps.sh)"; return; }
+	podman info > "$TCS_TMP/podman-info" 2>&1 ||
+		{ tcs_skip "podman does not work here: $(tail -1 "$TCS_TMP/podman-info")"; return; }
 	DEB_OUT=$TCS_TMP/deb "$TCS_ROOT/scripts/build-deb.sh" | tee "$TCS_TMP/deb.out"
 	[ "${PIPESTATUS[0]}" = 0 ] || { tcs_msg "make deb failed"; return 1; }
 	lint=$(grep -E '^  LINTIAN' "$TCS_TMP/deb.out")

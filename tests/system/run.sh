@@ -221,14 +221,18 @@ apt_mirror()
 	echo "${m:-http://deb.debian.org/debian}"
 }
 
-# Cached tarball: zstd when the host has it, gzip otherwise. The package list
-# sits next to it, so a changed list rebuilds the cache.
+# Cached tarball: zstd when the host has it, gzip otherwise. Its name holds a
+# hash of the package list, so trees with different lists (branches, the
+# image's rootfs) keep one each instead of rebuilding each other's; the list
+# also sits next to it.
 tarball()
 {
+	local id
+	id=$(printf '%s' "$PKGS" | sha256sum | cut -c1-8)
 	if command -v zstd >/dev/null; then
-		echo "$CACHE/$SUITE_DEBIAN-rootfs.tar.zst"
+		echo "$CACHE/$SUITE_DEBIAN-$id-rootfs.tar.zst"
 	else
-		echo "$CACHE/$SUITE_DEBIAN-rootfs.tar.gz"
+		echo "$CACHE/$SUITE_DEBIAN-$id-rootfs.tar.gz"
 	fi
 }
 
