@@ -143,37 +143,6 @@ test_purge_leaves_nothing()
 	[ -z "$why" ]
 }
 
-deb_main()
-{
-	local fn t0 rc
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP $SUITE: needs root (systemd-nspawn, bpffs)"
-		SKIPPED=1
-		summary
-		return
-	fi
-	exec 3>&1 4>&2
-	trap teardown EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM HUP
-	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/tcs-fleet-deb.XXXXXX") || exit 1
-	ROOTFS=$WORK/rootfs
-	t0=$(now)
-	for fn in test_prepare test_build_debs test_boot; do
-		run_test "$fn"
-		rc=$?
-		if [ $rc -eq $SKIP_RC ]; then
-			summary
-			return
-		fi
-		[ $rc -ne 0 ] && break
-	done
-	for fn in test_apt_install test_edit_reload test_upgrade_keeps_enforcing \
-		test_purge_leaves_nothing; do
-		run_test "$fn"
-	done
-	echo "  ($(since "$t0") in all)"
-	summary
-}
-
-deb_main "$@"
+ENV_TESTS=(test_prepare test_build_debs test_boot)
+TESTS=(test_apt_install test_edit_reload test_upgrade_keeps_enforcing test_purge_leaves_nothing)
+main "$@"

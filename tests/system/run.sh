@@ -807,6 +807,13 @@ summary()
 	[ "$FAIL" -eq 0 ]
 }
 
+# The environment's tests (a SKIP among them ends the run), then the rest;
+# tests/fleet/test_deb.sh sets its own before it calls main.
+ENV_TESTS=(test_prepare test_install test_boot)
+TESTS=(test_capabilities test_unit_verify test_enable_start test_limit_10mbit
+	test_reload_applied test_reload_rejected test_journal_priorities
+	test_journal_fields test_tcshapectl test_stop test_security)
+
 main()
 {
 	local fn t0 rc
@@ -820,13 +827,13 @@ main()
 	trap teardown EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM HUP
-	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/tcs-system.XXXXXX") || exit 1
+	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/tcs-${SUITE//\//-}.XXXXXX") || exit 1
 	ROOTFS=$WORK/rootfs
 	t0=$(now)
 
 	# Environment first: when there is no rootfs or nspawn cannot run at all,
 	# that one SKIP is the result.
-	for fn in test_prepare test_install test_boot; do
+	for fn in "${ENV_TESTS[@]}"; do
 		run_test "$fn"
 		rc=$?
 		if [ $rc -eq $SKIP_RC ] && [ "$fn" != test_install ]; then
@@ -835,9 +842,7 @@ main()
 		fi
 		[ $rc -ne 0 ] && break
 	done
-	for fn in test_capabilities test_unit_verify test_enable_start test_limit_10mbit \
-		test_reload_applied test_reload_rejected test_journal_priorities \
-		test_journal_fields test_tcshapectl test_stop test_security; do
+	for fn in "${TESTS[@]}"; do
 		run_test "$fn"
 	done
 	echo "  ($(since "$t0") in all)"
