@@ -33,6 +33,14 @@ pm()
 	fi
 }
 
+# The probe's command, run as kubelet would: from the node's network
+# namespace (a hostNetwork container has none of its own to join).
+probe()
+{
+	nsenter --net="/run/netns/$TCS_NS_A" env CONTAINERS_CONF="$TCS_TMP/containers.conf" \
+		podman exec "$CTR" /usr/sbin/tcshapectl status
+}
+
 kube_setup()
 {
 	printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n[engine]\nruntime = "runc"\n' \
@@ -104,18 +112,29 @@ kube_play()
 	wait_pod_log '^(<6>)?ready: ' 1 30
 }
 
-# measure TAG LIMIT_MBIT: UDP at twice the limit; RX_BPS the L2 rate received
+in_band() { tcs_within "$1" "$(($2 * 900000))" "$(($2 * 1100000))"; }
+
+# udp TAG LIMIT_MBIT: UDP at twice the limit; RX_BPS the L2 rate received
 RX_BPS=
-measure()
+udp()
 {
 	local r
 	tcs_udp_start "$1" "$TCS_B4" "$PORT" "$(($2 * 2))M" "$SECS" && tcs_iperf_wait || return 1
 	r=$(tcs_udp_result "$1" "$TCS_B4") || return 1
 	RX_BPS=${r%%$'\t'*}
-	echo "$1: $(tcs_mbit "$RX_BPS") mbit received of $(($2 * 2))mbit offered (limit $2mbit)"
+	echo "$1: $(tcs_mbit "$RX_BPS") mbit received of $(($2 * 2))mbit offered (limit $2mbit);" \
+		"receiver UDP errors so far: $(tcs_rx_udp_errors); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-in_band() { tcs_within "$1" "$(($2 * 900000))" "$(($2 * 1100000))"; }
+# measure TAG LIMIT_MBIT: as the system tier does, a result out of band is
+# measured once more and the second counts: on a busy 2-core host the
+# receiver alone can lose a second's worth
+measure()
+{
+	udp "$1" "$2" || return 1
+	in_band "$RX_BPS" "$2" && return 0
+	udp "$1-again" "$2"
+}
 
 test_image()
 {
@@ -148,7 +167,11 @@ test_pod_enforces_and_follows_configmap()
 	echo "privileged, effective capabilities: $caps"
 	[[ $caps == false* ]] || why+=" privileged;"
 	[ "$(tcs_our_filters egress)" = 1 ] || why+=" no tcshaped filter on $TCS_DEV_A egress;"
-	pm exec "$CTR" tcshapectl status || why+=" the probe (tcshapectl status) failed;"
+	probe > "$TCS_TMP/status" || why+=" the probe (tcshapectl status) failed;"
+	cat "$TCS_TMP/status"
+	# tcshaped itself is the container's process 1, in the foreground
+	grep -q 'running (pid 1)' "$TCS_TMP/status" || why+=" tcshaped is not the container's pid 1;"
+	grep -q "hooks: *1 ($TCS_DEV_A egress)" "$TCS_TMP/status" || why+=" status lacks the $TCS_DEV_A hook;"
 	measure play10 10 && in_band "$RX_BPS" 10 || why+=" 10mbit not enforced;"
 	local r10=$RX_BPS
 
@@ -220,8 +243,13 @@ test_pod_replaced_limits_hold()
 	grep -q 'on_stop: keep' "$TCS_TMP/old-pod.log" || why+=" the old pod did not keep the datapath;"
 	[ "$old_pid" != "$new_pid" ] || why+=" the same process still runs;"
 	[ "$zeros" = 0 ] || why+=" $zeros of $samples samples saw no tcshaped filter;"
-	in_band "${RX_BPS:-0}" 10 || why+=" rate over the replacement out of 90-110% of 10mbit;"
-	pm exec "$CTR" tcshapectl status || why+=" the new pod's probe fails;"
+	# the limit held: not above it over the window (a lapse of more than
+	# about 0.8 s at twice the rate would show; the 20 ms samples of the
+	# filter catch shorter ones); and traffic kept flowing (a wide lower
+	# bound: this one load cannot be measured again on a busy host)
+	tcs_within "${RX_BPS:-0}" 5000000 11000000 ||
+		why+=" rate over the replacement out of 50-110% of 10mbit;"
+	probe || why+=" the new pod's probe fails;"
 	tcs_msg "pod replaced under UDP at 20mbit: $(tcs_mbit "${RX_BPS:-0}")/10 mbit over ${SECS}s;" \
 		"filter present in $((samples - zeros))/$samples samples (20 ms)${why:+; FAILED:$why}"
 	[ -z "$why" ]
