@@ -109,7 +109,7 @@ bench: deps
 
 # ---- packages: build/deb/tcshaped_VERSION_ARCH.deb, the OCI image -----------
 # DEB_VERSION=X builds the package as version X (the fleet tier's upgrade test)
-deb:
+deb: deps
 	$(Q)scripts/build-deb.sh
 
 image: deb
