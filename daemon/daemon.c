@@ -22,6 +22,7 @@
 #include <linux/rtnetlink.h>
 
 #include "tcshape.skel.h"
+#include "clsact_mark.h"
 #include "compile.h"
 #include "daemon.h"
 #include "link.h"
@@ -194,6 +195,8 @@ static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t pri
 	err = tc_clsact_ensure(d->tc, ifindex, &created);
 	if (err)
 		return err;
+	if (created)
+		clsact_mark_set(d->o.pin_dir, ifindex);
 	/* on a filter of ours (an earlier instance's), this swaps the program in place */
 	err = tc_filter_attach(d->tc, &f, prog_fd(d, dir), TCS_FILTER_NAME);
 	if (err)
@@ -259,6 +262,8 @@ static void hook_detach(struct daemon *d, struct hook *h)
 
 	if (!if_indextoname(h->ifindex, name)) {
 		/* the device took its hooks with it */
+		if (!hook_find_other(d, h))
+			clsact_mark_clear(d->o.pin_dir, h->ifindex);
 		log_at(LOG_INFO, h->ifname, NULL, "%s is gone; released its %s hook", h->ifname,
 		       dir_name(h->dir));
 		*h = d->hooks[--d->n_hooks];
@@ -276,6 +281,8 @@ static void hook_detach(struct daemon *d, struct hook *h)
 		if (!others)
 			tc_clsact_delete(d->tc, h->ifindex);
 	}
+	if (!hook_find_other(d, h))
+		clsact_mark_clear(d->o.pin_dir, h->ifindex);
 	*h = d->hooks[--d->n_hooks];
 }
 
@@ -350,6 +357,8 @@ static int adopt_one(const struct tc_filter_info *fi, void *ctx)
 	nh->dir = a->dir;
 	nh->prio = fi->prio;
 	nh->stale = true;
+	/* the earlier instance's clsact is ours to remove if it made it */
+	nh->created_clsact = clsact_mark_test(a->d->o.pin_dir, a->ifindex);
 	snprintf(nh->ifname, sizeof(nh->ifname), "%s", a->ifname);
 	return 0;
 }
@@ -1023,6 +1032,7 @@ void daemon_stop(struct daemon *d)
 			unlink(d->policy->settings.metrics_textfile);	/* nothing to report */
 		if (d->skel) {
 			unpin_all(d->skel->obj, d->o.pin_dir);
+			clsact_mark_clear_all(d->o.pin_dir);
 			rmdir(d->o.pin_dir);
 		}
 	}
