@@ -46,6 +46,10 @@ int daemon_metrics(struct daemon *d, FILE *out);
 /* This one stop keeps (or removes) the datapath whatever settings.on_stop says. */
 void daemon_override_on_stop(struct daemon *d, bool keep);
 
+/* Socket pacing: how often the loop runs a pass over local sockets (0: never), and the pass. */
+uint64_t daemon_sockets_usec(const struct daemon *d);
+void daemon_sockets_pass(struct daemon *d);
+
 /* One line for sd_notify STATUS=. */
 const char *daemon_status(const struct daemon *d);
 
