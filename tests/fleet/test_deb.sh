@@ -63,14 +63,28 @@ test_edit_reload()
 	[ -n "$INSTALLED" ] || { skip "not installed"; return; }
 	MAIN_PID=$(prop MainPID)
 	n=$(journal_count '^reload: applied ')
-	write_policy 10mbit
+	# the edit also turns on /metrics: the unit must let the daemon listen
+	cat > "$ROOTFS$POLICY" <<-EOF
+	# edited by tests/fleet/test_deb.sh
+	version: 1
+	settings:
+	  metrics_listen: 127.0.0.1:9977
+	interfaces:
+	  - name: $DEV
+	    egress:
+	      - { name: udp-limit, match: { proto: udp }, rate: 10mbit, per: rule }
+	EOF
 	ctr systemctl reload "$UNIT" || why+=" systemctl reload failed;"
 	wait_journal '^reload: applied ' $((n + 1)) 10 || why+=" no 'reload: applied';"
 	[ "$(prop MainPID)" = "$MAIN_PID" ] || why+=" restarted instead of reloaded;"
 	[ "$(our_filters)" -eq 1 ] || why+=" $(our_filters) tcshaped filters on $DEV egress;"
 	measure deb10 10 || why+=" iperf3 failed;"
 	in_band "$UDP_BPS" 10 || why+=" 10mbit not enforced;"
-	msg "policy edited, reloaded: $(mbit "$UDP_BPS")/10 mbit $MEASURE_NOTE${why:+; FAILED:$why}"
+	ctr curl -sSf http://127.0.0.1:9977/metrics > "$WORK/metrics" || why+=" GET /metrics failed;"
+	promtool check metrics < "$WORK/metrics" || why+=" promtool check metrics failed;"
+	grep -q 'rule="udp-limit"} 1250000$' "$WORK/metrics" || why+=" /metrics lacks the 10mbit rule;"
+	msg "policy edited, reloaded: $(mbit "$UDP_BPS")/10 mbit $MEASURE_NOTE; the service's" \
+		"/metrics scraped, promtool clean${why:+; FAILED:$why}"
 	[ -z "$why" ]
 }
 
