@@ -15,7 +15,7 @@ BPFTOOL		?= bpftool
 PKG_CONFIG	?= pkg-config
 
 B		:= build
-LIBS_PC		:= libbpf libmnl libnl-route-3.0 yaml-0.1 libsystemd
+LIBS_PC		:= libbpf libmnl libnl-route-3.0 yaml-0.1 libsystemd libmicrohttpd
 
 ifeq ($(V),1)
 Q :=
@@ -35,8 +35,8 @@ BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Werror -MMD -MP -Ibpf \
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps test test-unit test-bpf test-e2e test-system test-vm demo bench install \
-	uninstall clean
+.PHONY: all deps test test-unit test-bpf test-e2e test-system test-vm test-fleet demo bench install \
+	uninstall clean deb image
 
 # ---- sources -------------------------------------------------------------
 LIB_SRCS	:= $(filter-out daemon/main.c daemon/tcshapectl.c,$(wildcard daemon/*.c))
@@ -80,7 +80,7 @@ $(B)/%.skel.h: $(B)/%.bpf.o
 $(B)/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(PC_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(PC_CFLAGS) -c $< -o $@
 
 $(B)/faults/%.o: %.c | $(B)/tcshape.skel.h
 	$(call msg,CC,$@)
@@ -119,7 +119,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh all
 
-test-unit test-bpf test-e2e test-system test-vm: deps
+test-unit test-bpf test-e2e test-system test-vm test-fleet: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh $(@:test-%=%)
 
@@ -130,6 +130,14 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh
+
+# ---- packages: build/deb/tcshaped_VERSION_ARCH.deb, the OCI image -----------
+# DEB_VERSION=X builds the package as version X (the fleet tier's upgrade test)
+deb: deps
+	$(Q)scripts/build-deb.sh
+
+image: deb
+	$(Q)scripts/build-image.sh
 
 # ---- install --------------------------------------------------------------
 install: $(BINS)

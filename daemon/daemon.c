@@ -24,6 +24,7 @@
 #include <linux/rtnetlink.h>
 
 #include "tcshape.skel.h"
+#include "clsact_mark.h"
 #include "compile.h"
 #include "daemon.h"
 #include "fault.h"
@@ -298,6 +299,8 @@ static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t pri
 	err = tc_clsact_ensure(d->tc, ifindex, &created);
 	if (err)
 		return err;
+	if (created)
+		clsact_mark_set(d->o.pin_dir, ifindex);
 	/* on a filter of ours (an earlier instance's), this swaps the program in place */
 	err = slot_free(d, ifindex, dir, prio);
 	if (err)
@@ -366,6 +369,8 @@ static void hook_detach(struct daemon *d, struct hook *h)
 
 	if (!if_indextoname(h->ifindex, name)) {
 		/* the device took its hooks with it */
+		if (!hook_find_other(d, h))
+			clsact_mark_clear(d->o.pin_dir, h->ifindex);
 		log_at(LOG_INFO, h->ifname, NULL, "%s is gone; released its %s hook", h->ifname,
 		       dir_name(h->dir));
 		*h = d->hooks[--d->n_hooks];
@@ -390,6 +395,8 @@ static void hook_detach(struct daemon *d, struct hook *h)
 		else if (!others)
 			tc_clsact_delete(d->tc, h->ifindex);
 	}
+	if (!hook_find_other(d, h))
+		clsact_mark_clear(d->o.pin_dir, h->ifindex);
 	*h = d->hooks[--d->n_hooks];
 }
 
@@ -487,6 +494,8 @@ static int adopt_one(const struct tc_filter_info *fi, void *ctx)
 	nh->dir = a->dir;
 	nh->prio = fi->prio;
 	nh->stale = true;
+	/* the earlier instance's clsact is ours to remove if it made it */
+	nh->created_clsact = clsact_mark_test(a->d->o.pin_dir, a->ifindex);
 	snprintf(nh->ifname, sizeof(nh->ifname), "%s", a->ifname);
 	return 0;
 }
@@ -1250,10 +1259,9 @@ uint64_t daemon_metrics_usec(const struct daemon *d)
 						    : 0;
 }
 
-/* settings.metrics_textfile: the same text as `tcshapectl metrics`, replaced atomically. */
-void daemon_write_metrics(struct daemon *d)
+static struct state_fds state_fds_of(const struct daemon *d)
 {
-	struct state_fds f = {
+	return (struct state_fds){
 		.ifaces = bpf_map__fd(d->skel->maps.tcs_ifaces),
 		.keys = bpf_map__fd(d->skel->maps.tcs_keys),
 		.rule_info = bpf_map__fd(d->skel->maps.tcs_rule_info),
@@ -1263,6 +1271,24 @@ void daemon_write_metrics(struct daemon *d)
 		.tcp_stats = sockpace_stats_fd(d->sp),
 		.dir = -1,
 	};
+}
+
+const char *daemon_metrics_listen(const struct daemon *d)
+{
+	return d->policy->settings.metrics_listen;
+}
+
+int daemon_metrics(struct daemon *d, FILE *out)
+{
+	struct state_fds f = state_fds_of(d);
+
+	return metrics_write(out, &f);
+}
+
+/* settings.metrics_textfile: the same text as `tcshapectl metrics`, replaced atomically. */
+void daemon_write_metrics(struct daemon *d)
+{
+	struct state_fds f = state_fds_of(d);
 	const char *path = d->policy->settings.metrics_textfile;
 	int err;
 
@@ -1340,6 +1366,11 @@ int daemon_reload(struct daemon *d)
 	return 0;
 }
 
+void daemon_override_on_stop(struct daemon *d, bool keep)
+{
+	d->policy->settings.on_stop = keep ? POL_ON_STOP_KEEP : POL_ON_STOP_REMOVE;
+}
+
 void daemon_stop(struct daemon *d)
 {
 	bool keep;
@@ -1370,6 +1401,7 @@ void daemon_stop(struct daemon *d)
 			unlink(d->policy->settings.metrics_textfile);	/* nothing to report */
 		if (d->skel) {
 			unpin_all(d->skel->obj, d->o.pin_dir);
+			clsact_mark_clear_all(d->o.pin_dir);
 			rmdir(d->o.pin_dir);
 		}
 	}

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define TCS_DEFAULT_POLICY	"/etc/tcshaped/policy.yaml"
 #define TCS_DEFAULT_PIN_DIR	"/sys/fs/bpf/tcshaped"
@@ -39,6 +40,11 @@ uint64_t daemon_resync_usec(const struct daemon *d);
 /* settings.metrics_textfile: interval (0: none) and the writer */
 uint64_t daemon_metrics_usec(const struct daemon *d);
 void daemon_write_metrics(struct daemon *d);
+/* settings.metrics_listen (NULL: none), and the text served there */
+const char *daemon_metrics_listen(const struct daemon *d);
+int daemon_metrics(struct daemon *d, FILE *out);
+/* This one stop keeps (or removes) the datapath whatever settings.on_stop says. */
+void daemon_override_on_stop(struct daemon *d, bool keep);
 
 /* Socket pacing: how often the loop runs a pass over local sockets (0: never), and the pass. */
 uint64_t daemon_sockets_usec(const struct daemon *d);

@@ -4,7 +4,9 @@
  * tc events trigger a reconcile (coalesced over a short delay), a periodic
  * full resync is the safety net, and between events the daemon sleeps. The
  * watchdog is fed when the unit asks for one; sd_notify tells systemd what
- * happens (READY=1, RELOADING=1 ... READY=1, STATUS=).
+ * happens (READY=1, RELOADING=1 ... READY=1, STATUS=). With --watch, a
+ * change of the policy file reloads as SIGHUP does, once the directory has
+ * been quiet for a moment; settings.metrics_listen serves /metrics from here.
  */
 #include <errno.h>
 #include <signal.h>
@@ -16,8 +18,10 @@
 #include <systemd/sd-event.h>
 
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "watch.h"
 
 static uint64_t now_usec(void)
 {
@@ -31,6 +35,8 @@ static uint64_t now_usec(void)
 #define COALESCE_USEC	50000
 /* Socket passes run every 100 ms: sd-event's default slack (250 ms) is too much. */
 #define SOCKETS_ACCURACY_USEC	10000
+/* --watch: reload once the policy's directory has been quiet this long */
+#define SETTLE_USEC	300000
 
 struct loop {
 	struct daemon *d;
@@ -38,7 +44,34 @@ struct loop {
 	sd_event_source *resync;	/* periodic full reconcile */
 	sd_event_source *metrics;	/* settings.metrics_textfile */
 	sd_event_source *sockets;	/* socket pacing: receivers' windows */
+	sd_event_source *settle;	/* --watch: debounce */
+	struct watch *watch;		/* --watch, or NULL */
+	struct http *http;		/* settings.metrics_listen, or NULL */
+	sd_event *ev;
 };
+
+static int render_metrics(FILE *out, void *ctx)
+{
+	return daemon_metrics(ctx, out);
+}
+
+/* Serve /metrics where settings.metrics_listen says, if anywhere. */
+static int http_sync(struct loop *l)
+{
+	const char *want = daemon_metrics_listen(l->d), *cur = http_addr(l->http);
+
+	if ((!want && !cur) || (want && cur && !strcmp(want, cur)))
+		return 0;
+	/* the old socket first: the new address may be the same port */
+	http_close(l->http);
+	l->http = NULL;
+	if (!want) {
+		log_info("metrics: no longer serving http://%s/metrics", cur);
+		return 0;
+	}
+	l->http = http_open(l->ev, want, render_metrics, l->d);
+	return l->http ? 0 : -errno;
+}
 
 static int on_metrics(sd_event_source *s, uint64_t usec, void *ud)
 {
@@ -121,16 +154,50 @@ static int on_tc(sd_event_source *s, int fd, uint32_t revents, void *ud)
 	return 0;
 }
 
-static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+/* SIGHUP and --watch alike: all or nothing, the old policy stays on any error. */
+static void reload(struct loop *l)
 {
-	struct loop *l = ud;
-
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 		   (unsigned long long)now_usec());
-	daemon_reload(l->d);
+	/* what the file holds now, before it is read: a change after that is seen again */
+	if (l->watch)
+		watch_changed(l->watch);
+	if (!daemon_reload(l->d) && http_sync(l))
+		log_err("metrics: no /metrics endpoint until a reload can listen");
 	rearm(l->metrics, daemon_metrics_usec(l->d));
 	rearm(l->sockets, daemon_sockets_usec(l->d));
 	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(l->d));
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+{
+	reload(ud);
+	return 0;
+}
+
+static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *ud)
+{
+	struct loop *l = ud;
+	uint64_t now;
+
+	if (!watch_events(l->watch))
+		return 0;
+	sd_event_now(l->ev, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(l->settle, now + SETTLE_USEC);
+	sd_event_source_set_enabled(l->settle, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+static int on_settle(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct loop *l = ud;
+
+	if (!watch_changed(l->watch)) {
+		log_debug("watch: the policy file's content did not change");
+		return 0;
+	}
+	log_info("watch: the policy file changed; reloading");
+	reload(l);
 	return 0;
 }
 
@@ -140,7 +207,7 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-int loop_run(struct daemon *d)
+int loop_run(struct daemon *d, const char *watch_path)
 {
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
 	struct loop l = { .d = d };
@@ -169,7 +236,22 @@ int loop_run(struct daemon *d)
 					      &l)) < 0 ||
 	    (err = sd_event_add_time_relative(ev, &l.sockets, CLOCK_MONOTONIC, 0,
 					      SOCKETS_ACCURACY_USEC, on_sockets, &l)) < 0 ||
+	    (err = sd_event_add_time(ev, &l.settle, CLOCK_MONOTONIC, 0, 0, on_settle, &l)) < 0 ||
 	    (err = sd_event_set_watchdog(ev, true)) < 0)
+		goto out;
+	sd_event_source_set_enabled(l.settle, SD_EVENT_OFF);
+	l.ev = ev;
+	if (watch_path) {
+		l.watch = watch_open(watch_path);
+		if (!l.watch) {
+			err = -errno;
+			goto out;
+		}
+		if ((err = sd_event_add_io(ev, NULL, watch_fd(l.watch), EPOLLIN, on_watch, &l)) < 0)
+			goto out;
+		log_info("watch: reloading when %s changes", watch_path);
+	}
+	if ((err = http_sync(&l)) < 0)
 		goto out;
 	sd_event_source_set_enabled(l.metrics, SD_EVENT_ON);
 	sd_event_source_set_enabled(l.sockets, SD_EVENT_ON);
@@ -185,6 +267,9 @@ out:
 	sd_event_source_unref(l.resync);
 	sd_event_source_unref(l.metrics);
 	sd_event_source_unref(l.sockets);
+	sd_event_source_unref(l.settle);
+	http_close(l.http);
+	watch_close(l.watch);
 	sd_event_unref(ev);
 	return err < 0 ? err : 0;
 }

@@ -169,11 +169,13 @@ int metrics_write(FILE *o, const struct state_fds *f)
 				fprintf(o, ",verdict=\"%s\"} %llu\n", verdict[v],
 					(unsigned long long)r[i].bytes[v]);
 			}
-	help(o, "tcshaped_rule_limit_bits_per_second", "gauge", "A rule's configured rate");
+	/* Prometheus wants base units: bytes, not bits */
+	help(o, "tcshaped_rule_limit_bytes_per_second", "gauge",
+	     "A rule's configured rate, L2 bytes per second");
 	for (i = 0; i < n; i++) {
-		fputs("tcshaped_rule_limit_bits_per_second", o);
+		fputs("tcshaped_rule_limit_bytes_per_second", o);
 		rule_labels(o, &r[i]);
-		fprintf(o, "} %llu\n", (unsigned long long)r[i].info.rate_bps);
+		fprintf(o, "} %llu\n", (unsigned long long)r[i].info.rate_bps / 8);
 	}
 	help(o, "tcshaped_rule_burst_bytes", "gauge", "A rule's bucket depth");
 	for (i = 0; i < n; i++) {

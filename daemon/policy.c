@@ -18,6 +18,7 @@
 
 #include <yaml.h>
 
+#include "endpoint.h"
 #include "policy.h"
 #include "sha256.h"
 #include "units.h"
@@ -1335,6 +1336,22 @@ static int h_metrics_textfile(struct pctx *pc, yaml_node_t *n, void *obj)
 	return p->settings.metrics_textfile ? 0 : -ENOMEM;
 }
 
+static int h_metrics_listen(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	struct policy *p = obj;
+	struct sockaddr_storage ss;
+	const char *why;
+	socklen_t len;
+
+	if (endpoint_parse(sval(n), &ss, &len, &why)) {
+		perr(pc, n, "metrics_listen \"%s\": %s (e.g. 127.0.0.1:9977)", sval(n), why);
+		return 0;
+	}
+	free(p->settings.metrics_listen);
+	p->settings.metrics_listen = strdup(sval(n));
+	return p->settings.metrics_listen ? 0 : -ENOMEM;
+}
+
 static int h_pace_fallback(struct pctx *pc, yaml_node_t *n, void *obj)
 {
 	struct policy *p = obj;
@@ -1384,6 +1401,7 @@ static const struct pol_key settings_keys[] = {
 	{ "resync", YAML_SCALAR_NODE, "a scalar", h_resync },
 	{ "metrics_textfile", YAML_SCALAR_NODE, "a scalar", h_metrics_textfile },
 	{ "metrics_interval", YAML_SCALAR_NODE, "a scalar", h_metrics_interval },
+	{ "metrics_listen", YAML_SCALAR_NODE, "a scalar", h_metrics_listen },
 	{ "pace_fallback", YAML_SCALAR_NODE, "a scalar", h_pace_fallback },
 	{ "manage_root_qdisc", YAML_SCALAR_NODE, "a scalar", h_manage_root_qdisc },
 	{ "socket_pacing", YAML_SCALAR_NODE, "a scalar", h_socket_pacing },
@@ -1508,6 +1526,7 @@ static void policy_free_parts(struct policy *p)
 		free_iface(&p->ifaces[i]);
 	free(p->ifaces);
 	free(p->settings.metrics_textfile);
+	free(p->settings.metrics_listen);
 	free(p->path);
 	free(p);
 }

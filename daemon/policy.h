@@ -115,6 +115,7 @@ struct pol_settings {
 	uint64_t resync_ns;		/* full reconcile period */
 	char *metrics_textfile;		/* NULL: none */
 	uint64_t metrics_interval_ns;
+	char *metrics_listen;		/* "IP:PORT" for GET /metrics; NULL: none */
 	enum pol_pace_fallback pace_fallback;
 	enum pol_root_qdisc manage_root_qdisc;
 	bool socket_pacing;		/* auto: local TCP sockets are told their share */

@@ -10,6 +10,10 @@ pkgs=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmnl-dev libnl-3-dev libnl-route-3-dev libyaml-dev libsystemd-dev
 	iproute2 iperf3 jq socat
+	libmicrohttpd-dev
+	# make deb, make image and the fleet tier (tests/fleet)
+	debhelper dpkg-dev fakeroot lintian podman runc catatonit uidmap
+	systemd-container debootstrap zstd prometheus curl python3-yaml mandoc
 )
 
 if [ "${1:-}" = "--print" ]; then

@@ -8,6 +8,8 @@
 #   e2e:  tests/e2e/test_*.sh                                   (root: netns, tc, traffic)
 #   system: tests/system/run.sh: the unit under a real systemd (nspawn)    (root)
 #   vm:   tests/vm/test_*.sh: Debian's stock 6.1 kernel under qemu     (root)
+#   fleet: tests/fleet/test_*.sh: make deb under systemd (nspawn), make image
+#         and deploy/kubernetes under podman kube play               (root)
 #   pace: tests/pace/test_*.sh: EDT pacing with fq vs HTB; needs sch_fq, so the
 #         vm tier runs it inside the vm (not part of all)             (root)
 # The binaries are found from their sources, so a stale binary whose source
@@ -25,6 +27,7 @@ TIMEOUT_BPF=${TIMEOUT_BPF:-300}
 TIMEOUT_E2E=${TIMEOUT_E2E:-1200}
 TIMEOUT_SYSTEM=${TIMEOUT_SYSTEM:-900}	# the first run debootstraps (about 100 s)
 TIMEOUT_VM=${TIMEOUT_VM:-2400}		# qemu without KVM
+TIMEOUT_FLEET=${TIMEOUT_FLEET:-900}	# the first run debootstraps the image's rootfs
 
 pass=0
 fail=0
@@ -33,7 +36,7 @@ bad=()			# suites that failed, for the recap
 
 usage()
 {
-	echo "usage: $0 [all|unit|bpf|e2e|system|vm|pace]..." >&2
+	echo "usage: $0 [all|unit|bpf|e2e|system|vm|fleet|pace]..." >&2
 	exit 2
 }
 
@@ -119,8 +122,8 @@ tier()
 tiers=()
 for a in "$@"; do
 	case $a in
-	all)		tiers+=(unit bpf e2e system vm) ;;
-	unit|bpf|e2e|system|vm|pace)	tiers+=("$a") ;;
+	all)		tiers+=(unit bpf e2e system vm fleet) ;;
+	unit|bpf|e2e|system|vm|fleet|pace)	tiers+=("$a") ;;
 	*)		usage ;;
 	esac
 done
@@ -132,6 +135,7 @@ for t in "${tiers[@]}"; do
 	e2e)	tier e2e 1 "$TIMEOUT_E2E" tests/e2e/test_*.sh ;;
 	system)	tier system 1 "$TIMEOUT_SYSTEM" tests/system/run.sh ;;
 	vm)	tier vm 1 "$TIMEOUT_VM" tests/vm/test_*.sh ;;
+	fleet)	tier fleet 1 "$TIMEOUT_FLEET" tests/fleet/test_*.sh ;;
 	pace)	tier pace 1 "$TIMEOUT_E2E" tests/pace/test_*.sh ;;
 	esac
 done

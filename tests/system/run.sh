@@ -26,7 +26,7 @@ SUITE_DEBIAN=bookworm
 # minbase + PID 1 and what the tests run + the runtime libraries of tcshaped;
 # procps for /bin/kill, which the unit's ExecReload runs (minbase lacks it,
 # every standard Debian install has it)
-PKGS=systemd,systemd-sysv,dbus,procps,iproute2,iperf3,jq,libbpf1,libmnl0,libnl-route-3-200,libyaml-0-2,libsystemd0
+PKGS=systemd,systemd-sysv,dbus,procps,iproute2,iperf3,jq,libbpf1,libmnl0,libnl-route-3-200,libyaml-0-2,libsystemd0,libmicrohttpd12,curl
 CACHE=${TCS_SYSTEM_CACHE:-/var/cache/tcshaped-system}
 SBINDIR=/usr/local/sbin			# the Makefile's default PREFIX
 POLICY=/etc/tcshaped/policy.yaml	# inside the container
@@ -221,14 +221,18 @@ apt_mirror()
 	echo "${m:-http://deb.debian.org/debian}"
 }
 
-# Cached tarball: zstd when the host has it, gzip otherwise. The package list
-# sits next to it, so a changed list rebuilds the cache.
+# Cached tarball: zstd when the host has it, gzip otherwise. Its name holds a
+# hash of the package list, so trees with different lists (branches, the
+# image's rootfs) keep one each instead of rebuilding each other's; the list
+# also sits next to it.
 tarball()
 {
+	local id
+	id=$(printf '%s' "$PKGS" | sha256sum | cut -c1-8)
 	if command -v zstd >/dev/null; then
-		echo "$CACHE/$SUITE_DEBIAN-rootfs.tar.zst"
+		echo "$CACHE/$SUITE_DEBIAN-$id-rootfs.tar.zst"
 	else
-		echo "$CACHE/$SUITE_DEBIAN-rootfs.tar.gz"
+		echo "$CACHE/$SUITE_DEBIAN-$id-rootfs.tar.gz"
 	fi
 }
 
@@ -803,6 +807,13 @@ summary()
 	[ "$FAIL" -eq 0 ]
 }
 
+# The environment's tests (a SKIP among them ends the run), then the rest;
+# tests/fleet/test_deb.sh sets its own before it calls main.
+ENV_TESTS=(test_prepare test_install test_boot)
+TESTS=(test_capabilities test_unit_verify test_enable_start test_limit_10mbit
+	test_reload_applied test_reload_rejected test_journal_priorities
+	test_journal_fields test_tcshapectl test_stop test_security)
+
 main()
 {
 	local fn t0 rc
@@ -816,13 +827,13 @@ main()
 	trap teardown EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM HUP
-	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/tcs-system.XXXXXX") || exit 1
+	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/tcs-${SUITE//\//-}.XXXXXX") || exit 1
 	ROOTFS=$WORK/rootfs
 	t0=$(now)
 
 	# Environment first: when there is no rootfs or nspawn cannot run at all,
 	# that one SKIP is the result.
-	for fn in test_prepare test_install test_boot; do
+	for fn in "${ENV_TESTS[@]}"; do
 		run_test "$fn"
 		rc=$?
 		if [ $rc -eq $SKIP_RC ] && [ "$fn" != test_install ]; then
@@ -831,13 +842,12 @@ main()
 		fi
 		[ $rc -ne 0 ] && break
 	done
-	for fn in test_capabilities test_unit_verify test_enable_start test_limit_10mbit \
-		test_reload_applied test_reload_rejected test_journal_priorities \
-		test_journal_fields test_tcshapectl test_stop test_security; do
+	for fn in "${TESTS[@]}"; do
 		run_test "$fn"
 	done
 	echo "  ($(since "$t0") in all)"
 	summary
 }
 
-main "$@"
+# tests/fleet/run.sh sources this file for its rootfs and container helpers
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

@@ -235,6 +235,37 @@ static int test_settings_lifecycle(void)
 	return 0;
 }
 
+static int test_settings_metrics_listen(void)
+{
+	struct policy *p;
+
+	MUST_PARSE(p, V1 "settings: {metrics_textfile: /m.prom}\ninterfaces: []\n");
+	if (p)
+		CHECK(p->settings.metrics_listen == NULL);	/* off by default */
+	policy_free(p);
+	MUST_PARSE(p, V1 "settings: {metrics_listen: \"127.0.0.1:9977\"}\ninterfaces: []\n");
+	if (p)
+		CHECK_STR(p->settings.metrics_listen, "127.0.0.1:9977");
+	policy_free(p);
+	MUST_PARSE(p, V1 "settings: {metrics_listen: \"[::1]:9977\"}\ninterfaces: []\n");
+	if (p)
+		CHECK_STR(p->settings.metrics_listen, "[::1]:9977");
+	policy_free(p);
+	EXPECT_ERR(V1 "settings: {metrics_listen: \"localhost:9977\"}\ninterfaces: []\n",
+		   "t.yaml:2:28: metrics_listen \"localhost:9977\": the address must be a numeric "
+		   "IPv4 or [IPv6] address (e.g. 127.0.0.1:9977)");
+	EXPECT_ERR(V1 "settings: {metrics_listen: \"127.0.0.1:0\"}\ninterfaces: []\n",
+		   "t.yaml:2:28: metrics_listen \"127.0.0.1:0\": the port must be a number from 1 to "
+		   "65535 (e.g. 127.0.0.1:9977)");
+	EXPECT_ERR(V1 "settings: {metrics_listen: \"::1:9977\"}\ninterfaces: []\n",
+		   "t.yaml:2:28: metrics_listen \"::1:9977\": expected IP:PORT, or [IPv6]:PORT "
+		   "(e.g. 127.0.0.1:9977)");
+	EXPECT_ERR(V1 "settings: {metrics_listen: \"[127.0.0.1]:9977\"}\ninterfaces: []\n",
+		   "t.yaml:2:28: metrics_listen \"[127.0.0.1]:9977\": the address must be a numeric "
+		   "IPv4 or [IPv6] address (e.g. 127.0.0.1:9977)");
+	return 0;
+}
+
 static int test_settings(void)
 {
 	struct policy *p;
@@ -840,7 +871,7 @@ static int test_unknown_keys(void)
 		   "t.yaml:2:1: unknown key \"interface\" at the top level; expected one of: version, settings, interfaces");
 	EXPECT_ERR(V1 "settings:\n  maxkeys: 5\ninterfaces: []\n",
 		   "t.yaml:3:3: unknown key \"maxkeys\" in settings; expected one of: max_keys, "
-		   "tc_priority, on_stop, resync, metrics_textfile, metrics_interval, pace_fallback, "
+		   "tc_priority, on_stop, resync, metrics_textfile, metrics_interval, metrics_listen, pace_fallback, "
 		   "manage_root_qdisc, socket_pacing");
 	EXPECT_ERR(V1 "interfaces:\n  - name: eth0\n    egres: []\n",
 		   "t.yaml:4:5: unknown key \"egres\" in interface entry; expected one of: name, ingress, egress");
@@ -1640,6 +1671,7 @@ int main(void)
 	TEST(test_minimal_and_settings_defaults);
 	TEST(test_settings);
 	TEST(test_settings_lifecycle);
+	TEST(test_settings_metrics_listen);
 	TEST(test_pace_keys);
 	TEST(test_settle_pace);
 	TEST(test_sha256);
