@@ -36,7 +36,7 @@ BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Werror -MMD -MP -Ibpf \
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all deps test test-unit test-bpf test-e2e test-system test-vm demo bench install \
-	uninstall clean
+	uninstall clean fuzz test-fuzz
 
 # ---- sources -------------------------------------------------------------
 LIB_SRCS	:= $(filter-out daemon/main.c daemon/tcshapectl.c,$(wildcard daemon/*.c))
@@ -86,6 +86,32 @@ $(B)/tests/%: $(B)/tests/%.o $(B)/libtcs.a
 $(B):
 	$(Q)mkdir -p $@
 
+# ---- fuzzing: tests/fuzz/fuzz_X.c -> build/tests/fuzz/fuzz_X (libFuzzer) ----
+# The daemon's modules are built again with clang and the sanitizers, apart
+# from the normal objects; each target links what it uses from that archive.
+FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS	:= $(FUZZ_SRCS:%.c=$(B)/%)
+FUZZ_SECONDS	?= 60
+FUZZ_CFLAGS	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined $(filter-out -O% -g,$(CFLAGS)) -Itests/fuzz
+
+all: $(FUZZ_BINS)
+
+$(B)/fuzz/%.o: %.c | $(B)/tcshape.skel.h
+	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PC_CFLAGS) -c $< -o $@
+
+$(B)/fuzz/libtcs.a: $(LIB_SRCS:%.c=$(B)/fuzz/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/fuzz/libtcs.a | $(B)/tcshape.skel.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PC_CFLAGS) $< $(B)/fuzz/libtcs.a -o $@ \
+		$(PC_LIBS) -lm
+
 # ---- the two commands a newcomer runs ------------------------------------
 deps:
 	$(Q)scripts/install-deps.sh
@@ -95,7 +121,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh all
 
-test-unit test-bpf test-e2e test-system test-vm: deps
+test-unit test-bpf test-fuzz test-e2e test-system test-vm: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh $(@:test-%=%)
 
@@ -106,6 +132,11 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh
+
+# each target for FUZZ_SECONDS from its corpus; new finds go to build/fuzz/corpus/
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)B=$(B) tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # ---- install --------------------------------------------------------------
 install: $(BINS)

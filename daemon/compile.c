@@ -390,7 +390,9 @@ static int field_classes(struct item *it, size_t n, int f, struct sets *s,
 			parent_off = s->off.v[pc];
 			parent_n = s->len.v[pc];
 		}
-		if (set_union(own.v, own.n, s->pool.v + parent_off, parent_n, &tmp))
+		/* no parent: the pool may still be NULL, and NULL + 0 is undefined in C */
+		if (set_union(own.v, own.n, parent_n ? s->pool.v + parent_off : NULL, parent_n,
+			      &tmp))
 			goto nomem;
 		id = set_intern(s, &tmp);
 		if (id < 0)

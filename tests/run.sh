@@ -5,6 +5,8 @@
 # `tests/run.sh all`; `tests/run.sh unit|bpf|e2e|system|vm ...` runs some tiers.
 #   unit: build/tests/unit/test_X for each tests/unit/test_X.c  (no root)
 #   bpf:  build/tests/bpf/test_X for each tests/bpf/test_X.c    (root: BPF_PROG_TEST_RUN)
+#   fuzz: build/tests/fuzz/fuzz_X for each tests/fuzz/fuzz_X.c replays its
+#         corpus tests/fuzz/corpus/X/ (libFuzzer, ASan, UBSan; `make fuzz` mutates)
 #   e2e:  tests/e2e/test_*.sh                                   (root: netns, tc, traffic)
 #   system: tests/system/run.sh: the unit under a real systemd (nspawn)    (root)
 #   vm:   tests/vm/test_*.sh: Debian's stock 6.1 kernel under qemu     (root)
@@ -22,6 +24,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 B=${B:-build}
 TIMEOUT_UNIT=${TIMEOUT_UNIT:-120}
 TIMEOUT_BPF=${TIMEOUT_BPF:-300}
+TIMEOUT_FUZZ=${TIMEOUT_FUZZ:-300}
 TIMEOUT_E2E=${TIMEOUT_E2E:-1200}
 TIMEOUT_SYSTEM=${TIMEOUT_SYSTEM:-900}	# the first run debootstraps (about 100 s)
 TIMEOUT_VM=${TIMEOUT_VM:-2400}		# qemu without KVM
@@ -33,7 +36,7 @@ bad=()			# suites that failed, for the recap
 
 usage()
 {
-	echo "usage: $0 [all|unit|bpf|e2e|system|vm|pace]..." >&2
+	echo "usage: $0 [all|unit|bpf|fuzz|e2e|system|vm|pace]..." >&2
 	exit 2
 }
 
@@ -115,12 +118,34 @@ tier()
 	[ $found -eq 1 ] || echo "== $tier: no suites"
 }
 
+# fuzz_tier: each target replays its corpus (tests/fuzz/replay.sh)
+fuzz_tier()
+{
+	local src name found=0
+
+	for src in tests/fuzz/fuzz_*.c; do
+		[ -e "$src" ] || continue
+		found=1
+		name=$(basename "$src" .c)
+		if [ ! -x "$B/tests/fuzz/$name" ]; then
+			echo "== fuzz/$name"
+			echo "FAIL fuzz/$name: $B/tests/fuzz/$name not built (run make)"
+			fail=$((fail + 1))
+			bad+=("fuzz/$name")
+		else
+			run_suite "fuzz/$name" "$TIMEOUT_FUZZ" bash tests/fuzz/replay.sh \
+				"$B/tests/fuzz/$name" "tests/fuzz/corpus/${name#fuzz_}"
+		fi
+	done
+	[ $found -eq 1 ] || echo "== fuzz: no suites"
+}
+
 [ $# -gt 0 ] || set -- all
 tiers=()
 for a in "$@"; do
 	case $a in
-	all)		tiers+=(unit bpf e2e system vm) ;;
-	unit|bpf|e2e|system|vm|pace)	tiers+=("$a") ;;
+	all)		tiers+=(unit bpf fuzz e2e system vm) ;;
+	unit|bpf|fuzz|e2e|system|vm|pace)	tiers+=("$a") ;;
 	*)		usage ;;
 	esac
 done
@@ -129,6 +154,7 @@ for t in "${tiers[@]}"; do
 	case $t in
 	unit)	tier unit 0 "$TIMEOUT_UNIT" tests/unit/test_*.c ;;
 	bpf)	tier bpf 1 "$TIMEOUT_BPF" tests/bpf/test_*.c ;;
+	fuzz)	fuzz_tier ;;
 	e2e)	tier e2e 1 "$TIMEOUT_E2E" tests/e2e/test_*.sh ;;
 	system)	tier system 1 "$TIMEOUT_SYSTEM" tests/system/run.sh ;;
 	vm)	tier vm 1 "$TIMEOUT_VM" tests/vm/test_*.sh ;;
