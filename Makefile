@@ -15,6 +15,13 @@ BPFTOOL		?= bpftool
 PKG_CONFIG	?= pkg-config
 
 B		:= build
+# `make test SANITIZE=1`: daemon, tools and tests with ASan and UBSan, in their own
+# build directory so they never mix with the normal objects
+SANITIZE	?=
+ifeq ($(SANITIZE),1)
+B		:= build-san
+SAN_FLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 LIBS_PC		:= libbpf libmnl libnl-route-3.0 yaml-0.1 libsystemd
 
 ifeq ($(V),1)
@@ -28,6 +35,8 @@ endif
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 		   -D_GNU_SOURCE -MMD -MP -I$(B) -Ibpf -Idaemon -Itests/lib
+CFLAGS		+= $(SAN_FLAGS)
+LDFLAGS		+= $(SAN_FLAGS)
 PC_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS		 = $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Werror -MMD -MP -Ibpf \
@@ -117,9 +126,17 @@ deps:
 	$(Q)scripts/install-deps.sh
 
 # deps first, on its own: pkg-config only finds the libraries once they are there
+ifneq ($(SANITIZE),1)
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh all
+else
+# the san tier: unit and e2e on the ASan/UBSan build, and valgrind on the normal daemon
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SANITIZE= build/tcshaped
+	$(Q)B=$(B) tests/run.sh san
+endif
 
 test-unit test-bpf test-fuzz test-e2e test-system test-vm: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -163,6 +180,6 @@ uninstall:
 	@echo "left $(DESTDIR)$(SYSCONFDIR)/tcshaped/ in place (your policy)"
 
 clean:
-	rm -rf $(B)
+	rm -rf build build-san
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -552,9 +552,11 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 
 	c->next_uid = prev ? prev->next_uid : 0;
 	for (i = 0; i < c->n_uids; i++) {
-		const struct cmp_uid *old = prev ? bsearch(&c->uids[i], prev->uids, prev->n_uids,
-							   sizeof(*prev->uids), uid_cmp)
-						 : NULL;
+		/* bsearch() of an empty array that may be NULL is undefined */
+		const struct cmp_uid *old = prev && prev->n_uids
+						    ? bsearch(&c->uids[i], prev->uids, prev->n_uids,
+							      sizeof(*prev->uids), uid_cmp)
+						    : NULL;
 
 		c->uids[i].uid = old ? old->uid : TCS_UID_NONE;
 	}

@@ -10,6 +10,7 @@ pkgs=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmnl-dev libnl-3-dev libnl-route-3-dev libyaml-dev libsystemd-dev
 	iproute2 iperf3 jq
+	libclang-rt-14-dev valgrind
 )
 
 if [ "${1:-}" = "--print" ]; then

@@ -10,6 +10,9 @@
 #   e2e:  tests/e2e/test_*.sh                                   (root: netns, tc, traffic)
 #   system: tests/system/run.sh: the unit under a real systemd (nspawn)    (root)
 #   vm:   tests/vm/test_*.sh: Debian's stock 6.1 kernel under qemu     (root)
+#   san:  `make test SANITIZE=1` (B=build-san): the unit tier and the e2e
+#         daemon tests on the ASan/UBSan build, valgrind on the normal
+#         daemon (tests/san/), then any sanitizer report fails the run   (root)
 #   pace: tests/pace/test_*.sh: EDT pacing with fq vs HTB; needs sch_fq, so the
 #         vm tier runs it inside the vm (not part of all)             (root)
 # The binaries are found from their sources, so a stale binary whose source
@@ -22,6 +25,9 @@ set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 
 B=${B:-build}
+# the e2e scripts run the daemon and the tool of this build
+export TCSHAPED=${TCSHAPED:-$PWD/$B/tcshaped}
+export TCSHAPECTL=${TCSHAPECTL:-$PWD/$B/tcshapectl}
 TIMEOUT_UNIT=${TIMEOUT_UNIT:-120}
 TIMEOUT_BPF=${TIMEOUT_BPF:-300}
 TIMEOUT_FUZZ=${TIMEOUT_FUZZ:-300}
@@ -36,7 +42,7 @@ bad=()			# suites that failed, for the recap
 
 usage()
 {
-	echo "usage: $0 [all|unit|bpf|fuzz|e2e|system|vm|pace]..." >&2
+	echo "usage: $0 [all|unit|bpf|fuzz|e2e|system|vm|pace|san]..." >&2
 	exit 2
 }
 
@@ -140,12 +146,56 @@ fuzz_tier()
 	[ $found -eq 1 ] || echo "== fuzz: no suites"
 }
 
+# The e2e tests that drive the daemon's own code: every lifecycle test, and
+# of test_police.sh one test per code path rather than each rate, family and
+# key kind (those exercise the classifier, which no sanitizer sees).
+SAN_POLICE_TESTS=${SAN_POLICE_TESTS:-udp_per_flow_v4_10mbit udp_per_src_v6_10mbit \
+	tcp_per_flow_v4_10mbit unmatched_not_slowed sighup_rate sighup_broken_keeps_old \
+	sigterm_cleanup check_mode}
+
+# san_tier: ASan and UBSan write their reports under $B/san/, not to the
+# tests' logs: a report from any process, even one a test did not watch,
+# fails the last suite.
+san_tier()
+{
+	local logs=$PWD/$B/san reports
+
+	rm -rf "$logs" && mkdir -p "$logs"
+	export ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan:log_exe_name=1"
+	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan:log_exe_name=1"
+	tier unit 0 "$TIMEOUT_UNIT" tests/unit/test_*.c
+	tier e2e 1 "$TIMEOUT_E2E" tests/e2e/test_lifecycle.sh
+	if [ "$(id -u)" -ne 0 ]; then
+		skip_suite e2e/test_police.sh "needs root (sudo make test)"
+	else
+		# shellcheck disable=SC2086 # a list of test names
+		run_suite e2e/test_police.sh "$TIMEOUT_E2E" bash tests/e2e/test_police.sh $SAN_POLICE_TESTS
+	fi
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+	tier san 1 "$TIMEOUT_E2E" tests/san/test_*.sh
+
+	echo "== san/reports"
+	reports=$(find "$logs" -type f | sort)
+	if [ -n "$reports" ]; then
+		for r in $reports; do
+			echo "FAIL san/reports: $r"
+			head -n 30 "$r" | sed 's/^/    /'
+		done
+		echo "san/reports: 0 passed, 1 failed, 0 skipped"
+		fail=$((fail + 1))
+		bad+=(san/reports)
+	else
+		echo "PASS san/reports: no ASan, LeakSanitizer or UBSan report"
+		pass=$((pass + 1))
+	fi
+}
+
 [ $# -gt 0 ] || set -- all
 tiers=()
 for a in "$@"; do
 	case $a in
 	all)		tiers+=(unit bpf fuzz e2e system vm) ;;
-	unit|bpf|fuzz|e2e|system|vm|pace)	tiers+=("$a") ;;
+	unit|bpf|fuzz|e2e|system|vm|pace|san)	tiers+=("$a") ;;
 	*)		usage ;;
 	esac
 done
@@ -159,6 +209,7 @@ for t in "${tiers[@]}"; do
 	system)	tier system 1 "$TIMEOUT_SYSTEM" tests/system/run.sh ;;
 	vm)	tier vm 1 "$TIMEOUT_VM" tests/vm/test_*.sh ;;
 	pace)	tier pace 1 "$TIMEOUT_E2E" tests/pace/test_*.sh ;;
+	san)	san_tier ;;
 	esac
 done
 

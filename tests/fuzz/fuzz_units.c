@@ -42,7 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		suffix += 1 + nd;
 	}
 	snprintf(one, sizeof(one), "1%s", suffix);
-	grammar = grammar && strlen(suffix) < 16 && !parse(one, &scale);
+	/* units are letters only: "1.5.5s" has no unit ".5s" */
+	grammar = grammar && strlen(suffix) < 16 &&
+		  strspn(suffix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
+			  strlen(suffix) &&
+		  !parse(one, &scale);
 	want = grammar ? strtold(s, NULL) * (long double)scale : 0;
 
 	if (rc) {
