@@ -45,7 +45,7 @@ BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Werror -MMD -MP -Ibpf \
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all deps test test-unit test-bpf test-e2e test-system test-vm demo bench install \
-	uninstall clean fuzz test-fuzz
+	uninstall clean fuzz test-fuzz soak
 
 # ---- sources -------------------------------------------------------------
 LIB_SRCS	:= $(filter-out daemon/main.c daemon/tcshapectl.c,$(wildcard daemon/*.c))
@@ -149,6 +149,11 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh
+
+# churn for a few minutes (SOAK_SECONDS, default 240); not part of make test
+soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/soak/soak.sh
 
 # each target for FUZZ_SECONDS from its corpus; new finds go to build/fuzz/corpus/
 fuzz: deps
