@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+
+#include "policy.h"
 
 #define FUZZ_FILE "f.yaml"
 
@@ -78,6 +81,30 @@ static inline char *fuzz_policy_with(const char *key, const uint8_t *data, size_
 	off += (size_t)snprintf(s + off, cap - off, "\"}}\n");
 	*len = off;
 	return s;
+}
+
+/*
+ * Parse the one-rule policy with the input as KEY's value, the oracle having
+ * said ok (accept) or not. A refusal must be -EINVAL with exactly one
+ * message; an acceptance returns the policy, for the caller to compare its
+ * rule's match with the oracle's value; NULL when refused.
+ */
+static inline struct policy *fuzz_parse_field(const char *key, const uint8_t *data, size_t size,
+					      const char *s, bool ok)
+{
+	struct fuzz_errs e = { 0 };
+	struct policy *p = NULL;
+	size_t len;
+	char *text = fuzz_policy_with(key, data, size, &len);
+	int rc = policy_parse(FUZZ_FILE, text, len, &p, fuzz_err, &e);
+
+	free(text);
+	if (ok)
+		FUZZ_ASSERT(!rc && p, "%s \"%s\" refused: %s", key, s, e.first);
+	else
+		FUZZ_ASSERT(rc == -EINVAL && e.n == 1, "%s \"%s\": %d, %u messages", key,
+			    s ? s : "(NUL)", rc, e.n);
+	return p;
 }
 
 /* The input as a C string; NULL if it holds a NUL (the YAML layer refuses those). */
