@@ -10,7 +10,7 @@
 # now and then. The last minute has no kill, and is where fds and RSS are
 # compared. At the end: the enforced policy is the last valid file (sha256
 # and rates), exactly one of our filters on each hook with rules, the same
-# fds, RSS flat, and each veth's limit holding for real traffic.
+# fds, RSS flat, and each veth's limit holding for real traffic (90-110%).
 #
 #   sudo make soak                       # SOAK_SECONDS=240
 #   sudo SOAK_SECONDS=600 tests/soak/soak.sh
@@ -219,23 +219,34 @@ test_soak()
 	for k in "${VETHS[@]}"; do tcs_end_pid "${TCS_CLIENT_PIDS[$k]}" TERM 10; done
 	for k in "${TCS_SERVER_PIDS[@]}"; do tcs_end_pid "$k" TERM 2; done
 	TCS_CLIENT_PIDS=() TCS_SERVER_PIDS=()
-	for k in "${VETHS[@]}"; do
-		tcs_udp_start "final$k" "198.18.$k.2" 5201 "$((2 * LAST_RATE))M" 5 || return 1
+	# under the band once, measure again (as test_police.sh does: a busy host
+	# starves senders and receivers, which is not the policer's doing); over
+	# it is a failure at once
+	local got=() try low over lo hi l2
+	lo=$(tcs_calc "$LAST_RATE * 1e6 * 0.90")
+	hi=$(tcs_calc "$LAST_RATE * 1e6 * 1.10")
+	for try in 1 2; do
+		for k in "${VETHS[@]}"; do
+			tcs_udp_start "final$try-$k" "198.18.$k.2" 5201 "$((2 * LAST_RATE))M" 5 || return 1
+		done
+		tcs_iperf_wait || { tcs_msg "final iperf3 failed"; return 1; }
+		got=() low=0 over=0
+		for k in "${VETHS[@]}"; do
+			read -r l2 _ <<< "$(tcs_udp_result "final$try-$k" 198.18.$k.2)" || return 1
+			got+=("$(tcs_mbit "$l2")")
+			tcs_within "$l2" 0 "$hi" || over=1
+			tcs_within "$l2" 0 "$lo" && low=1
+		done
+		tcs_log "final limit ${LAST_RATE}mbit, offered $((2 * LAST_RATE)), try $try:" \
+			"${got[*]} mbit (load average $(cut -d' ' -f1 /proc/loadavg))"
+		[ $low -eq 1 ] && [ $over -eq 0 ] || break
 	done
-	tcs_iperf_wait || { tcs_msg "final iperf3 failed"; return 1; }
-	local got=()
-	for k in "${VETHS[@]}"; do
-		read -r l2 _ <<< "$(tcs_udp_result "final$k" 198.18.$k.2)" || return 1
-		got+=("$(tcs_mbit "$l2")")
-		tcs_within "$l2" "$(tcs_calc "$LAST_RATE * 1e6 * 0.85")" \
-			"$(tcs_calc "$LAST_RATE * 1e6 * 1.10")" ||
-			{ ok=0; why+=" tcs-a$k got $(tcs_mbit "$l2") mbit for ${LAST_RATE}mbit;"; }
-	done
+	[ $low -eq 0 ] && [ $over -eq 0 ] ||
+		{ ok=0; why+=" received ${got[*]} mbit for ${LAST_RATE}mbit (90-110%);"; }
 
 	tcs_log "reloads: $N_VALID valid, $N_INVALID invalid written; log: $(tcs_log_count 'reload: applied') applied, $(tcs_log_count 'reload: rejected') rejected"
 	tcs_log "SIGKILL+restart: $kills; filters deleted behind its back: $deletes; link flaps: $flaps"
 	tcs_log "steady phase: RSS $rss0 -> $rss1 KiB, fds $fds0 -> $fds1"
-	tcs_log "final limit ${LAST_RATE}mbit, offered $((2 * LAST_RATE)): ${got[*]} mbit"
 	tcs_msg "${SOAK_SECONDS}s: $(tcs_log_count 'reload: applied') reloads applied, $(tcs_log_count 'reload: rejected') rejected, $kills kills, $deletes filter deletions, $flaps flaps; RSS $rss0->$rss1 KiB, fds $fds0->$fds1; ${got[*]} mbit at ${LAST_RATE}mbit${why:+; FAILED:$why}"
 	[ $ok -eq 1 ]
 }
