@@ -609,10 +609,10 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 			goto out;
 		if (b->cls + rs->n_cls > CMP_MAX_CLASS) {
 			policy_report(e->fn, e->ctx, e->p->path, pi->pos,
-				      "the policy's match values make more than %u prefix entries "
-				      "by interface entry \"%s\" %s; list fewer prefixes or ports, "
-				      "or share fewer rule lists between entries",
-				      CMP_MAX_CLASS, pi->name, pol_dir_name(dir));
+				      "with interface entry \"%s\" %s, the policy's match values "
+				      "make more than %u prefix entries in all; list fewer prefixes "
+				      "or port ranges, or share fewer rule lists between entries",
+				      pi->name, pol_dir_name(dir), CMP_MAX_CLASS);
 			err = -E2BIG;
 			goto out;
 		}

@@ -1664,6 +1664,73 @@ static int test_max_match_global(void)
 }
 
 /*
+ * Prefix entries are bounded over the whole policy too: a rule with 4000 port
+ * ranges on two fields makes 48,000 of them, and aliased into 44 entries it
+ * went past 2^21, and took seconds to compile for each further entry.
+ */
+static int test_max_class_global(void)
+{
+	struct sb b = { 0 };
+	struct policy *p = NULL;
+	struct compiled *c = NULL;
+	struct errs e = { 0 };
+	unsigned int i, line, col, per = 0, n;
+	size_t second;
+	char want[160];
+	int rc;
+
+	sb_printf(&b, "version: 1\ninterfaces:\n  - name: a0\n    ingress: &r\n"
+		      "      - {name: r, rate: 1mbit, match: {dport: [");
+	for (i = 0; i < 4000; i++)
+		sb_printf(&b, "%s%u-%u", i ? ", " : "", 1 + 16 * i, 14 + 16 * i);
+	sb_printf(&b, "], sport: [");
+	for (i = 0; i < 4000; i++)
+		sb_printf(&b, "%s%u-%u", i ? ", " : "", 1 + 16 * i, 14 + 16 * i);
+	sb_printf(&b, "]}}\n");
+	second = b.len;
+	sb_printf(&b, "  - name: a1\n    ingress: *r\n");
+
+	/* how many prefix entries one entry makes */
+	PARSE(b.s, &p);
+	rc = compile_policy(p, NULL, &c, err_cb, &e);
+	CHECK_INT(rc, 0);
+	if (c && c->n_rs == 2) {
+		per = (unsigned int)c->rs[0].n_cls;
+		CHECK_INT(c->rs[1].n_cls, per);
+	}
+	compile_free(c);
+	policy_free(p);
+	c = NULL;
+	p = NULL;
+	if (!per)
+		return 0;
+
+	/* entries a0..a<n-1> fit, a<n> goes over: refused at a<n>, and only then */
+	n = CMP_MAX_CLASS / per;
+	b.len = second;
+	for (i = 1; i <= n; i++) {
+		if (i == n)
+			second = b.len + 4;
+		sb_printf(&b, "  - name: a%u\n    ingress: *r\n", i);
+	}
+	PARSE(b.s, &p);
+	e = (struct errs){ 0 };
+	rc = compile_policy(p, NULL, &c, err_cb, &e);
+	CHECK_INT(rc, -E2BIG);
+	CHECK_INT(e.n, 1);
+	line_col(b.s, second, &line, &col);
+	snprintf(want, sizeof(want), "t.yaml:%u:%u: with interface entry \"a%u\" ingress, the "
+		 "policy's match values make more than %u prefix entries in all", line, col, n,
+		 CMP_MAX_CLASS);
+	if (strncmp(e.buf, want, strlen(want)))
+		T_FAILED("message:\n    got  %s    want %s...", e.buf, want);
+	compile_free(c);
+	policy_free(p);
+	free(b.s);
+	return 0;
+}
+
+/*
  * The CMP_MAX_* bounds are half of what the maps hold, so that a reload can
  * publish any valid policy beside the one in force: read the map sizes from
  * the BPF object itself, so a change there cannot leave the bounds behind.
@@ -2295,6 +2362,7 @@ int main(void)
 	TEST(test_digest);
 	TEST(test_max_match);
 	TEST(test_max_match_global);
+	TEST(test_max_class_global);
 	TEST(test_bounds_fit_maps);
 	TEST(test_random_policies);
 	TEST(test_large_policy_timing);
