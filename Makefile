@@ -119,7 +119,7 @@ FUZZ_CFLAGS	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 all: $(FUZZ_BINS)
 
-$(B)/fuzz/%.o: %.c | $(B)/tcshape.skel.h
+$(B)/fuzz/%.o: %.c | $(SKELS)
 	$(call msg,FUZZCC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PC_CFLAGS) -c $< -o $@
@@ -128,7 +128,7 @@ $(B)/fuzz/libtcs.a: $(LIB_SRCS:%.c=$(B)/fuzz/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/fuzz/libtcs.a | $(B)/tcshape.skel.h
+$(B)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/fuzz/libtcs.a | $(SKELS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PC_CFLAGS) $< $(B)/fuzz/libtcs.a -o $@ \
