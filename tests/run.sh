@@ -146,31 +146,38 @@ fuzz_tier()
 	[ $found -eq 1 ] || echo "== fuzz: no suites"
 }
 
-# The e2e tests that drive the daemon's own code: every lifecycle test, and
-# of test_police.sh one test per code path rather than each rate, family and
-# key kind (those exercise the classifier, which no sanitizer sees).
-SAN_POLICE_TESTS=${SAN_POLICE_TESTS:-udp_per_flow_v4_10mbit udp_per_src_v6_10mbit \
-	tcp_per_flow_v4_10mbit unmatched_not_slowed sighup_rate sighup_broken_keeps_old \
-	sigterm_cleanup check_mode}
+# The e2e tests the san tier runs: the ones that drive the daemon's own code.
+# Every lifecycle test; of test_police.sh and test_sockpace.sh one test per
+# daemon code path rather than each rate, family and key kind (those
+# exercise the kernel side, which no sanitizer sees). "SCRIPT" alone: all.
+SAN_E2E=(
+	"test_lifecycle.sh"
+	"test_police.sh udp_per_flow_v4_10mbit udp_per_src_v6_10mbit tcp_per_flow_v4_10mbit
+	 unmatched_not_slowed sighup_rate sighup_broken_keeps_old sigterm_cleanup check_mode"
+	"test_sockpace.sh flow_v4_10mbit reload_halves_rate rule_removed_releases sigterm_releases
+	 tcp_health_stats"
+)
 
 # san_tier: ASan and UBSan write their reports under $B/san/, not to the
 # tests' logs: a report from any process, even one a test did not watch,
 # fails the last suite.
 san_tier()
 {
-	local logs=$PWD/$B/san reports
+	local logs=$PWD/$B/san reports e words
 
 	rm -rf "$logs" && mkdir -p "$logs"
 	export ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan:log_exe_name=1"
 	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan:log_exe_name=1"
 	tier unit 0 "$TIMEOUT_UNIT" tests/unit/test_*.c
-	tier e2e 1 "$TIMEOUT_E2E" tests/e2e/test_lifecycle.sh
-	if [ "$(id -u)" -ne 0 ]; then
-		skip_suite e2e/test_police.sh "needs root (sudo make test)"
-	else
-		# shellcheck disable=SC2086 # a list of test names
-		run_suite e2e/test_police.sh "$TIMEOUT_E2E" bash tests/e2e/test_police.sh $SAN_POLICE_TESTS
-	fi
+	for e in "${SAN_E2E[@]}"; do
+		read -r -a words <<< "$(tr '\n' ' ' <<< "$e")"
+		[ -e "tests/e2e/${words[0]}" ] || continue
+		if [ "$(id -u)" -ne 0 ]; then
+			skip_suite "e2e/${words[0]}" "needs root (sudo make test)"
+		else
+			run_suite "e2e/${words[0]}" "$TIMEOUT_E2E" bash "tests/e2e/${words[0]}" "${words[@]:1}"
+		fi
+	done
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 	tier san 1 "$TIMEOUT_E2E" tests/san/test_*.sh
 
