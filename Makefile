@@ -15,6 +15,13 @@ BPFTOOL		?= bpftool
 PKG_CONFIG	?= pkg-config
 
 B		:= build
+# `make test SANITIZE=1`: daemon, tools and tests with ASan and UBSan, in their own
+# build directory so they never mix with the normal objects
+SANITIZE	?=
+ifeq ($(SANITIZE),1)
+B		:= build-san
+SAN_FLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 LIBS_PC		:= libbpf libmnl libnl-route-3.0 yaml-0.1 libsystemd libmicrohttpd
 
 ifeq ($(V),1)
@@ -28,6 +35,8 @@ endif
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 		   -D_GNU_SOURCE -MMD -MP -I$(B) -Ibpf -Idaemon -Itests/lib
+CFLAGS		+= $(SAN_FLAGS)
+LDFLAGS		+= $(SAN_FLAGS)
 PC_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS		 = $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Werror -MMD -MP -Ibpf \
@@ -36,7 +45,7 @@ BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Werror -MMD -MP -Ibpf \
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all deps test test-unit test-bpf test-e2e test-system test-vm test-fleet demo bench install \
-	uninstall clean deb image
+	uninstall clean deb image fuzz test-fuzz soak
 
 # ---- sources -------------------------------------------------------------
 LIB_SRCS	:= $(filter-out daemon/main.c daemon/tcshapectl.c,$(wildcard daemon/*.c))
@@ -110,16 +119,50 @@ $(B)/tests/%: $(B)/tests/%.o $(B)/libtcs.a
 $(B):
 	$(Q)mkdir -p $@
 
+# ---- fuzzing: tests/fuzz/fuzz_X.c -> build/tests/fuzz/fuzz_X (libFuzzer) ----
+# The daemon's modules are built again with clang and the sanitizers, apart
+# from the normal objects; each target links what it uses from that archive.
+FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS	:= $(FUZZ_SRCS:%.c=$(B)/%)
+FUZZ_SECONDS	?= 60
+FUZZ_CFLAGS	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined $(filter-out -O% -g,$(CFLAGS)) -Itests/fuzz
+
+all: $(FUZZ_BINS)
+
+$(B)/fuzz/%.o: %.c | $(SKELS)
+	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PC_CFLAGS) -c $< -o $@
+
+$(B)/fuzz/libtcs.a: $(LIB_SRCS:%.c=$(B)/fuzz/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/fuzz/libtcs.a | $(SKELS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PC_CFLAGS) $< $(B)/fuzz/libtcs.a -o $@ \
+		$(PC_LIBS) -lm
+
 # ---- the two commands a newcomer runs ------------------------------------
 deps:
 	$(Q)scripts/install-deps.sh
 
 # deps first, on its own: pkg-config only finds the libraries once they are there
+ifneq ($(SANITIZE),1)
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh all
+else
+# the san tier: unit and e2e on the ASan/UBSan build, and valgrind on the normal daemon
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SANITIZE= build/tcshaped
+	$(Q)B=$(B) tests/run.sh san
+endif
 
-test-unit test-bpf test-e2e test-system test-vm test-fleet: deps
+test-unit test-bpf test-fuzz test-e2e test-system test-vm test-fleet: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh $(@:test-%=%)
 
@@ -138,6 +181,16 @@ deb: deps
 
 image: deb
 	$(Q)scripts/build-image.sh
+
+# churn for a few minutes (SOAK_SECONDS, default 240); not part of make test
+soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/soak/soak.sh
+
+# each target for FUZZ_SECONDS from its corpus; new finds go to build/fuzz/corpus/
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)B=$(B) tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # ---- install --------------------------------------------------------------
 install: $(BINS)
@@ -164,6 +217,6 @@ uninstall:
 	@echo "left $(DESTDIR)$(SYSCONFDIR)/tcshaped/ in place (your policy)"
 
 clean:
-	rm -rf $(B)
+	rm -rf build build-san
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

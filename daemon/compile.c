@@ -390,7 +390,9 @@ static int field_classes(struct item *it, size_t n, int f, struct sets *s,
 			parent_off = s->off.v[pc];
 			parent_n = s->len.v[pc];
 		}
-		if (set_union(own.v, own.n, s->pool.v + parent_off, parent_n, &tmp))
+		/* no parent: the pool may still be NULL, and NULL + 0 is undefined in C */
+		if (set_union(own.v, own.n, parent_n ? s->pool.v + parent_off : NULL, parent_n,
+			      &tmp))
 			goto nomem;
 		id = set_intern(s, &tmp);
 		if (id < 0)
@@ -423,11 +425,18 @@ nomem:
 
 /* ---- match entries ------------------------------------------------------------ */
 
+/* What the rulesets compiled so far hold, against the CMP_MAX_* bounds. */
+struct budget {
+	size_t match;		/* entries of the rulesets before this one */
+	size_t cls;
+	size_t work;		/* combinations listed, new or not: bounds compile time */
+};
+
 struct match_tab {
 	struct cmp_ruleset *rs;
 	size_t cap;
 	struct idx index;
-	size_t work;		/* combinations listed, new or not: bounds compile time */
+	struct budget *b;
 };
 
 static int match_eq(size_t item, const void *probe, const void *ctx)
@@ -476,7 +485,7 @@ static int rule_entries(struct match_tab *t, const struct rule_cls *rc, __u32 ma
 		err = match_add(t, &k, r);
 		if (err)
 			return err;
-		if (t->rs->n_match > CMP_MAX_MATCH || ++t->work > CMP_MAX_WORK)
+		if (t->b->match + t->rs->n_match > CMP_MAX_MATCH || ++t->b->work > CMP_MAX_WORK)
 			return -E2BIG;
 		/* odometer over the fields of the mask */
 		for (f = 0; f < TCS_F_NR; f++) {
@@ -543,9 +552,11 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 
 	c->next_uid = prev ? prev->next_uid : 0;
 	for (i = 0; i < c->n_uids; i++) {
-		const struct cmp_uid *old = prev ? bsearch(&c->uids[i], prev->uids, prev->n_uids,
-							   sizeof(*prev->uids), uid_cmp)
-						 : NULL;
+		/* bsearch() of an empty array that may be NULL is undefined */
+		const struct cmp_uid *old = prev && prev->n_uids
+						    ? bsearch(&c->uids[i], prev->uids, prev->n_uids,
+							      sizeof(*prev->uids), uid_cmp)
+						    : NULL;
 
 		c->uids[i].uid = old ? old->uid : TCS_UID_NONE;
 	}
@@ -570,11 +581,11 @@ static __u32 uid_of(const struct compiled *c, const char *ident)
 /* ---- one ruleset --------------------------------------------------------------------- */
 
 static int compile_rules(const struct err_ctx *e, const struct compiled *c,
-			 const struct pol_iface *pi, int dir, struct cmp_ruleset *rs)
+			 const struct pol_iface *pi, int dir, struct cmp_ruleset *rs, struct budget *b)
 {
 	const struct pol_rules *rules = &pi->dir[dir];
 	struct rule_cls *rc = calloc(rules->n, sizeof(*rc));
-	struct match_tab mt = { .rs = rs };
+	struct match_tab mt = { .rs = rs, .b = b };
 	size_t cls_cap = 0, i, k;
 	struct sets s = { 0 };
 	item_vec items = { 0 };
@@ -596,6 +607,15 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 		memset(&s, 0, sizeof(s));
 		if ((err = field_classes(items.v, items.n, f, &s, rs, &cls_cap)))
 			goto out;
+		if (b->cls + rs->n_cls > CMP_MAX_CLASS) {
+			policy_report(e->fn, e->ctx, e->p->path, pi->pos,
+				      "with interface entry \"%s\" %s, the policy's match values "
+				      "make more than %u prefix entries in all; list fewer prefixes "
+				      "or port ranges, or share fewer rule lists between entries",
+				      pi->name, pol_dir_name(dir), CMP_MAX_CLASS);
+			err = -E2BIG;
+			goto out;
+		}
 		for (k = 0; k < s.off.n; k++)
 			for (i = 0; i < s.len.v[k]; i++)
 				if (VEC_PUSH(rc[s.pool.v[s.off.v[k] + i]].f[f], (__u32)k + 1)) {
@@ -641,11 +661,18 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 			rs->hdr.nshapes++;
 		}
 		err = rule_entries(&mt, &rc[i], mask, &tr);
-		if (err == -E2BIG)
+		if (err == -E2BIG && !b->match)
 			policy_report(e->fn, e->ctx, e->p->path, r->pos,
 				      "rule \"%s\": the %s %s rules combine into more than %u table "
 				      "entries; use fewer overlapping prefixes or split the rule",
 				      r->name, pi->name, pol_dir_name(dir), CMP_MAX_MATCH);
+		else if (err == -E2BIG)
+			policy_report(e->fn, e->ctx, e->p->path, r->pos,
+				      "rule \"%s\": with the %s %s rules, the policy's rules combine "
+				      "into more than %u table entries in all (the %zu entries before "
+				      "them included); share fewer rule lists between entries, use "
+				      "fewer overlapping prefixes or split the rule",
+				      r->name, pi->name, pol_dir_name(dir), CMP_MAX_MATCH, b->match);
 		if (err)
 			goto out;
 	}
@@ -654,6 +681,8 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 	rs->digest = fnv(&rs->hdr, sizeof(rs->hdr), FNV_INIT);
 	rs->digest = fnv(rs->cls, rs->n_cls * sizeof(*rs->cls), rs->digest);
 	rs->digest = fnv(rs->match, rs->n_match * sizeof(*rs->match), rs->digest);
+	b->match += rs->n_match;
+	b->cls += rs->n_cls;
 out:
 	for (i = 0; i < rules->n; i++)
 		for (f = 0; f < TCS_F_NR; f++)
@@ -672,6 +701,7 @@ int compile_policy(const struct policy *p, const struct compiled *prev, struct c
 {
 	struct err_ctx e = { .p = p, .fn = err_fn, .ctx = ctx };
 	struct compiled *c = calloc(1, sizeof(*c));
+	struct budget b = { 0 };
 	size_t i, n_rs = 0, n_rules = 0, u = 0, r;
 	int dir, err = 0;
 
@@ -720,7 +750,7 @@ int compile_policy(const struct policy *p, const struct compiled *prev, struct c
 			rs = &c->rs[c->n_rs++];
 			rs->iface = i;
 			rs->dir = dir;
-			if ((err = compile_rules(&e, c, &p->ifaces[i], dir, rs)))
+			if ((err = compile_rules(&e, c, &p->ifaces[i], dir, rs, &b)))
 				goto fail;
 		}
 	*out = c;

@@ -14,12 +14,18 @@
 #include "tcshape_abi.h"
 #include "policy.h"
 
-/* Entries a single ruleset may produce in tcs_match before we refuse it. */
-#define CMP_MAX_MATCH	(1u << 19)
-/* Rules and rulesets a policy may have: half the maps, so a reload can swap them all */
-#define CMP_MAX_RULES		32768u
-#define CMP_MAX_RULESETS	8192u
-/* ... and combinations it may list on the way (repeats too): compile time stays bounded */
+/*
+ * What a whole policy may put in the maps: half of each map's max_entries
+ * (bpf/tcshape.bpf.c; test_compile checks the object), so a reload can
+ * publish any valid policy beside the one in force. The bounds are global,
+ * over every entry and direction: a rule list aliased into many entries
+ * counts once per entry, as it does in the maps and in compile memory.
+ */
+#define CMP_MAX_MATCH		(1u << 19)	/* tcs_match entries */
+#define CMP_MAX_CLASS		(1u << 21)	/* tcs_class entries; a quarter: compile time */
+#define CMP_MAX_RULES		32768u		/* tcs_rule_info, tcs_rule_stats */
+#define CMP_MAX_RULESETS	8192u		/* tcs_rulesets */
+/* ... and combinations listed on the way (repeats too): compile time stays bounded */
 #define CMP_MAX_WORK	(8u * CMP_MAX_MATCH)
 
 struct cmp_class {

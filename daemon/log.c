@@ -43,7 +43,8 @@ const char *log_first_error(void)
 	return first_error;
 }
 
-static void emit(int prio, const char *iface, const char *rule, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 4, 0)))
+emit(int prio, const char *iface, const char *rule, const char *fmt, va_list ap)
 {
 	char msg[2048];
 	size_t n;
@@ -88,7 +89,8 @@ static void emit(int prio, const char *iface, const char *rule, const char *fmt,
 	}
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int __attribute__((format(printf, 2, 0)))
+libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* libbpf's lines start with "libbpf: " already */
 	emit(level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG, NULL, NULL, fmt, ap);

@@ -86,8 +86,9 @@ static int adopt_uids(struct maps *m)
 		if (key >= c->next_uid)
 			c->next_uid = key + 1;
 	}
-	if (c->n_uids)
-		log_info("adopting %zu rules left pinned by an earlier instance", c->n_uids);
+	if (!c->n_uids)
+		return 0;	/* and c->uids is NULL: qsort() of it is undefined */
+	log_info("adopting %zu rules left pinned by an earlier instance", c->n_uids);
 	qsort(c->uids, c->n_uids, sizeof(*c->uids), uid_cmp);
 	return 0;
 }

@@ -22,11 +22,17 @@
 #include "policy.h"
 #include "sha256.h"
 #include "units.h"
+#include "yaml_bounds.h"
 
 #define POL_VERSION		1
 #define POL_MAX_ERRORS		50		/* past that it is noise: stop */
-#define POL_MAX_NODES		(1u << 22)	/* after alias expansion: no alias bombs */
 #define POL_MAX_FILE		(16u << 20)
+/* checked on the event stream before the document is built (yaml_bounds.h) */
+static const struct yaml_bounds pol_bounds = {
+	.max_depth = 64,		/* a policy needs 7 */
+	.max_written = 1u << 20,	/* libyaml holds about 100 bytes per node */
+	.max_expanded = 1u << 22,	/* no alias bombs */
+};
 #define POL_MAX_KEYS_MAX	(1u << 27)
 #define POL_RULE_NAME_MAX	63
 #define POL_IFNAME_MAX		15		/* IFNAMSIZ - 1 */
@@ -57,7 +63,6 @@ struct pctx {
 	pol_err_fn errfn;
 	void *errctx;
 	unsigned int n_err;
-	unsigned int n_nodes;
 	bool stop;
 	/* what was said already: an aliased node is walked once per use */
 	char *said[POL_MAX_ERRORS];
@@ -131,17 +136,6 @@ perr_at(struct pctx *pc, unsigned int line, unsigned int col, const char *fmt, .
 static struct pol_pos pos_of(const yaml_node_t *n)
 {
 	return (struct pol_pos){ n->start_mark.line + 1, n->start_mark.column + 1 };
-}
-
-/* Counts the nodes walked; an alias is walked at every use. */
-static bool over_budget(struct pctx *pc)
-{
-	if (++pc->n_nodes > POL_MAX_NODES) {
-		perr_at(pc, 0, 0, "more than %u nodes after expanding aliases; is an alias used in a loop?",
-			POL_MAX_NODES);
-		pc->stop = true;
-	}
-	return pc->stop;
 }
 
 /* ---- nodes ---------------------------------------------------------------- */
@@ -340,7 +334,7 @@ static int walk_map(struct pctx *pc, yaml_node_t *map, const struct pol_key *key
 		yaml_node_t *k = node_at(pc, pair->key), *v = node_at(pc, pair->value);
 		const char *name;
 
-		if (over_budget(pc))
+		if (pc->stop)
 			return 0;
 		if (k->type != YAML_SCALAR_NODE) {
 			perr(pc, k, "keys %s must be scalars", where);
@@ -620,7 +614,7 @@ static int walk_list(struct pctx *pc, yaml_node_t *n, const char *key, const cha
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
 		yaml_node_t *v = node_at(pc, *it);
 
-		if (over_budget(pc))
+		if (pc->stop)
 			return 0;
 		if (v->type != YAML_SCALAR_NODE || is_null(v)) {
 			perr(pc, v, "each item of \"%s\" must be %s", key, one);
@@ -1121,7 +1115,7 @@ static int parse_rules(struct pctx *pc, struct iface_state *is, enum pol_dir dir
 	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		yaml_node_t *n = node_at(pc, *it);
 
-		if (over_budget(pc))
+		if (pc->stop)
 			return 0;
 		if (n->type != YAML_MAPPING_NODE) {
 			perr(pc, n, "each rule must be a mapping with \"name\" and \"rate\"");
@@ -1237,7 +1231,7 @@ static int h_interfaces(struct pctx *pc, yaml_node_t *n, void *obj)
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
 		yaml_node_t *v = node_at(pc, *it);
 
-		if (over_budget(pc))
+		if (pc->stop)
 			return 0;
 		if (v->type != YAML_MAPPING_NODE) {
 			perr(pc, v, "each interface entry must be a mapping with \"name\" and rules");
@@ -1541,6 +1535,7 @@ int policy_parse(const char *name, const char *buf, size_t len, struct policy **
 		.errfn = errfn,
 		.errctx = ctx,
 	};
+	struct yaml_bounds_err be;
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -1570,6 +1565,14 @@ int policy_parse(const char *name, const char *buf, size_t len, struct policy **
 		goto out_free;
 	}
 
+	err = yaml_bounds_check(buf, len, &pol_bounds, &be);
+	if (err == -E2BIG) {
+		perr_at(&pc, be.line, be.col, "%s", be.msg);
+		err = 0;
+		goto out_free;
+	}
+	if (err)
+		goto out_free;
 	if (!yaml_parser_initialize(&parser)) {
 		err = -ENOMEM;
 		goto out_free;
@@ -1598,9 +1601,9 @@ int policy_parse(const char *name, const char *buf, size_t len, struct policy **
 
 out_parser:
 	yaml_parser_delete(&parser);
+out_free:
 	if (!err && pc.n_err)
 		err = -EINVAL;
-out_free:
 	for (i = 0; i < pc.n_err; i++)
 		free(pc.said[i]);
 	name_set_free(&pc.ifnames);

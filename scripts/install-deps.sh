@@ -11,6 +11,7 @@ pkgs=(
 	libmnl-dev libnl-3-dev libnl-route-3-dev libyaml-dev libsystemd-dev
 	iproute2 iperf3 jq socat
 	libmicrohttpd-dev
+	libclang-rt-14-dev valgrind
 	# make deb, make image and the fleet tier (tests/fleet)
 	debhelper dpkg-dev fakeroot lintian podman runc catatonit uidmap
 	systemd-container debootstrap zstd prometheus curl python3-yaml mandoc

@@ -5,11 +5,16 @@
 # `tests/run.sh all`; `tests/run.sh unit|bpf|e2e|system|vm ...` runs some tiers.
 #   unit: build/tests/unit/test_X for each tests/unit/test_X.c  (no root)
 #   bpf:  build/tests/bpf/test_X for each tests/bpf/test_X.c    (root: BPF_PROG_TEST_RUN)
+#   fuzz: build/tests/fuzz/fuzz_X for each tests/fuzz/fuzz_X.c replays its
+#         corpus tests/fuzz/corpus/X/ (libFuzzer, ASan, UBSan; `make fuzz` mutates)
 #   e2e:  tests/e2e/test_*.sh                                   (root: netns, tc, traffic)
 #   system: tests/system/run.sh: the unit under a real systemd (nspawn)    (root)
 #   vm:   tests/vm/test_*.sh: Debian's stock 6.1 kernel under qemu     (root)
 #   fleet: tests/fleet/test_*.sh: make deb under systemd (nspawn), make image
 #         and deploy/kubernetes under podman kube play               (root)
+#   san:  `make test SANITIZE=1` (B=build-san): the unit tier and the e2e
+#         daemon tests on the ASan/UBSan build, valgrind on the normal
+#         daemon (tests/san/), then any sanitizer report fails the run   (root)
 #   pace: tests/pace/test_*.sh: EDT pacing with fq vs HTB; needs sch_fq, so the
 #         vm tier runs it inside the vm (not part of all)             (root)
 # The binaries are found from their sources, so a stale binary whose source
@@ -22,8 +27,12 @@ set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 
 B=${B:-build}
+# the e2e scripts run the daemon and the tool of this build
+export TCSHAPED=${TCSHAPED:-$PWD/$B/tcshaped}
+export TCSHAPECTL=${TCSHAPECTL:-$PWD/$B/tcshapectl}
 TIMEOUT_UNIT=${TIMEOUT_UNIT:-120}
 TIMEOUT_BPF=${TIMEOUT_BPF:-300}
+TIMEOUT_FUZZ=${TIMEOUT_FUZZ:-300}
 TIMEOUT_E2E=${TIMEOUT_E2E:-1200}
 TIMEOUT_SYSTEM=${TIMEOUT_SYSTEM:-900}	# the first run debootstraps (about 100 s)
 TIMEOUT_VM=${TIMEOUT_VM:-2400}		# qemu without KVM
@@ -36,7 +45,7 @@ bad=()			# suites that failed, for the recap
 
 usage()
 {
-	echo "usage: $0 [all|unit|bpf|e2e|system|vm|fleet|pace]..." >&2
+	echo "usage: $0 [all|unit|bpf|fuzz|e2e|system|vm|fleet|pace|san]..." >&2
 	exit 2
 }
 
@@ -118,12 +127,85 @@ tier()
 	[ $found -eq 1 ] || echo "== $tier: no suites"
 }
 
+# fuzz_tier: each target replays its corpus (tests/fuzz/replay.sh)
+fuzz_tier()
+{
+	local src name found=0
+
+	for src in tests/fuzz/fuzz_*.c; do
+		[ -e "$src" ] || continue
+		found=1
+		name=$(basename "$src" .c)
+		if [ ! -x "$B/tests/fuzz/$name" ]; then
+			echo "== fuzz/$name"
+			echo "FAIL fuzz/$name: $B/tests/fuzz/$name not built (run make)"
+			fail=$((fail + 1))
+			bad+=("fuzz/$name")
+		else
+			run_suite "fuzz/$name" "$TIMEOUT_FUZZ" bash tests/fuzz/replay.sh \
+				"$B/tests/fuzz/$name" "tests/fuzz/corpus/${name#fuzz_}"
+		fi
+	done
+	[ $found -eq 1 ] || echo "== fuzz: no suites"
+}
+
+# The e2e tests the san tier runs: the ones that drive the daemon's own code.
+# Every lifecycle test; of test_police.sh and test_sockpace.sh one test per
+# daemon code path rather than each rate, family and key kind (those
+# exercise the kernel side, which no sanitizer sees). "SCRIPT" alone: all.
+SAN_E2E=(
+	"test_lifecycle.sh"
+	"test_police.sh udp_per_flow_v4_10mbit udp_per_src_v6_10mbit tcp_per_flow_v4_10mbit
+	 unmatched_not_slowed sighup_rate sighup_broken_keeps_old sigterm_cleanup check_mode"
+	"test_sockpace.sh flow_v4_10mbit reload_halves_rate rule_removed_releases sigterm_releases
+	 tcp_health_stats"
+)
+
+# san_tier: ASan and UBSan write their reports under $B/san/, not to the
+# tests' logs: a report from any process, even one a test did not watch,
+# fails the last suite.
+san_tier()
+{
+	local logs=$PWD/$B/san reports e words
+
+	rm -rf "$logs" && mkdir -p "$logs"
+	export ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan:log_exe_name=1"
+	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan:log_exe_name=1"
+	tier unit 0 "$TIMEOUT_UNIT" tests/unit/test_*.c
+	for e in "${SAN_E2E[@]}"; do
+		read -r -a words <<< "$(tr '\n' ' ' <<< "$e")"
+		[ -e "tests/e2e/${words[0]}" ] || continue
+		if [ "$(id -u)" -ne 0 ]; then
+			skip_suite "e2e/${words[0]}" "needs root (sudo make test)"
+		else
+			run_suite "e2e/${words[0]}" "$TIMEOUT_E2E" bash "tests/e2e/${words[0]}" "${words[@]:1}"
+		fi
+	done
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+	tier san 1 "$TIMEOUT_E2E" tests/san/test_*.sh
+
+	echo "== san/reports"
+	reports=$(find "$logs" -type f | sort)
+	if [ -n "$reports" ]; then
+		for r in $reports; do
+			echo "FAIL san/reports: $r"
+			head -n 30 "$r" | sed 's/^/    /'
+		done
+		echo "san/reports: 0 passed, 1 failed, 0 skipped"
+		fail=$((fail + 1))
+		bad+=(san/reports)
+	else
+		echo "PASS san/reports: no ASan, LeakSanitizer or UBSan report"
+		pass=$((pass + 1))
+	fi
+}
+
 [ $# -gt 0 ] || set -- all
 tiers=()
 for a in "$@"; do
 	case $a in
-	all)		tiers+=(unit bpf e2e system vm fleet) ;;
-	unit|bpf|e2e|system|vm|fleet|pace)	tiers+=("$a") ;;
+	all)		tiers+=(unit bpf fuzz e2e system vm fleet) ;;
+	unit|bpf|fuzz|e2e|system|vm|fleet|pace|san)	tiers+=("$a") ;;
 	*)		usage ;;
 	esac
 done
@@ -132,11 +214,13 @@ for t in "${tiers[@]}"; do
 	case $t in
 	unit)	tier unit 0 "$TIMEOUT_UNIT" tests/unit/test_*.c ;;
 	bpf)	tier bpf 1 "$TIMEOUT_BPF" tests/bpf/test_*.c ;;
+	fuzz)	fuzz_tier ;;
 	e2e)	tier e2e 1 "$TIMEOUT_E2E" tests/e2e/test_*.sh ;;
 	system)	tier system 1 "$TIMEOUT_SYSTEM" tests/system/run.sh ;;
 	vm)	tier vm 1 "$TIMEOUT_VM" tests/vm/test_*.sh ;;
 	fleet)	tier fleet 1 "$TIMEOUT_FLEET" tests/fleet/test_*.sh ;;
 	pace)	tier pace 1 "$TIMEOUT_E2E" tests/pace/test_*.sh ;;
+	san)	san_tier ;;
 	esac
 done
 

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpf/libbpf.h>
+
 #include "check.h"
 #include "compile.h"
 #include "policy.h"
@@ -1584,6 +1586,193 @@ static int test_max_match(void)
 	return 0;
 }
 
+/*
+ * The bound is on the whole policy, not one entry: a rule list aliased into
+ * two entries, each within CMP_MAX_MATCH, together past it. Before the bound
+ * was global, such a policy passed --check and could not be published; 40
+ * entries took 1.4 GB and 11 s to compile.
+ */
+static int test_max_match_global(void)
+{
+	unsigned int n = 0, j, line, col;
+	struct sb b = { 0 };
+	struct policy *p = NULL;
+	struct compiled *c = NULL;
+	struct errs e = { 0 };
+	size_t *at, over;
+	char want[128], name[16];
+	int rc;
+
+	/* rule "all" crosses n src classes with n dport classes: n * n entries, r<j>'s among them */
+	while ((uint64_t)(n + 1) * (n + 1) <= CMP_MAX_MATCH)
+		n++;
+	sb_printf(&b, "version: 1\ninterfaces:\n  - name: a0\n    ingress: &r\n");
+	at = calloc(n + 1, sizeof(*at));
+	if (!at)
+		abort();
+	for (j = 0; j < n; j++) {
+		at[j] = b.len + 8;
+		sb_printf(&b, "      - {name: r%u, rate: 1mbit, match: {src: 10.%u.%u.0/24, dport: %u}}\n",
+			  j, j >> 8, j & 255, 2 * j + 1);
+	}
+	at[n] = b.len + 8;
+	sb_printf(&b, "      - {name: all, rate: 1mbit, match: {src: [");
+	for (j = 0; j < n; j++)
+		sb_printf(&b, "%s10.%u.%u.0/24", j ? ", " : "", j >> 8, j & 255);
+	sb_printf(&b, "], dport: [");
+	for (j = 0; j < n; j++)
+		sb_printf(&b, "%s%u", j ? ", " : "", 2 * j + 1);
+	sb_printf(&b, "]}}\n");
+
+	/* one entry: fits */
+	PARSE(b.s, &p);
+	rc = compile_policy(p, NULL, &c, err_cb, &e);
+	CHECK_INT(rc, 0);
+	if (c && c->n_rs == 1)
+		CHECK_INT(c->rs[0].n_match, (uint64_t)n * n);
+	compile_free(c);
+	policy_free(p);
+	c = NULL;
+	p = NULL;
+
+	/* the same list in a second entry: refused at the rule that goes over, in the second entry */
+	sb_printf(&b, "  - name: a1\n    ingress: *r\n");
+	PARSE(b.s, &p);
+	e = (struct errs){ 0 };
+	rc = compile_policy(p, NULL, &c, err_cb, &e);
+	CHECK_INT(rc, -E2BIG);
+	CHECK(c == NULL);
+	CHECK_INT(e.n, 1);
+	over = CMP_MAX_MATCH - (size_t)n * n;	/* r0.. add one entry each, then "all" */
+	if (over < n)
+		snprintf(name, sizeof(name), "r%zu", over);
+	else
+		snprintf(name, sizeof(name), "all");
+	line_col(b.s, at[over < n ? over : n], &line, &col);
+	snprintf(want, sizeof(want), "t.yaml:%u:%u: rule \"%s\": with the a1 ingress rules, ",
+		 line, col, name);
+	if (strncmp(e.buf, want, strlen(want)))
+		T_FAILED("message:\n    got  %s    want %s...", e.buf, want);
+	snprintf(want, sizeof(want), "more than %u table entries in all", CMP_MAX_MATCH);
+	if (!strstr(e.buf, want) || !strstr(e.buf, "share fewer rule lists"))
+		T_FAILED("message lacks the limit or the hint: %s", e.buf);
+	compile_free(c);
+	policy_free(p);
+	free(at);
+	free(b.s);
+	return 0;
+}
+
+/*
+ * Prefix entries are bounded over the whole policy too: a rule with 4000 port
+ * ranges on two fields makes 48,000 of them, and aliased into 44 entries it
+ * went past 2^21, and took seconds to compile for each further entry.
+ */
+static int test_max_class_global(void)
+{
+	struct sb b = { 0 };
+	struct policy *p = NULL;
+	struct compiled *c = NULL;
+	struct errs e = { 0 };
+	unsigned int i, line, col, per = 0, n;
+	size_t second;
+	char want[160];
+	int rc;
+
+	sb_printf(&b, "version: 1\ninterfaces:\n  - name: a0\n    ingress: &r\n"
+		      "      - {name: r, rate: 1mbit, match: {dport: [");
+	for (i = 0; i < 4000; i++)
+		sb_printf(&b, "%s%u-%u", i ? ", " : "", 1 + 16 * i, 14 + 16 * i);
+	sb_printf(&b, "], sport: [");
+	for (i = 0; i < 4000; i++)
+		sb_printf(&b, "%s%u-%u", i ? ", " : "", 1 + 16 * i, 14 + 16 * i);
+	sb_printf(&b, "]}}\n");
+	second = b.len;
+	sb_printf(&b, "  - name: a1\n    ingress: *r\n");
+
+	/* how many prefix entries one entry makes */
+	PARSE(b.s, &p);
+	rc = compile_policy(p, NULL, &c, err_cb, &e);
+	CHECK_INT(rc, 0);
+	if (c && c->n_rs == 2) {
+		per = (unsigned int)c->rs[0].n_cls;
+		CHECK_INT(c->rs[1].n_cls, per);
+	}
+	compile_free(c);
+	policy_free(p);
+	c = NULL;
+	p = NULL;
+	if (!per)
+		return 0;
+
+	/* entries a0..a<n-1> fit, a<n> goes over: refused at a<n>, and only then */
+	n = CMP_MAX_CLASS / per;
+	b.len = second;
+	for (i = 1; i <= n; i++) {
+		if (i == n)
+			second = b.len + 4;
+		sb_printf(&b, "  - name: a%u\n    ingress: *r\n", i);
+	}
+	PARSE(b.s, &p);
+	e = (struct errs){ 0 };
+	rc = compile_policy(p, NULL, &c, err_cb, &e);
+	CHECK_INT(rc, -E2BIG);
+	CHECK_INT(e.n, 1);
+	line_col(b.s, second, &line, &col);
+	snprintf(want, sizeof(want), "t.yaml:%u:%u: with interface entry \"a%u\" ingress, the "
+		 "policy's match values make more than %u prefix entries in all", line, col, n,
+		 CMP_MAX_CLASS);
+	if (strncmp(e.buf, want, strlen(want)))
+		T_FAILED("message:\n    got  %s    want %s...", e.buf, want);
+	compile_free(c);
+	policy_free(p);
+	free(b.s);
+	return 0;
+}
+
+/*
+ * The CMP_MAX_* bounds are half of what the maps hold, so that a reload can
+ * publish any valid policy beside the one in force: read the map sizes from
+ * the BPF object itself, so a change there cannot leave the bounds behind.
+ */
+static int test_bounds_fit_maps(void)
+{
+	static const struct {
+		const char *map;
+		uint64_t bound;
+	} want[] = {
+		{ TCS_MAP_MATCH, CMP_MAX_MATCH },
+		{ TCS_MAP_CLASS, CMP_MAX_CLASS },
+		{ TCS_MAP_RULESETS, CMP_MAX_RULESETS },
+		{ TCS_MAP_RULE_INFO, CMP_MAX_RULES },
+		{ TCS_MAP_RULE_STATS, CMP_MAX_RULES },
+	};
+	const char *dir = getenv("B") ? getenv("B") : "build";
+	struct bpf_object *obj;
+	char path[4096];
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "%s/tcshape.bpf.o", dir);
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj) {
+		T_FAILED("open %s: %s", path, strerror(errno));
+		return 0;
+	}
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, want[i].map);
+
+		if (!m) {
+			T_FAILED("%s: no map %s", path, want[i].map);
+			continue;
+		}
+		if ((uint64_t)bpf_map__max_entries(m) < 2 * want[i].bound)
+			T_FAILED("%s holds %u entries, less than twice the compile bound %" PRIu64,
+				 want[i].map, bpf_map__max_entries(m), want[i].bound);
+	}
+	bpf_object__close(obj);
+	return 0;
+}
+
 /* ---- randomized: the model against first match ------------------------------------- */
 
 struct rng {
@@ -2172,6 +2361,9 @@ int main(void)
 	TEST(test_uids_exhausted);
 	TEST(test_digest);
 	TEST(test_max_match);
+	TEST(test_max_match_global);
+	TEST(test_max_class_global);
+	TEST(test_bounds_fit_maps);
 	TEST(test_random_policies);
 	TEST(test_large_policy_timing);
 	return tests_done("unit-compile");

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -1358,7 +1359,11 @@ static int test_error_cap(void)
 	return 0;
 }
 
-/* A rule list aliased into many entries, each rule with an aliased port list. */
+/*
+ * A rule list aliased into many entries, each rule with an aliased port list:
+ * refused on the event stream, before any document or rule is built, at the
+ * alias that goes over.
+ */
 static int test_alias_expansion_bounded(void)
 {
 	size_t cap = 1 << 20, off = 0;
@@ -1379,10 +1384,98 @@ static int test_alias_expansion_bounded(void)
 		off += (size_t)snprintf(yaml + off, cap - off, "  - {name: e%d, egress: *r}\n", i);
 	rc = parse(yaml, &p);
 	free(yaml);
-	/* the stray "ports" key is reported, then the walk stops at the budget */
-	CHECK_REFUSED(rc, p, 2);
-	if (n_errs == 2)
-		CHECK_STR(errs[1], "t.yaml: more than 4194304 nodes after expanding aliases; is an alias used in a loop?");
+	/* each use of *r is 64 * 2057 + 1 nodes: the use in e31, the 32nd, goes past 2^22 */
+	CHECK_REFUSED(rc, p, 1);
+	if (n_errs == 1)
+		CHECK_STR(errs[0], "t.yaml:100:25: alias *r takes the policy past 4194304 nodes, counting each use of an alias as its whole node");
+	return 0;
+}
+
+/* An alias inside the node it names would be walked for ever. */
+static int test_alias_cycle(void)
+{
+	struct policy *p;
+	int rc;
+
+	rc = parse(V1 "interfaces: &x\n  - name: e0\n    ingress: *x\n", &p);
+	CHECK_REFUSED(rc, p, 1);
+	if (n_errs == 1)
+		CHECK_STR(errs[0], "t.yaml:4:14: alias *x is inside the node it names: it would never end");
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * libyaml is quadratic in the depth of flow collections: 100,000 '[' took
+ * 14 s, long enough for a reload to stall the event loop into the watchdog.
+ * Refused at the 65th level, in far less than a second.
+ */
+static int test_nesting_bounded(void)
+{
+	size_t n = 100000, hdr = strlen(V1 "interfaces: ");
+	char *yaml = malloc(hdr + 2 * n + 2);
+	struct policy *p;
+	double t;
+	int rc;
+
+	if (!yaml)
+		return 0;
+	memcpy(yaml, V1 "interfaces: ", hdr);
+	memset(yaml + hdr, '[', n);
+	yaml[hdr + n] = '\0';
+	t = now_s();
+	rc = parse(yaml, &p);
+	t = now_s() - t;
+	CHECK_REFUSED(rc, p, 1);
+	/* the root mapping is level 1: the 64th '[' is level 65 */
+	if (n_errs == 1)
+		CHECK_STR(errs[0], "t.yaml:2:76: collections nested more than 64 deep; a policy needs 7");
+	if (t > 1.0)
+		T_FAILED("took %.2f s", t);
+
+	/* 64 levels are allowed: the walk sees them and says what is wrong */
+	memset(yaml + hdr, '[', 63);
+	memset(yaml + hdr + 63, ']', 63);
+	strcpy(yaml + hdr + 126, "\n");
+	rc = parse(yaml, &p);
+	CHECK_REFUSED(rc, p, 1);
+	if (n_errs == 1)
+		CHECK_STR(errs[0], "t.yaml:2:14: each interface entry must be a mapping with \"name\" and rules");
+	free(yaml);
+	return 0;
+}
+
+/* libyaml holds a node for each value written: bounded before it builds them. */
+static int test_written_nodes_bounded(void)
+{
+	size_t n = (1u << 20) + 1, off = 0, cap = 2 * n + 64;
+	char *yaml = malloc(cap);
+	struct policy *p;
+	size_t i;
+	int rc;
+
+	if (!yaml)
+		return 0;
+	/* the root mapping, 2 keys, 1 value and the list: node 1048577 is item 1048572 */
+	off += (size_t)snprintf(yaml, cap, V1 "interfaces: [");
+	for (i = 0; i + 5 < n + 1; i++) {
+		yaml[off++] = i ? ',' : '1';
+		if (i)
+			yaml[off++] = '1';
+	}
+	strcpy(yaml + off, "]\n");
+	rc = parse(yaml, &p);
+	CHECK_REFUSED(rc, p, 1);
+	if (n_errs == 1)
+		CHECK_STR(errs[0], "t.yaml:2:2097156: more than 1048576 YAML nodes; a policy is smaller");
+	free(yaml);
 	return 0;
 }
 
@@ -1716,6 +1809,9 @@ int main(void)
 	TEST(test_alias_error_said_once);
 	TEST(test_error_cap);
 	TEST(test_alias_expansion_bounded);
+	TEST(test_alias_cycle);
+	TEST(test_nesting_bounded);
+	TEST(test_written_nodes_bounded);
 	TEST(test_default_error_stream);
 
 	TEST(test_load_good_fixture);

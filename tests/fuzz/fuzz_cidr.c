@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target: the CIDR prefix parser, as a rule's "src" reaches it
+ * through policy_parse. Oracle: inet_pton(3) takes the address, the length
+ * is plain decimal within the family's width, and host bits are refused;
+ * what is accepted is exactly that prefix.
+ */
+#include <arpa/inet.h>
+
+#include "fuzz.h"
+#include "policy.h"
+
+/* Does the oracle accept s, and as which prefix? */
+static bool oracle(const char *s, struct pol_prefix *out)
+{
+	const char *slash = strchr(s, '/');
+	char addr[256];
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned int max, i, len;
+
+	if (alen >= sizeof(addr))
+		return false;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, addr, out->addr) == 1)
+		out->family = 4, max = 32;
+	else if (inet_pton(AF_INET6, addr, out->addr) == 1)
+		out->family = 6, max = 128;
+	else
+		return false;
+	len = max;
+	if (slash) {
+		const char *d = slash + 1;
+
+		if (!*d || strspn(d, "0123456789") != strlen(d) || (d[0] == '0' && d[1]) ||
+		    strlen(d) > 3)
+			return false;
+		len = (unsigned int)atoi(d);
+		if (len > max)
+			return false;
+	}
+	out->len = (uint8_t)len;
+	for (i = len; i < max; i++)
+		if (out->addr[i / 8] & (0x80 >> (i % 8)))
+			return false;
+	return true;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pol_prefix want;
+	struct policy *p;
+	char *s;
+	bool ok;
+
+	if (size > 256)
+		return 0;
+	s = fuzz_cstr(data, size);
+	ok = s && oracle(s, &want);
+	p = fuzz_parse_field("src", data, size, s, ok);
+	if (p) {
+		const struct pol_match *m = &p->ifaces[0].dir[POL_INGRESS].v[0].match;
+
+		FUZZ_ASSERT(m->n_src == 1 && !memcmp(&m->src[0], &want, sizeof(want)),
+			    "\"%s\" parsed as another prefix", s);
+	}
+	policy_free(p);
+	free(s);
+	return 0;
+}
