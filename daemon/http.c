@@ -112,7 +112,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *ud)
 	return 0;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[256];
 
