@@ -587,6 +587,24 @@ measure()
 	MEASURE_NOTE="(2nd try, 1st: $(mbit "$first") mbit)"
 }
 
+# Socket pacing under the unit's hardening (read-only cgroupfs, no
+# CAP_SYS_ADMIN): the sock_ops program is linked at the cgroup v2 root.
+test_socket_pacing()
+{
+	local line
+	[ -n "$STARTED" ] || { skip "tcshaped not running"; return; }
+	line=$(journal | grep -m1 '^socket pacing: ')
+	case $line in
+	"socket pacing: local TCP connections are told"*)
+		msg "$line" ;;
+	"socket pacing: off, no cgroup v2"*)
+		skip "the container has no cgroup v2 hierarchy: $line" ;;
+	*)
+		msg "socket pacing did not start under the unit: ${line:-no socket pacing line}"
+		return 1 ;;
+	esac
+}
+
 test_limit_10mbit()
 {
 	local bps note
@@ -810,7 +828,7 @@ summary()
 # The environment's tests (a SKIP among them ends the run), then the rest;
 # tests/fleet/test_deb.sh sets its own before it calls main.
 ENV_TESTS=(test_prepare test_install test_boot)
-TESTS=(test_capabilities test_unit_verify test_enable_start test_limit_10mbit
+TESTS=(test_capabilities test_unit_verify test_enable_start test_socket_pacing test_limit_10mbit
 	test_reload_applied test_reload_rejected test_journal_priorities
 	test_journal_fields test_tcshapectl test_stop test_security)
 
