@@ -153,6 +153,7 @@ static int bindings_for(struct daemon *d, const struct policy *p, const struct c
 			b[n].ifindex = (uint32_t)links[i].ifindex;
 			b[n].dir = dir;
 			b[n].rs = (size_t)(rs - c->rs);
+			b[n].if_flags = link_is_l3(links[i].arptype) ? TCS_IF_L3 : 0;
 			n++;
 		}
 	}
