@@ -477,8 +477,7 @@ static void fq_params(const struct pol_iface *pi, struct tc_fq *fq)
 	fq->limit = fq->flow_limit * 100 > 1000000 ? 1000000 : fq->flow_limit * 100;
 	if (fq->limit < 10000)
 		fq->limit = 10000;
-	/* fq's own 10 s horizon unless a max_delay needs longer */
-	fq->horizon_us = delay * 2 / 1000 > 10000000 ? (uint32_t)(delay * 2 / 1000) : 10000000;
+	fq->horizon_us = tc_fq_horizon_us(delay);
 }
 
 static struct root *root_find(struct daemon *d, uint32_t ifindex)
