@@ -83,6 +83,15 @@ $(B)/tests/%: $(B)/tests/%.o $(B)/libtcs.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS)
 
+# ---- fuzz targets: tests/fuzz/fuzz_NAME.c -> build/tests/fuzz/fuzz_NAME --------
+FUZZ_CFLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+		   -I$(B) -Ibpf -Idaemon -Itests/lib
+
+$(B)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/libtcs.a $(B)/tcshape.skel.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(PC_CFLAGS) -o $@ $< $(B)/libtcs.a $(PC_LIBS)
+
 $(B):
 	$(Q)mkdir -p $@
 

@@ -119,11 +119,15 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pkt *p, __u3
 	} ip;
 	__u16 frag;
 	__u32 ihl;
+	__u8 last;
 
 	if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
 		return PARSE_MALFORMED;
 	ihl = (ip.vihl & 0xf) * 4;
 	if ((ip.vihl >> 4) != 4 || ihl < sizeof(ip))
+		return PARSE_MALFORMED;
+	/* options cut short: the header is */
+	if (bpf_skb_load_bytes(skb, off + ihl - 1, &last, 1))
 		return PARSE_MALFORMED;
 	p->family = TCS_FAMILY_V4;
 	p->proto = ip.proto;
@@ -205,10 +209,14 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p, __u3
 			}
 			if (fo & 1)
 				p->frag = FRAG_FIRST;
-		} else if (nh == IPPROTO_AH) {
-			off += ((__u32)eh.len + 2) * 4;
 		} else {
-			off += ((__u32)eh.len + 1) * 8;
+			__u32 hl = nh == IPPROTO_AH ? ((__u32)eh.len + 2) * 4 : ((__u32)eh.len + 1) * 8;
+			__u8 last;
+
+			/* the whole header, not just its first two bytes */
+			if (bpf_skb_load_bytes(skb, off + hl - 1, &last, 1))
+				return PARSE_MALFORMED;
+			off += hl;
 		}
 		nh = eh.nexthdr;
 	}

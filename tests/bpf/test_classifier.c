@@ -1683,6 +1683,20 @@ static int test_ipv6_ext_chain(void)
 		CHECK_INT(run(E.eg, frame, 14 + 40 + 1, NULL), DROP);
 		CHECK_U64(stat_get(TCS_STAT_MALFORMED), m + 1);
 	}
+	/*
+	 * found by fuzzing: a header whose first two bytes are there but not
+	 * the rest, followed by a protocol without ports (nothing else reads
+	 * past it), was passed
+	 */
+	{
+		struct fr f = { .v6 = 1, .ext = 1, .proto = IPPROTO_ICMPV6 };
+		__u64 m = stat_get(TCS_STAT_MALFORMED);
+
+		build(frame, &f);
+		frame[14 + 40 + 1] = 3;		/* 32 bytes of options, in 18 bytes of frame */
+		CHECK_INT(run(E.eg, frame, 14 + 40 + 18, NULL), DROP);
+		CHECK_U64(stat_get(TCS_STAT_MALFORMED), m + 1);
+	}
 	env_down();
 	return 0;
 }
@@ -1709,6 +1723,14 @@ static int test_ipv4_options(void)
 	}
 	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 11);
 	CHECK_U64(stat_get(TCS_STAT_MALFORMED), 0);
+	/* found by fuzzing: an IHL past the end of the packet, no ports to read after it */
+	{
+		struct fr f = { .ihl = 15, .proto = IPPROTO_ICMP };
+
+		build(frame, &f);
+		CHECK_INT(run(E.eg, frame, 14 + 40, NULL), DROP);
+		CHECK_U64(stat_get(TCS_STAT_MALFORMED), 1);
+	}
 	env_down();
 	return 0;
 }
