@@ -263,4 +263,86 @@ l3:
 	return PARSE_NOT_IP;
 }
 
+#define TCS_PORT_VXLAN		4789
+#define TCS_PORT_GENEVE		6081
+#define TCS_ETH_P_TEB		0x6558	/* Ethernet bridged in GRE and Geneve */
+
+/*
+ * The headers every segment of a GSO packet repeats, when the packet is a
+ * tunnel's (VXLAN, Geneve, GRE, IPv4/IPv6 in IP) built above this device:
+ * outer headers, tunnel header, inner Ethernet (VXLAN, Geneve, GRE TEB),
+ * inner IP and the inner TCP or UDP header. 0 when p is not such a packet
+ * or its inner headers cannot be read: the caller keeps p->hdr_len.
+ */
+__attribute__((noinline)) int tunnel_hdr_len(struct __sk_buff *skb, const struct pkt *p)
+{
+	if (!p || p->frag != FRAG_NONE)
+		return 0;
+	__u32 off = p->hdr_len;	/* after the outer transport header */
+	__u8 b[4], proto;
+	__u16 et;
+
+	switch (p->proto) {
+	case IPPROTO_UDP:
+		if (p->dport == bpf_htons(TCS_PORT_VXLAN)) {
+			off += 8;
+			goto eth;
+		}
+		if (p->dport != bpf_htons(TCS_PORT_GENEVE))
+			return 0;
+		if (bpf_skb_load_bytes(skb, off, b, 4))
+			return 0;
+		et = (__u16)(b[2] << 8 | b[3]);
+		off += 8 + (b[0] & 0x3f) * 4;
+		if (et == TCS_ETH_P_TEB)
+			goto eth;
+		break;
+	case IPPROTO_GRE:
+		if (bpf_skb_load_bytes(skb, off, b, 4))
+			return 0;
+		et = (__u16)(b[2] << 8 | b[3]);
+		/* checksum, key and sequence number: 4 bytes each when present */
+		off += 4 + ((b[0] & 0x80) ? 4 : 0) + ((b[0] & 0x20) ? 4 : 0) +
+		       ((b[0] & 0x10) ? 4 : 0);
+		if (et == TCS_ETH_P_TEB)
+			goto eth;
+		break;
+	case IPPROTO_IPIP:
+		et = ETH_P_IP;
+		break;
+	case IPPROTO_IPV6:
+		et = ETH_P_IPV6;
+		break;
+	default:
+		return 0;
+	}
+	goto ip;
+eth:
+	if (bpf_skb_load_bytes(skb, off + 12, b, 2))
+		return 0;
+	et = (__u16)(b[0] << 8 | b[1]);
+	off += 14;
+ip:
+	if (et == ETH_P_IP) {
+		if (bpf_skb_load_bytes(skb, off, b, 1) ||
+		    bpf_skb_load_bytes(skb, off + 9, &proto, 1))
+			return 0;
+		off += (b[0] & 0xf) * 4;
+	} else if (et == ETH_P_IPV6) {
+		if (bpf_skb_load_bytes(skb, off + 6, &proto, 1))
+			return 0;
+		off += 40;
+	} else {
+		return 0;
+	}
+	if (proto == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(skb, off + 12, b, 1))
+			return 0;
+		off += (b[0] >> 4) * 4;
+	} else if (proto == IPPROTO_UDP) {
+		off += 8;
+	}
+	return (int)off;
+}
+
 #endif

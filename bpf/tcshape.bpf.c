@@ -387,16 +387,23 @@ static __always_inline int orphan_lacks(const struct pkt *p, __u32 ruleset)
 }
 
 /*
- * What goes on the wire: every segment of a GSO packet, headers included.
+ * What goes on the wire: every segment of a GSO packet, headers included,
+ * and a tunnel's segments with their inner headers too (tunnel_hdr_len).
  * gso_segs is 0 on a packet from an untrusted source (SKB_GSO_DODGY: tap,
  * virtio, packet sockets) and may be too small: the segment count is at
  * least what the payload needs at gso_size, as the kernel's own
- * qdisc_pkt_len_init() reckons. TODO encapsulation
+ * qdisc_pkt_len_init() reckons.
  */
-static __always_inline __u64 wire_len(const struct __sk_buff *skb, const struct pkt *p)
+static __always_inline __u64 wire_len(struct __sk_buff *skb, struct pkt *p)
 {
 	__u64 len = skb->len, segs = skb->gso_segs, hdr = p->hdr_len, size = skb->gso_size;
 
+	if (size) {
+		int th = tunnel_hdr_len(skb, p);
+
+		if (th > 0)
+			hdr = (__u64)th;
+	}
 	if (size && len > hdr) {
 		__u64 need = (len - hdr + size - 1) / size;
 

@@ -1936,6 +1936,97 @@ static int test_gso_dodgy(void)
 	return 0;
 }
 
+/*
+ * A tunnel's GSO packet (built by a VXLAN, Geneve, GRE or IP-in-IP device
+ * above this one) repeats outer, tunnel and inner headers in every segment:
+ * all of them are charged per segment, not just the outer ones.
+ */
+static size_t put_inner(__u8 *p, int eth, int v6, int tcp)
+{
+	size_t o = 0;
+
+	if (eth) {
+		put16(p + 12, v6 ? ETH_P_IPV6 : ETH_P_IP);
+		o = 14;
+	}
+	if (v6) {
+		p[o] = 0x60;
+		p[o + 6] = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+		o += 40;
+	} else {
+		p[o] = 0x45;
+		p[o + 9] = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+		o += 20;
+	}
+	if (tcp) {
+		p[o + 12] = 8 << 4;	/* 32 bytes: timestamps */
+		o += 32;
+	} else {
+		o += 8;
+	}
+	return o;
+}
+
+static int test_gso_tunnels(void)
+{
+	static const struct {
+		const char *what;
+		__u8 proto;
+		__u16 dport;
+		int eth, v6, tcp;
+		size_t tun;		/* tunnel header bytes after the outer L4 header */
+		__u8 tunhdr[8];
+	} tc[] = {
+		{ "vxlan, inner IPv4 TCP", IPPROTO_UDP, 4789, 1, 0, 1, 8, { 0x08 } },
+		{ "geneve, 8 bytes of options, inner IPv6 UDP", IPPROTO_UDP, 6081, 1, 1, 0, 16,
+		  { 0x02, 0, 0x65, 0x58 } },
+		{ "gre with key, inner IPv6 TCP", IPPROTO_GRE, 0, 0, 1, 1, 8,
+		  { 0x20, 0, 0x86, 0xdd } },
+		{ "gre TEB, inner IPv4 TCP", IPPROTO_GRE, 0, 1, 0, 1, 4, { 0, 0, 0x65, 0x58 } },
+		{ "ipip, inner TCP", IPPROTO_IPIP, 0, 0, 0, 1, 0, { 0 } },
+		{ "ip6 in ip, inner UDP", IPPROTO_IPV6, 0, 0, 1, 0, 0, { 0 } },
+	};
+	struct __sk_buff ctx = { .gso_segs = 4, .gso_size = 500 };
+	__u64 want = 0;
+	__u32 uid;
+	size_t i;
+	int v;
+
+	if (!skip_why[0]) {
+		v = gso_probe();
+		if (v <= 0)
+			SKIP("BPF_PROG_TEST_RUN here does not carry gso fields into the skb");
+	}
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+	      "      - { name: r, " FAST ", per: rule }\n");
+	uid = uid_of("lo/egress/r/rule");
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
+		struct fr f = { .proto = tc[i].proto, .dport = tc[i].dport };
+		size_t outer = 14 + 20 + (tc[i].proto == IPPROTO_UDP ? 8 : 0), hdr, len;
+
+		f.len = 1800;
+		build(frame, &f);
+		memset(frame + 14 + 20, 0, f.len - 34);
+		if (tc[i].proto == IPPROTO_UDP) {
+			put16(frame + 34, 4000);
+			put16(frame + 36, tc[i].dport);
+		}
+		memcpy(frame + outer, tc[i].tunhdr, tc[i].tun);
+		hdr = outer + tc[i].tun + put_inner(frame + outer + tc[i].tun, tc[i].eth, tc[i].v6,
+						    tc[i].tcp);
+		len = hdr + 3 * 500 + 100;	/* four segments */
+		CHECK_INT(run(E.eg, frame, len, &ctx), PASS);
+		want += len + 3 * hdr;
+		if (rst_get(uid).bpass != want)
+			T_FAILED("%s: charged %llu bytes, want %zu (%zu header bytes a segment)",
+				 tc[i].what, (unsigned long long)(rst_get(uid).bpass - (want - len - 3 * hdr)),
+				 len + 3 * hdr, hdr);
+		want = rst_get(uid).bpass;
+	}
+	env_down();
+	return 0;
+}
+
 /* ---- 10. the flow cache --------------------------------------------------------- */
 
 static int test_flow_cache(void)
@@ -2521,6 +2612,7 @@ int main(void)
 	TEST(test_gso_v4);
 	TEST(test_gso_v6);
 	TEST(test_gso_dodgy);
+	TEST(test_gso_tunnels);
 	TEST(test_flow_cache);
 	TEST(test_ingress);
 	TEST(test_ingress_only);

@@ -343,6 +343,71 @@ static int ruleset_has(int dir, int ports, int proto)
 	return 0;
 }
 
+/*
+ * docs/design.md "What is charged": a tunnel's GSO packet repeats its outer,
+ * tunnel and inner headers in every segment; 0 when not a tunnel packet or
+ * its inner headers cannot be read.
+ */
+static uint32_t model_tunnel(const uint8_t *d, size_t len, const struct mpkt *p)
+{
+	size_t off = p->hdr_len;
+	unsigned et, proto;
+	int eth = 0;
+
+	if (p->frag)
+		return 0;
+	if (p->proto == 17 && p->dport == 4789) {
+		off += 8;
+		eth = 1;
+	} else if (p->proto == 17 && p->dport == 6081) {
+		if (off + 4 > len)
+			return 0;
+		et = rd16(d + off + 2);
+		off += 8 + (d[off] & 0x3f) * 4;
+		eth = et == 0x6558;
+	} else if (p->proto == 47) {
+		if (off + 4 > len)
+			return 0;
+		et = rd16(d + off + 2);
+		off += 4 + (d[off] & 0x80 ? 4 : 0) + (d[off] & 0x20 ? 4 : 0) +
+		       (d[off] & 0x10 ? 4 : 0);
+		eth = et == 0x6558;
+	} else if (p->proto == 4) {
+		et = 0x0800;
+	} else if (p->proto == 41) {
+		et = 0x86dd;
+	} else {
+		return 0;
+	}
+	if (eth) {
+		if (off + 14 > len)
+			return 0;
+		et = rd16(d + off + 12);
+		off += 14;
+	}
+	if (et == 0x0800) {
+		if (off + 10 > len)
+			return 0;
+		proto = d[off + 9];
+		off += (d[off] & 0xf) * 4;
+	} else if (et == 0x86dd) {
+		if (off + 7 > len)
+			return 0;
+		proto = d[off + 6];
+		off += 40;
+	} else {
+		return 0;
+	}
+	if (proto == 6) {
+		if (off + 13 > len)
+			return 0;
+		off += (d[off + 12] >> 4) * 4;
+	} else if (proto == 17) {
+		off += 8;
+	}
+	return (uint32_t)off;
+}
+
 struct expect {
 	int verdict;
 	int stat;		/* global counter that moves, or S_NONE */
@@ -403,6 +468,12 @@ static struct expect model(const uint8_t *d, size_t len, int l3, int dir,
 		e.stat = TCS_STAT_FRAG_NO_FIRST;
 		e.rule = -1;
 		return e;
+	}
+	if (gso_size) {
+		uint32_t th = model_tunnel(d, len, &p);
+
+		if (th)
+			p.hdr_len = th;
 	}
 	if (gso_size && len > p.hdr_len) {
 		uint64_t need = (len - p.hdr_len + gso_size - 1) / gso_size;
