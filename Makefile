@@ -50,19 +50,32 @@ BINS		:= $(B)/tcshaped $(if $(wildcard daemon/tcshapectl.c),$(B)/tcshapectl)
 
 all: $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
 
-# ---- BPF object and skeleton ---------------------------------------------
-$(B)/tcshape.bpf.o: bpf/tcshape.bpf.c | $(B)
-	$(call msg,CLANG,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(B)/tcshape.bpf.d -MT $@ -c $< -o $(B)/tcshape.tmp.o
-	$(Q)$(BPFTOOL) gen object $@ $(B)/tcshape.tmp.o
-	$(Q)rm -f $(B)/tcshape.tmp.o
+# ---- BPF objects and skeletons --------------------------------------------
+# tcshape: the tc classifier (UAPI headers only). sockpace: socket pacing
+# (sock_ops and a tcp iterator), which reads kernel structs through CO-RE and
+# so needs vmlinux.h, dumped from the build machine's BTF (libbpf relocates
+# the field offsets to the running kernel's at load time).
+BPF_OBJS	:= $(B)/tcshape.bpf.o $(B)/sockpace.bpf.o
+SKELS		:= $(BPF_OBJS:.bpf.o=.skel.h)
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 
-$(B)/tcshape.skel.h: $(B)/tcshape.bpf.o
+$(B)/vmlinux.h: | $(B)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(B)/sockpace.bpf.o: $(B)/vmlinux.h
+$(B)/%.bpf.o: bpf/%.bpf.c | $(B)
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -I$(B) -MF $(B)/$*.bpf.d -MT $@ -c $< -o $(B)/$*.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $(B)/$*.tmp.o
+	$(Q)rm -f $(B)/$*.tmp.o
+
+$(B)/%.skel.h: $(B)/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name tcshape_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@
 
 # ---- user space ----------------------------------------------------------
-$(B)/%.o: %.c | $(B)/tcshape.skel.h
+$(B)/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(PC_CFLAGS) -c $< -o $@

@@ -83,6 +83,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_keys SEC(".maps");
 
+/*
+ * TCP connections as classified, for their local sockets (sockpace.bpf.c):
+ * which limiter key their packets are charged to, by direction. Written on
+ * a flow cache miss only. max_entries is settings.max_keys.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tcs_sock_key);
+	__type(value, struct tcs_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_socks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -325,6 +338,40 @@ static __always_inline void limiter_key_of(const struct pkt *p, const struct tcs
 }
 
 /*
+ * A TCP connection was just classified (a new flow, or the first packet
+ * after a reload): tell its local socket, if it has one, which limiter key
+ * tc charges it to in this direction, or that none does any more. Keyed as
+ * the socket sees the connection, so the sockets of forwarded traffic are
+ * never found and nothing else pays for it.
+ */
+static __always_inline void note_sock(const struct pkt *p, __u32 dir, const struct tcs_rule *r,
+				      __u32 ifindex)
+{
+	struct tcs_sock_key k = { .dir = dir, .family = p->family };
+	struct tcs_key lk;
+
+	if (p->proto != IPPROTO_TCP || p->frag != FRAG_NONE)
+		return;
+	if (dir == TCS_DIR_EGRESS) {
+		k.lport = p->sport;
+		k.rport = p->dport;
+		__builtin_memcpy(k.laddr, p->src, 16);
+		__builtin_memcpy(k.raddr, p->dst, 16);
+	} else {
+		k.lport = p->dport;
+		k.rport = p->sport;
+		__builtin_memcpy(k.laddr, p->dst, 16);
+		__builtin_memcpy(k.raddr, p->src, 16);
+	}
+	if (r->uid == TCS_UID_NONE) {
+		bpf_map_delete_elem(&tcs_socks, &k);
+		return;
+	}
+	limiter_key_of(p, r, ifindex, &lk);
+	bpf_map_update_elem(&tcs_socks, &k, &lk, BPF_ANY);
+}
+
+/*
  * Congestion Experienced on an ECN-capable packet: the sender backs off as
  * from a drop, without losing the packet. IPv4's header checksum is fixed
  * incrementally. Returns 0 if the packet now carries CE.
@@ -455,6 +502,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 			rule.uid = TCS_UID_NONE;
 		if (flow_cache && !orphan)
 			bpf_map_update_elem(&tcs_flows, &fk, &rule, BPF_ANY);
+		note_sock(&p, dir, &rule, skb->ifindex);
 	}
 	if (rule.uid == TCS_UID_NONE) {
 		stat_inc(TCS_STAT_UNMATCHED);

@@ -21,6 +21,10 @@
 #define TCS_MAP_META		"tcs_meta"
 #define TCS_MAP_RULE_INFO	"tcs_rule_info"
 #define TCS_MAP_DAEMON		"tcs_daemon"
+#define TCS_MAP_SOCKS		"tcs_socks"
+#define TCS_MAP_SHARES		"tcs_shares"
+#define TCS_MAP_TCP_STATS	"tcs_tcp_stats"
+#define TCS_MAP_SK		"tcs_sk"
 
 #define TCS_DIR_INGRESS	0
 #define TCS_DIR_EGRESS	1
@@ -264,6 +268,68 @@ struct tcs_daemon {
 	__u8 last_error[1024];	/* the rejected reload's first errors */
 };
 
+/*
+ * Socket pacing (bpf/sockpace.bpf.c). The classifier writes tcs_socks when it
+ * classifies a TCP flow (a flow cache miss: a new flow, or the first packet
+ * after a reload), so a local socket can find the rule tc limits it by, on
+ * the interface and direction its packets really take. Keyed by the
+ * connection as the socket sees it: local and remote end, and the direction
+ * of the packets that were classified.
+ */
+struct tcs_sock_key {
+	__u8 dir;		/* TCS_DIR_*: egress limits our sending, ingress our receiving */
+	__u8 family;
+	__u16 lport;		/* network byte order */
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+/*
+ * tcs_shares: by limiter key, how many local sockets were active in the last
+ * two share periods (TCS_SHARE_PERIOD_NS): a key's rate is divided among them.
+ * Slot (period & 1) counts that period; a socket counts once per period.
+ */
+#define TCS_SHARE_PERIOD_NS	(100ULL * 1000 * 1000)
+struct tcs_share {
+	__u64 slot[2];		/* period << 24 | sockets counted in it */
+};
+
+/*
+ * tcs_tcp_stats: per-CPU, by rule uid: the health of the rule's local TCP
+ * connections. Gauges are kept as two counters (opened - closed), so no CPU
+ * ever does a read-modify-write of another's value. srtt_log2[i] counts RTT
+ * samples of 2^i to 2^(i+1) microseconds (the last slot: that and above).
+ */
+#define TCS_RTT_SLOTS		24
+struct tcs_tcp_stats {
+	__u64 conns_opened;
+	__u64 conns_closed;
+	__u64 paced_started;	/* sockets we capped (pacing rate or window) */
+	__u64 paced_ended;
+	__u64 retrans;		/* retransmitted segments */
+	__u64 rate_updates;	/* a socket's cap changed (share or rate) */
+	__u64 srtt_log2[TCS_RTT_SLOTS];
+};
+
+/*
+ * tcs_sk: socket storage, what sockpace.bpf.c did to a socket so that it can
+ * undo exactly that: which rule it counts for in each direction, the caps we
+ * set, and the application's own caps to give back.
+ */
+struct tcs_sock {
+	__u32 uid[TCS_DIR_NR];		/* valid where assoc */
+	__u8 assoc[TCS_DIR_NR];
+	__u8 capped[TCS_DIR_NR];	/* we hold its cap in that direction */
+	__u32 our_clamp;		/* ingress: TCP_WINDOW_CLAMP we set last */
+	__u32 app_clamp;		/* ... and the one before ours */
+	__u32 our_cwnd;			/* egress: TCP_BPF_SNDCWND_CLAMP we set last (0: none) */
+	__u64 our_rate;			/* egress: SO_MAX_PACING_RATE we set last */
+	__u64 app_rate;			/* ... and the application's own (~0: none) */
+	__u64 epoch[TCS_DIR_NR];	/* last share period it was counted in */
+};
+
 /* tcs_rule_stats: per-CPU, by rule uid. */
 struct tcs_rule_stats {
 	__u64 packets[TCS_V_NR];
@@ -285,5 +351,9 @@ _Static_assert(sizeof(struct tcs_rule_stats) == 64, "abi");
 _Static_assert(sizeof(struct tcs_meta) == 32, "abi");
 _Static_assert(sizeof(struct tcs_rule_info) == 152, "abi");
 _Static_assert(sizeof(struct tcs_daemon) == 1368, "abi");
+_Static_assert(sizeof(struct tcs_sock_key) == 40, "abi");
+_Static_assert(sizeof(struct tcs_share) == 16, "abi");
+_Static_assert(sizeof(struct tcs_sock) == 56, "abi");
+_Static_assert(sizeof(struct tcs_tcp_stats) == 48 + 8 * TCS_RTT_SLOTS, "abi");
 
 #endif

@@ -29,6 +29,7 @@
 #include "maps.h"
 #include "metrics.h"
 #include "policy.h"
+#include "sockpace.h"
 #include "tc.h"
 
 enum { FQ_MISSING, FQ_PRESENT, FQ_MAYBE };
@@ -69,6 +70,7 @@ struct daemon {
 	size_t n_hooks;
 	struct root *roots;
 	size_t n_roots;
+	struct sockpace *sp;		/* socket pacing, when on and the host offers it */
 	char status[512];
 };
 
@@ -653,6 +655,51 @@ again:
 	return 0;
 }
 
+/*
+ * Socket pacing follows the policy in force: on or off as settings say, and
+ * one pass over the local sockets so that those already connected get
+ * their caps changed (or let go) now, not at their next ACK.
+ */
+static void sockets_sync(struct daemon *d)
+{
+	int n;
+
+	if (!d->policy->settings.socket_pacing) {
+		if (d->sp)
+			log_info("socket pacing: off (settings.socket_pacing)");
+		sockpace_close(d->sp, true, d->o.pin_dir);
+		d->sp = NULL;
+		return;
+	}
+	if (!d->sp)
+		sockpace_open(d->skel, d->o.pin_dir, &d->sp);
+	if (!d->sp)
+		return;
+	n = sockpace_pass(d->sp);
+	if (n < 0)
+		log_warn("socket pacing: pass over local sockets: %s", strerror(-n));
+}
+
+/*
+ * Receivers get no RTT callbacks: while the policy has ingress rules, the
+ * iterator keeps their windows current, once per share period.
+ */
+uint64_t daemon_sockets_usec(const struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; d->sp && i < d->policy->n_ifaces; i++)
+		if (d->policy->ifaces[i].dir[POL_INGRESS].n)
+			return TCS_SHARE_PERIOD_NS / 1000;
+	return 0;
+}
+
+void daemon_sockets_pass(struct daemon *d)
+{
+	if (d->sp)
+		sockpace_pass(d->sp);
+}
+
 /* Publish the daemon's record for tcshapectl (pinned, so it outlives us). */
 static void record(struct daemon *d)
 {
@@ -767,6 +814,7 @@ static int load_bpf(struct daemon *d, const struct policy *p)
 	}
 	bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
 	bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
+	bpf_map__set_max_entries(d->skel->maps.tcs_socks, p->settings.max_keys);
 	if (pins_fit(d->skel->obj, d->o.pin_dir)) {
 		/* pins that fit are an earlier instance's datapath: a failed start leaves it */
 		d->leave_datapath = pins_exist(d->skel->obj, d->o.pin_dir);
@@ -829,6 +877,7 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	d->dirty = false;
 	d->rec.running = 1;
 	d->rec.started = d->rec.loaded = (__u64)time(NULL);
+	sockets_sync(d);
 	set_status(d);
 	log_info("ready: %s", d->status);
 	*out = d;
@@ -966,6 +1015,7 @@ int daemon_reload(struct daemon *d)
 	policy_free(d->policy);
 	d->policy = p;
 	log_set_policy(p->path);
+	sockets_sync(d);
 	d->rec.reloads_applied++;
 	d->rec.last_reload = TCS_RELOAD_APPLIED;
 	d->rec.last_error[0] = 0;
@@ -992,7 +1042,9 @@ void daemon_stop(struct daemon *d)
 		d->rec.running = 0;
 		record(d);
 		daemon_write_metrics(d);	/* tcshaped_up 0, the datapath's counters */
+		sockpace_close(d->sp, false, NULL);	/* the sockets keep their caps */
 	} else {
+		sockpace_close(d->sp, true, d->o.pin_dir);
 		while (d->n_hooks)
 			hook_detach(d, &d->hooks[d->n_hooks - 1]);
 		while (d->n_roots)

@@ -40,6 +40,10 @@ uint64_t daemon_resync_usec(const struct daemon *d);
 uint64_t daemon_metrics_usec(const struct daemon *d);
 void daemon_write_metrics(struct daemon *d);
 
+/* Socket pacing: how often the loop runs a pass over local sockets (0: never), and the pass. */
+uint64_t daemon_sockets_usec(const struct daemon *d);
+void daemon_sockets_pass(struct daemon *d);
+
 /* One line for sd_notify STATUS=. */
 const char *daemon_status(const struct daemon *d);
 

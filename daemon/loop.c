@@ -29,12 +29,15 @@ static uint64_t now_usec(void)
 
 /* Events arrive in bursts (a veth pair is several messages): act once, shortly after. */
 #define COALESCE_USEC	50000
+/* Socket passes run every 100 ms: sd-event's default slack (250 ms) is too much. */
+#define SOCKETS_ACCURACY_USEC	10000
 
 struct loop {
 	struct daemon *d;
 	sd_event_source *soon;		/* one-shot reconcile after events */
 	sd_event_source *resync;	/* periodic full reconcile */
 	sd_event_source *metrics;	/* settings.metrics_textfile */
+	sd_event_source *sockets;	/* socket pacing: receivers' windows */
 };
 
 static int on_metrics(sd_event_source *s, uint64_t usec, void *ud)
@@ -48,16 +51,27 @@ static int on_metrics(sd_event_source *s, uint64_t usec, void *ud)
 	return sd_event_source_set_time(s, usec + every);
 }
 
-/* After a reload: the metrics file may have been configured or dropped. */
-static void metrics_rearm(struct loop *l)
+static int on_sockets(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct loop *l = ud;
+	uint64_t every = daemon_sockets_usec(l->d);
+
+	if (!every)
+		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	daemon_sockets_pass(l->d);
+	return sd_event_source_set_time(s, usec + every);
+}
+
+/* After a reload: a periodic job may have been configured or dropped. */
+static void rearm(sd_event_source *s, uint64_t every)
 {
 	uint64_t now;
 
-	if (!daemon_metrics_usec(l->d))
+	if (!every)
 		return;
-	sd_event_now(sd_event_source_get_event(l->metrics), CLOCK_MONOTONIC, &now);
-	sd_event_source_set_time(l->metrics, now);
-	sd_event_source_set_enabled(l->metrics, SD_EVENT_ON);
+	sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(s, now);
+	sd_event_source_set_enabled(s, SD_EVENT_ON);
 }
 
 static void reconcile_soon(struct loop *l)
@@ -114,7 +128,8 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 		   (unsigned long long)now_usec());
 	daemon_reload(l->d);
-	metrics_rearm(l);
+	rearm(l->metrics, daemon_metrics_usec(l->d));
+	rearm(l->sockets, daemon_sockets_usec(l->d));
 	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(l->d));
 	return 0;
 }
@@ -152,9 +167,12 @@ int loop_run(struct daemon *d)
 					      daemon_resync_usec(d), 0, on_resync, &l)) < 0 ||
 	    (err = sd_event_add_time_relative(ev, &l.metrics, CLOCK_MONOTONIC, 0, 0, on_metrics,
 					      &l)) < 0 ||
+	    (err = sd_event_add_time_relative(ev, &l.sockets, CLOCK_MONOTONIC, 0,
+					      SOCKETS_ACCURACY_USEC, on_sockets, &l)) < 0 ||
 	    (err = sd_event_set_watchdog(ev, true)) < 0)
 		goto out;
 	sd_event_source_set_enabled(l.metrics, SD_EVENT_ON);
+	sd_event_source_set_enabled(l.sockets, SD_EVENT_ON);
 	sd_event_source_set_enabled(l.soon, SD_EVENT_OFF);
 	sd_event_source_set_enabled(l.resync, SD_EVENT_ON);
 
@@ -166,6 +184,7 @@ out:
 	sd_event_source_unref(l.soon);
 	sd_event_source_unref(l.resync);
 	sd_event_source_unref(l.metrics);
+	sd_event_source_unref(l.sockets);
 	sd_event_unref(ev);
 	return err < 0 ? err : 0;
 }

@@ -972,8 +972,8 @@ static void resolve_burst(struct pctx *pc, struct rule_state *rs)
 	char fixed[64];
 
 	if (!rs->burst) {
-		v = div_round_up((unsigned __int128)rs->r.rate_bps * POL_DEFAULT_BURST_NS,
-				 8000000000ull, &overflow);
+		ns = rs->dir == POL_INGRESS ? POL_DEFAULT_INGRESS_BURST_NS : POL_DEFAULT_BURST_NS;
+		v = div_round_up((unsigned __int128)rs->r.rate_bps * ns, 8000000000ull, &overflow);
 		rs->r.burst_bytes = overflow ? UINT64_MAX : v;
 		if (rs->r.burst_bytes < POL_DEFAULT_BURST_MIN)
 			rs->r.burst_bytes = POL_DEFAULT_BURST_MIN;
@@ -1361,6 +1361,19 @@ static int h_manage_root_qdisc(struct pctx *pc, yaml_node_t *n, void *obj)
 	return 0;
 }
 
+static int h_socket_pacing(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	struct policy *p = obj;
+
+	if (!strcmp(sval(n), "auto"))
+		p->settings.socket_pacing = true;
+	else if (!strcmp(sval(n), "off"))
+		p->settings.socket_pacing = false;
+	else
+		perr(pc, n, "socket_pacing \"%s\" is not one of: auto, off", sval(n));
+	return 0;
+}
+
 static const struct pol_key settings_keys[] = {
 	{ "max_keys", YAML_SCALAR_NODE, "a scalar", h_max_keys },
 	{ "tc_priority", YAML_SCALAR_NODE, "a scalar", h_tc_priority },
@@ -1370,6 +1383,7 @@ static const struct pol_key settings_keys[] = {
 	{ "metrics_interval", YAML_SCALAR_NODE, "a scalar", h_metrics_interval },
 	{ "pace_fallback", YAML_SCALAR_NODE, "a scalar", h_pace_fallback },
 	{ "manage_root_qdisc", YAML_SCALAR_NODE, "a scalar", h_manage_root_qdisc },
+	{ "socket_pacing", YAML_SCALAR_NODE, "a scalar", h_socket_pacing },
 	{ NULL, YAML_NO_NODE, NULL, NULL },
 };
 
@@ -1526,6 +1540,7 @@ int policy_parse(const char *name, const char *buf, size_t len, struct policy **
 	p->settings.resync_ns = POL_DEFAULT_RESYNC_NS;
 	p->settings.metrics_interval_ns = POL_DEFAULT_METRICS_INTERVAL_NS;
 	p->settings.manage_root_qdisc = true;
+	p->settings.socket_pacing = true;
 	sha256(buf, len, p->sha256);
 	p->path = strdup(pc.file);
 	if (!p->path) {

@@ -110,6 +110,7 @@ struct pol_settings {
 	uint64_t metrics_interval_ns;
 	enum pol_pace_fallback pace_fallback;
 	bool manage_root_qdisc;		/* may put fq at the root for pacing */
+	bool socket_pacing;		/* auto: local TCP sockets are told their share */
 };
 
 #define POL_DEFAULT_MAX_KEYS		1048576u
@@ -119,9 +120,15 @@ struct pol_settings {
 /* pace: max_delay when none is given, never below one 64 KiB skb at the rate */
 #define POL_DEFAULT_MAX_DELAY_NS	5000000ull
 #define POL_MAX_SKB_BYTES		65536ull
-/* burst when none is given: this long at the rate, and at least the floor */
+/*
+ * burst when none is given: this long at the rate, and at least the floor.
+ * The floor holds one maximal GSO packet (what TCP hands tc on a low-RTT
+ * path) and the bursts of paced local TCP. Ingress rules stand behind TCP
+ * senders a WAN round trip away: their bucket covers one.
+ */
 #define POL_DEFAULT_BURST_NS		10000000ull
-#define POL_DEFAULT_BURST_MIN		16384ull
+#define POL_DEFAULT_INGRESS_BURST_NS	100000000ull
+#define POL_DEFAULT_BURST_MIN		65536ull
 
 struct policy {
 	char *path;

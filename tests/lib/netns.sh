@@ -268,8 +268,10 @@ tcs_daemon_start()
 	local ready
 	ready=$(tcs_log_count 'ready:')
 	echo "--- start: tcshaped -c $policy" >> "$TCS_LOG"
+	# nsenter, not ip netns exec: that remounts /sys, and so hides the
+	# cgroup v2 root where socket pacing attaches, as no real host would
 	# shellcheck disable=SC2086 # TCS_DAEMON_ARGS is a list
-	ip netns exec "$TCS_NS_A" "$TCSHAPED" -c "$policy" --pin-dir "$TCS_PIN_DIR" \
+	nsenter --net="/run/netns/$TCS_NS_A" "$TCSHAPED" -c "$policy" --pin-dir "$TCS_PIN_DIR" \
 		$TCS_DAEMON_ARGS "$@" \
 		>> "$TCS_LOG" 2>&1 < /dev/null &
 	TCS_DAEMON_PID=$!

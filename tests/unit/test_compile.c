@@ -759,7 +759,7 @@ static int test_rule_rate_and_burst(void)
 		} else if (r->idx == 1) {
 			CHECK_INT(r->per, TCS_PER_SRC);
 		} else if (r->idx == 2) {
-			/* the default burst: 10ms at the rate, at least 16384 bytes */
+			/* the default burst: 10ms at the rate, at least 64 KiB */
 			CHECK_U64(rules->v[2].burst_bytes, POL_DEFAULT_BURST_MIN);
 			CHECK_INT(r->per, TCS_PER_DST);
 		} else if (r->idx == 3) {

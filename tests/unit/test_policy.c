@@ -406,15 +406,25 @@ static uint64_t burst_of(const char *rate, const char *burst)
 	return b;
 }
 
-/* Default: 10 ms at the rate, rounded up, at least 16 KiB. */
+/* Default: 10 ms at the rate, rounded up, at least 64 KiB. */
 static int test_burst_default(void)
 {
-	CHECK_U64(burst_of("10mbit", NULL), 16384);
-	CHECK_U64(burst_of("1bit", NULL), 16384);
+	struct policy *p;
+
+	CHECK_U64(burst_of("10mbit", NULL), 65536);
+	CHECK_U64(burst_of("1bit", NULL), 65536);
 	CHECK_U64(burst_of("100mbit", NULL), 125000);
 	CHECK_U64(burst_of("1gbit", NULL), 1250000);
-	CHECK_U64(burst_of("13107200bit", NULL), 16384);
-	CHECK_U64(burst_of("13107300bit", NULL), 16385);	/* 16384.125: up */
+	CHECK_U64(burst_of("52428800bit", NULL), 65536);
+	CHECK_U64(burst_of("52428900bit", NULL), 65537);	/* 65536.125: up */
+	/* ingress: 100 ms at the rate, a WAN round trip of a TCP sender */
+	MUST_PARSE(p, V1 "interfaces:\n  - name: eth0\n    ingress:\n"
+			 "      - {name: a, rate: 10mbit}\n      - {name: b, rate: 1mbit}\n");
+	if (p) {
+		CHECK_U64(p->ifaces[0].dir[POL_INGRESS].v[0].burst_bytes, 125000);
+		CHECK_U64(p->ifaces[0].dir[POL_INGRESS].v[1].burst_bytes, 65536);
+	}
+	policy_free(p);
 	CHECK_U64(burst_of("10tbit", NULL), 12500000000ull);
 	return 0;
 }
@@ -831,7 +841,7 @@ static int test_unknown_keys(void)
 	EXPECT_ERR(V1 "settings:\n  maxkeys: 5\ninterfaces: []\n",
 		   "t.yaml:3:3: unknown key \"maxkeys\" in settings; expected one of: max_keys, "
 		   "tc_priority, on_stop, resync, metrics_textfile, metrics_interval, pace_fallback, "
-		   "manage_root_qdisc");
+		   "manage_root_qdisc, socket_pacing");
 	EXPECT_ERR(V1 "interfaces:\n  - name: eth0\n    egres: []\n",
 		   "t.yaml:4:5: unknown key \"egres\" in interface entry; expected one of: name, ingress, egress");
 	EXPECT_ERR(R("        rat: 1mbit\n        rate: 1mbit\n"),
@@ -1119,11 +1129,29 @@ static int test_settle_pace(void)
 	if (!p)
 		return 0;
 	CHECK_INT(p->settings.manage_root_qdisc, 0);
+	CHECK_INT(p->settings.socket_pacing, 1);
 	CHECK_INT(policy_settle_pace(p, false, collect, &calls), 0);
 	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[0].action, POL_ACT_DROP);
 	CHECK(p->ifaces[0].pace_fell_back);
 	CHECK(!policy_iface_paces(&p->ifaces[0]));
 	policy_free(p);
+	return 0;
+}
+
+static int test_socket_pacing(void)
+{
+	struct policy *p;
+
+	MUST_PARSE(p, V1 "settings: {socket_pacing: off}\ninterfaces: []\n");
+	if (p)
+		CHECK_INT(p->settings.socket_pacing, 0);
+	policy_free(p);
+	MUST_PARSE(p, V1 "settings: {socket_pacing: auto}\ninterfaces: []\n");
+	if (p)
+		CHECK_INT(p->settings.socket_pacing, 1);
+	policy_free(p);
+	EXPECT_ERR(V1 "settings:\n  socket_pacing: yes\ninterfaces: []\n",
+		   "t.yaml:3:18: socket_pacing \"yes\" is not one of: auto, off");
 	return 0;
 }
 
@@ -1660,6 +1688,7 @@ int main(void)
 
 	TEST(test_load_good_fixture);
 	TEST(test_load_anchors_fixture);
+	TEST(test_socket_pacing);
 	TEST(test_load_bad_fixtures);
 	TEST(test_load_missing_file);
 	TEST(test_load_unreadable_file);

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Socket pacing for the daemon: load bpf/sockpace.bpf.c with the classifier's
+ * tcs_socks and tcs_rule_info, link its sock_ops program at the cgroup v2
+ * root (a link: it coexists with everyone else's programs and goes away with
+ * us, never detaching anything of theirs), and run its TCP iterator.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "tcshape.skel.h"
+#include "sockpace.skel.h"
+#include "log.h"
+#include "sockpace.h"
+
+struct sockpace {
+	struct sockpace_bpf *skel;
+	struct bpf_link *ops;
+	struct bpf_link *iter;
+	char cgroup[64];
+};
+
+const char *sockpace_cgroup_root(void)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs sf;
+	size_t i;
+
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (!statfs(roots[i], &sf) && sf.f_type == CGROUP2_SUPER_MAGIC)
+			return roots[i];
+	return NULL;
+}
+
+/* Our own pinned maps (not the classifier's, which we only borrow). */
+static void unpin_own(struct sockpace_bpf *skel, const char *pin_dir)
+{
+	struct bpf_map *maps[] = { skel->maps.tcs_shares, skel->maps.tcs_tcp_stats,
+				   skel->maps.tcs_sk };
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(maps[i]));
+		unlink(path);
+	}
+}
+
+static int load(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace_bpf **out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_dir);
+	struct sockpace_bpf *skel;
+	int err;
+
+	skel = sockpace_bpf__open_opts(&oo);
+	if (!skel)
+		return -errno;
+	err = bpf_map__reuse_fd(skel->maps.tcs_socks, bpf_map__fd(tc->maps.tcs_socks));
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.tcs_rule_info, bpf_map__fd(tc->maps.tcs_rule_info));
+	if (!err)
+		err = sockpace_bpf__load(skel);
+	if (err) {
+		sockpace_bpf__destroy(skel);
+		return err;
+	}
+	*out = skel;
+	return 0;
+}
+
+int sockpace_open(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace **out)
+{
+	const char *root = sockpace_cgroup_root();
+	struct sockpace *sp;
+	int err, cg;
+
+	if (!root) {
+		log_warn("socket pacing: off, no cgroup v2 hierarchy is mounted (at /sys/fs/cgroup "
+			 "or /sys/fs/cgroup/unified); local TCP is limited by tc alone");
+		return -ENOENT;
+	}
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return -ENOMEM;
+	snprintf(sp->cgroup, sizeof(sp->cgroup), "%s", root);
+	err = load(tc, pin_dir, &sp->skel);
+	if (err == -EINVAL) {
+		/* our pins from another version of tcshaped: their counters start over */
+		struct sockpace_bpf *s = sockpace_bpf__open();
+
+		if (s) {
+			unpin_own(s, pin_dir);
+			sockpace_bpf__destroy(s);
+		}
+		err = load(tc, pin_dir, &sp->skel);
+	}
+	if (err) {
+		log_warn("socket pacing: off, the kernel refused its programs (%s; it needs "
+			 "Linux 5.14 or later with BTF); local TCP is limited by tc alone",
+			 strerror(-err));
+		goto fail;
+	}
+	cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg < 0) {
+		err = -errno;
+		log_warn("socket pacing: off, open %s: %s", root, strerror(-err));
+		goto fail;
+	}
+	sp->ops = bpf_program__attach_cgroup(sp->skel->progs.tcs_sockops, cg);
+	err = sp->ops ? 0 : -errno;
+	close(cg);
+	if (err) {
+		log_warn("socket pacing: off, attach sock_ops at %s: %s (a program attached "
+			 "there without BPF_F_ALLOW_MULTI excludes others)",
+			 root, strerror(-err));
+		goto fail;
+	}
+	sp->iter = bpf_program__attach_iter(sp->skel->progs.tcs_sockiter, NULL);
+	if (!sp->iter) {
+		err = -errno;
+		log_warn("socket pacing: off, create the TCP iterator: %s", strerror(-err));
+		goto fail;
+	}
+	log_info("socket pacing: local TCP connections are told their share of their limit "
+		 "(sock_ops at %s)",
+		 root);
+	*out = sp;
+	return 0;
+fail:
+	sockpace_close(sp, false, NULL);
+	return err;
+}
+
+int sockpace_pass(struct sockpace *sp)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	sp->skel->bss->receivers = 0;
+	sp->skel->bss->visited = 0;
+	fd = bpf_iter_create(bpf_link__fd(sp->iter));
+	if (fd < 0)
+		return -errno;
+	/* the program writes nothing: reading to the end runs it over every socket */
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return (int)sp->skel->bss->receivers;
+}
+
+void sockpace_close(struct sockpace *sp, bool release, const char *pin_dir)
+{
+	int n;
+
+	if (!sp)
+		return;
+	if (release && sp->skel && sp->iter) {
+		sp->skel->bss->releasing = true;
+		n = sockpace_pass(sp);
+		if (n < 0)
+			log_warn("socket pacing: let sockets go: %s", strerror(-n));
+		else
+			log_info("socket pacing: let %u local TCP connections go",
+				 sp->skel->bss->visited);
+	}
+	bpf_link__destroy(sp->iter);
+	bpf_link__destroy(sp->ops);
+	if (release && pin_dir && sp->skel)
+		unpin_own(sp->skel, pin_dir);
+	sockpace_bpf__destroy(sp->skel);
+	free(sp);
+}
