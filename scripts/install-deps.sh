@@ -9,7 +9,7 @@ pkgs=(
 	build-essential pkg-config clang llvm
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmnl-dev libnl-3-dev libnl-route-3-dev libyaml-dev libsystemd-dev
-	iproute2 iperf3 jq
+	iproute2 iperf3 jq python3
 )
 
 if [ "${1:-}" = "--print" ]; then
