@@ -46,34 +46,36 @@ static __always_inline __u64 ns_clamp(__u64 v)
  * conformed but lost the race TCS_CAS_TRIES times in a row is accounted with
  * an atomic add and passes (CHARGE_CONTENDED): it was under its rate, and
  * the add charges it in full while the key is busy (tat ahead of now), which
- * is the only way to lose that many races.
+ * is the only way to lose that many races. A global function: the verifier
+ * checks its eight tries once, not once per path of the classifier.
  */
-static __always_inline int charge(struct tcs_key_state *st, const struct tcs_rule *r,
-				  __u64 now, __u64 len, __u64 *dep)
+__attribute__((noinline)) int charge(struct tcs_key_state *st, const struct tcs_rule *r,
+				     __u64 now, __u64 len, __u64 *dep)
 {
-	__u64 cost = ns_clamp(((len < TCS_LEN_MAX ? len : TCS_LEN_MAX) * r->mult) >> r->shift);
-	__u64 burst = ns_clamp(r->burst_ns);
-	__u64 credit = burst > cost ? burst - cost : 0;
-	__u64 limit = r->action == TCS_ACT_PACE ? ns_clamp(r->max_delay_ns) : 0;
-	__u64 tat, ahead, wait;
+	__u64 cost, burst, credit, limit, tat;
 	int i;
 
+	if (!st || !r || !dep)
+		return CHARGE_DROP;
+	cost = ns_clamp(((len < TCS_LEN_MAX ? len : TCS_LEN_MAX) * r->mult) >> r->shift);
+	burst = ns_clamp(r->burst_ns);
+	credit = burst > cost ? burst - cost : 0;
+	limit = r->action == TCS_ACT_PACE ? ns_clamp(r->max_delay_ns) : 0;
 	now = ns_clamp(now);
+	/* all terms below 2^62: now + credit and tat + cost cannot wrap */
 	for (i = 0; i < TCS_CAS_TRIES; i++) {
 		tat = READ_ONCE(st->tat);
-		ahead = tat > now ? tat - now : 0;
-		wait = ahead > credit ? ahead - credit : 0;
-		if (wait > limit)
+		*dep = tat > now + credit ? tat - credit : now;
+		if (*dep - now > limit)
 			return CHARGE_DROP;
-		*dep = now + wait;
-		if (TCS_CAS(&st->tat, tat, now + ahead + cost) == tat)
+		if (TCS_CAS(&st->tat, tat, (tat > now ? tat : now) + cost) == tat)
 			return CHARGE_PASS;
 	}
 	tat = __sync_fetch_and_add(&st->tat, cost);
-	ahead = tat > now ? tat - now : 0;
-	wait = ahead > credit ? ahead - credit : 0;
 	/* it conformed when last read: the others' packets moved the clock since */
-	*dep = now + (wait < limit ? wait : limit);
+	*dep = tat > now + credit ? tat - credit : now;
+	if (*dep - now > limit)
+		*dep = now + limit;
 	return CHARGE_CONTENDED;
 }
 

@@ -441,8 +441,10 @@ static __always_inline int orphan_lacks(const struct pkt *p, __u32 ruleset)
  * least what the payload needs at gso_size, as the kernel's own
  * qdisc_pkt_len_init() reckons.
  */
-static __always_inline __u64 wire_len(struct __sk_buff *skb, struct pkt *p)
+__attribute__((noinline)) __u64 wire_len(struct __sk_buff *skb, struct pkt *p)
 {
+	if (!p)
+		return skb->len;
 	__u64 len = skb->len, segs = skb->gso_segs, hdr = p->hdr_len, size = skb->gso_size;
 
 	if (size) {
