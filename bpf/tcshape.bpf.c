@@ -160,7 +160,7 @@ static __always_inline void stat_inc(__u32 idx)
  * protocol and ports their first fragment recorded, so a fragmented flow is
  * keyed and matched as one. Returns 0, or -1 for a later fragment whose first
  * was not seen (reordered, lost, or sent before we attached) and which still
- * lacks what a rule could need (PKT_NO_*): see orphan_verdict().
+ * lacks what a rule could need (PKT_NO_*): see orphan_lacks().
  */
 static __always_inline int frag_learn(struct pkt *p)
 {
