@@ -51,23 +51,32 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /*
  * Payload rates are set this much below the frame rate the limit allows, so
  * that timer slack and header estimates never put a paced socket over its
- * limit and the classifier has nothing to do: 1/128, about 0.8%.
+ * limit and the classifier has nothing to do: 1/256. The header sizes are
+ * exact, and the bucket absorbs the pacing timer's jitter.
  */
-#define MARGIN_SHIFT	7
+#define MARGIN_SHIFT	8
 
 /* Set by the daemon before it runs the iterator (skeleton .bss). */
 bool releasing;		/* a clean stop: let every socket go */
 /* Results of the last iterator pass, read by the daemon. */
 __u32 receivers;	/* sockets whose window we clamp */
-__u32 visited;
+__u32 released;		/* sockets we let go (a clean stop) */
 
 /* Shared with the classifier: the daemon passes its fds (bpf_map__reuse_fd). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1);
 	__type(key, struct tcs_sock_key);
-	__type(value, struct tcs_key);
+	__type(value, struct tcs_sock_note);
 } tcs_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tcs_iface_key);
+	__type(value, struct tcs_iface);
+} tcs_ifaces SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -282,25 +291,37 @@ static __always_inline void capped(struct tcs_sock *ss, int dir, __u64 changed)
  * when no rule covers it (any more) or we are letting go.
  */
 static __always_inline __u64 target_rate(struct tcp_sock *tp, struct tcs_sock *ss, int dir,
-					 __u64 *burst)
+					 bool active, __u64 *burst)
 {
 	const struct tcs_rule_info *ri = NULL;
-	const struct tcs_key *lk = NULL;
+	const struct tcs_sock_note *note = NULL;
+	const struct tcs_iface *bound = NULL;
+	struct tcs_iface_key ik;
 	struct tcs_sock_key k;
 	__u64 share;
 	__u32 n;
 
 	if (!releasing && sock_key_of(tp, dir, &k)) {
-		lk = bpf_map_lookup_elem(&tcs_socks, &k);
-		if (lk)
-			ri = bpf_map_lookup_elem(&tcs_rule_info, &lk->uid);
+		note = bpf_map_lookup_elem(&tcs_socks, &k);
+		if (note) {
+			ik.ifindex = note->key.ifindex;
+			ik.dir = dir;
+			bound = bpf_map_lookup_elem(&tcs_ifaces, &ik);
+			ri = bpf_map_lookup_elem(&tcs_rule_info, &note->key.uid);
+		}
 	}
-	if (!lk || !ri || !ri->rate_bps || ri->dir != dir) {
+	/*
+	 * No rule, or a note from before a reload: we hold no cap we cannot
+	 * vouch for. The connection's next packet is classified afresh, and
+	 * its next ACK brings the cap back if a rule still covers it.
+	 */
+	if (!note || !bound || bound->ruleset != note->ruleset || !ri || !ri->rate_bps ||
+	    ri->dir != dir) {
 		associate(ss, dir, TCS_UID_NONE);
 		return 0;
 	}
-	associate(ss, dir, lk->uid);
-	n = share_count(lk, ss, dir, bpf_ktime_get_ns(), dir == TCS_DIR_INGRESS || !tp->app_limited);
+	associate(ss, dir, note->key.uid);
+	n = share_count(&note->key, ss, dir, bpf_ktime_get_ns(), active);
 	share = ri->rate_bps / n;
 	*burst = ri->burst_bytes / n;
 	share = payload_rate(tp, share, k.family == TCS_FAMILY_V4);
@@ -365,7 +386,7 @@ static __always_inline __u32 rate_opt(__u64 rate)
  * and given back when we let go. ctx is what bpf_setsockopt takes here
  * (sock_ops: the context; the iterator: the socket).
  */
-static __always_inline void pace(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss)
+static __always_inline void pace(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss, bool active)
 {
 	__u64 now = tp->inet_conn.icsk_inet.sk.sk_max_pacing_rate, want, burst = 0;
 	bool was = ss->capped[TCS_DIR_EGRESS];
@@ -373,7 +394,7 @@ static __always_inline void pace(void *ctx, struct tcp_sock *tp, struct tcs_sock
 
 	if (!was || now != ss->our_rate)
 		ss->app_rate = now;
-	want = target_rate(tp, ss, TCS_DIR_EGRESS, &burst);
+	want = target_rate(tp, ss, TCS_DIR_EGRESS, active, &burst);
 	if (!want) {
 		/* let go: give the application's cap back, if ours is still there */
 		if (was && now == ss->our_rate && now != ss->app_rate) {
@@ -405,31 +426,70 @@ static __always_inline void pace(void *ctx, struct tcp_sock *tp, struct tcs_sock
  * The receiver's own RTT estimate comes from timestamps while data flows
  * (scaled by 8); the connection's srtt before that.
  */
-static __always_inline void clamp(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss)
+/*
+ * rate x RTT is the window in theory; in practice the RTT estimate is noisy
+ * and the sender's behaviour is its own. Each pass compares what the socket
+ * received with its share and moves a gain on the window: down by 1/8 when
+ * over by more than 1/32, up by 1/32 when under by more than 1/16 (but only
+ * while the window held it back: a sender with less to send must not wind
+ * the gain up). Between 1/2 and 2.
+ */
+#define GAIN_ONE	1024
+static __always_inline void feedback(struct tcp_sock *tp, struct tcs_sock *ss, __u64 share,
+				     __u32 clamp_now)
+{
+	__u64 now = bpf_ktime_get_ns(), got, dt = now - ss->rcv_at;
+
+	if (!ss->gain)
+		ss->gain = GAIN_ONE;
+	if (ss->rcv_at && dt >= TCS_SHARE_PERIOD_NS / 2 && dt < 4 * TCS_SHARE_PERIOD_NS) {
+		got = (tp->bytes_received - ss->rcv_bytes) * 1000000000ULL / dt;
+		if (got > share + (share >> 5) && ss->gain > GAIN_ONE / 2)
+			ss->gain -= ss->gain >> 3;
+		else if (got + (share >> 4) < share && tp->rcv_wnd + 2 * tp->advmss >= clamp_now &&
+			 ss->gain < 2 * GAIN_ONE)
+			ss->gain += ss->gain >> 5;
+	}
+	ss->rcv_at = now;
+	ss->rcv_bytes = tp->bytes_received;
+}
+
+static __always_inline void clamp(void *ctx, struct tcp_sock *tp, struct tcs_sock *ss, bool pass)
 {
 	__u32 now = tp->window_clamp, want;
 	bool was = ss->capped[TCS_DIR_INGRESS];
-	__u64 rate, rtt_us;
+	__u64 rate, rtt_us, floor, burst = 0;
+	/* receivers count as active when something came in since the last pass */
+	bool active = pass && tp->bytes_received != ss->rcv_bytes;
 
 	if (!was || now != ss->our_clamp)
 		ss->app_clamp = now;
-	__u64 burst = 0;
-
-	rate = target_rate(tp, ss, TCS_DIR_INGRESS, &burst);
+	rate = target_rate(tp, ss, TCS_DIR_INGRESS, active, &burst);
 	if (!rate) {
 		if (was && now == ss->our_clamp && now != ss->app_clamp && ss->app_clamp)
 			bpf_setsockopt(ctx, SOL_TCP, TCP_WINDOW_CLAMP, &ss->app_clamp,
 				       sizeof(ss->app_clamp));
 		ss->our_clamp = 0;
+		ss->gain = 0;
 		return;
 	}
+	if (pass)
+		feedback(tp, ss, rate, now);
 	rtt_us = tp->rcv_rtt_est.rtt_us >> 3;
 	if (!rtt_us)
 		rtt_us = tp->srtt_us >> 3;
 	if (!rtt_us)
 		rtt_us = 1000;
-	rate = rate * rtt_us / 1000000;
-	want = rate < MIN_CLAMP ? MIN_CLAMP : rate > 0x3fffffff ? 0x3fffffff : (__u32)rate;
+	rate = rate * rtt_us / 1000000 * (ss->gain ? ss->gain : GAIN_ONE) / GAIN_ONE;
+	/*
+	 * Below a few segments the window stops pacing and starts stalling the
+	 * sender (silly-window avoidance, delayed ACKs): on a path that short
+	 * the policer does the limiting, the window only its share.
+	 */
+	floor = 4 * (__u64)tp->inet_conn.icsk_ack.rcv_mss;
+	if (floor < MIN_CLAMP)
+		floor = MIN_CLAMP;
+	want = rate < floor ? floor : rate > 0x3fffffff ? 0x3fffffff : (__u32)rate;
 	if (ss->app_clamp && want > ss->app_clamp)
 		want = ss->app_clamp;
 	if (want != now && bpf_setsockopt(ctx, SOL_TCP, TCP_WINDOW_CLAMP, &want, sizeof(want)))
@@ -478,14 +538,15 @@ int tcs_sockops(struct bpf_sock_ops *skops)
 		ss = bpf_sk_storage_get(&tcs_sk, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!ss)
 			return 1;
-		pace(skops, tp, ss);
-		clamp(skops, tp, ss);
+		pace(skops, tp, ss, false);
+		clamp(skops, tp, ss, false);
 		return 1;
 	case BPF_SOCK_OPS_RTT_CB:
 		ss = bpf_sk_storage_get(&tcs_sk, sk, NULL, 0);
 		if (!ss)
 			return 1;
-		pace(skops, tp, ss);
+		/* an ACK of new data: a sender, unless it has less to send than its share */
+		pace(skops, tp, ss, !tp->app_limited);
 		rtt_sample(ss, TCS_DIR_EGRESS, tp->srtt_us >> 3);
 		return 1;
 	case BPF_SOCK_OPS_RETRANS_CB: {
@@ -530,17 +591,20 @@ int tcs_sockiter(struct bpf_iter__tcp *ctx)
 	if (tp->inet_conn.icsk_inet.sk.__sk_common.skc_state != BPF_TCP_ESTABLISHED &&
 	    tp->inet_conn.icsk_inet.sk.__sk_common.skc_state != BPF_TCP_CLOSE_WAIT)
 		return 0;
-	visited++;
 	ss = bpf_sk_storage_get(&tcs_sk, tp, NULL, 0);
 	if (!ss && !releasing && noted(tp))
 		ss = bpf_sk_storage_get(&tcs_sk, tp, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!ss)
 		return 0;
-	pace(tp, tp, ss);
-	clamp(tp, tp, ss);
+	if (releasing && (ss->capped[0] || ss->capped[1]))
+		released++;
+	/* senders are counted by their ACKs (sock_ops), receivers here */
+	pace(tp, tp, ss, false);
+	clamp(tp, tp, ss, true);
 	if (ss->capped[TCS_DIR_INGRESS]) {
 		receivers++;
 		rtt_sample(ss, TCS_DIR_INGRESS, tp->rcv_rtt_est.rtt_us >> 3);
 	}
 	return 0;
 }
+

@@ -86,13 +86,15 @@ struct {
 /*
  * TCP connections as classified, for their local sockets (sockpace.bpf.c):
  * which limiter key their packets are charged to, by direction. Written on
- * a flow cache miss only. max_entries is settings.max_keys.
+ * a flow cache miss only. Sized for the local connections of a busy host,
+ * not for every key (about 10 MiB); when it overflows, the oldest notes go
+ * and their sockets are let go: tc still enforces.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct tcs_sock_key);
-	__type(value, struct tcs_key);
+	__type(value, struct tcs_sock_note);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_socks SEC(".maps");
 
@@ -344,11 +346,11 @@ static __always_inline void limiter_key_of(const struct pkt *p, const struct tcs
  * the socket sees the connection, so the sockets of forwarded traffic are
  * never found and nothing else pays for it.
  */
-static __always_inline void note_sock(const struct pkt *p, __u32 dir, const struct tcs_rule *r,
-				      __u32 ifindex)
+static __always_inline void note_sock(const struct pkt *p, __u32 dir, __u32 ruleset,
+				      const struct tcs_rule *r, __u32 ifindex)
 {
 	struct tcs_sock_key k = { .dir = dir, .family = p->family };
-	struct tcs_key lk;
+	struct tcs_sock_note n = { .ruleset = ruleset };
 
 	if (p->proto != IPPROTO_TCP || p->frag != FRAG_NONE)
 		return;
@@ -367,8 +369,8 @@ static __always_inline void note_sock(const struct pkt *p, __u32 dir, const stru
 		bpf_map_delete_elem(&tcs_socks, &k);
 		return;
 	}
-	limiter_key_of(p, r, ifindex, &lk);
-	bpf_map_update_elem(&tcs_socks, &k, &lk, BPF_ANY);
+	limiter_key_of(p, r, ifindex, &n.key);
+	bpf_map_update_elem(&tcs_socks, &k, &n, BPF_ANY);
 }
 
 /*
@@ -504,7 +506,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 			rule.uid = TCS_UID_NONE;
 		if (flow_cache && !orphan)
 			bpf_map_update_elem(&tcs_flows, &fk, &rule, BPF_ANY);
-		note_sock(&p, dir, &rule, skb->ifindex);
+		note_sock(&p, dir, iface->ruleset, &rule, skb->ifindex);
 	}
 	if (rule.uid == TCS_UID_NONE) {
 		stat_inc(TCS_STAT_UNMATCHED);

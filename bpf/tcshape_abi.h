@@ -287,6 +287,17 @@ struct tcs_sock_key {
 };
 
 /*
+ * The limiter key, and the ruleset that classified the connection: once
+ * its (interface, direction) uses another ruleset (a reload), the note is
+ * stale until the connection's next packet is classified again.
+ */
+struct tcs_sock_note {
+	struct tcs_key key;
+	__u32 ruleset;
+	__u32 pad;
+};
+
+/*
  * tcs_shares: by limiter key, how many local sockets were active in the last
  * two share periods (TCS_SHARE_PERIOD_NS): a key's rate is divided among them.
  * Slot (period & 1) counts that period; a socket counts once per period.
@@ -328,6 +339,10 @@ struct tcs_sock {
 	__u64 our_rate;			/* egress: SO_MAX_PACING_RATE we set last */
 	__u64 app_rate;			/* ... and the application's own (~0: none) */
 	__u64 epoch[TCS_DIR_NR];	/* last share period it was counted in */
+	__u64 rcv_bytes;		/* bytes received at the last pass: a receiver is active */
+	__u64 rcv_at;			/* ... and when (ns): what it got against its share */
+	__u32 gain;			/* ingress: window feedback, 1024 = 1.0 (0: not yet) */
+	__u32 pad2;
 };
 
 /* tcs_rule_stats: per-CPU, by rule uid. */
@@ -352,8 +367,9 @@ _Static_assert(sizeof(struct tcs_meta) == 32, "abi");
 _Static_assert(sizeof(struct tcs_rule_info) == 152, "abi");
 _Static_assert(sizeof(struct tcs_daemon) == 1368, "abi");
 _Static_assert(sizeof(struct tcs_sock_key) == 40, "abi");
+_Static_assert(sizeof(struct tcs_sock_note) == 56, "abi");
 _Static_assert(sizeof(struct tcs_share) == 16, "abi");
-_Static_assert(sizeof(struct tcs_sock) == 56, "abi");
+_Static_assert(sizeof(struct tcs_sock) == 80, "abi");
 _Static_assert(sizeof(struct tcs_tcp_stats) == 48 + 8 * TCS_RTT_SLOTS, "abi");
 
 #endif

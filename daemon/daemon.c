@@ -814,7 +814,6 @@ static int load_bpf(struct daemon *d, const struct policy *p)
 	}
 	bpf_map__set_max_entries(d->skel->maps.tcs_flows, p->settings.max_keys);
 	bpf_map__set_max_entries(d->skel->maps.tcs_keys, p->settings.max_keys);
-	bpf_map__set_max_entries(d->skel->maps.tcs_socks, p->settings.max_keys);
 	if (pins_fit(d->skel->obj, d->o.pin_dir)) {
 		/* pins that fit are an earlier instance's datapath: a failed start leaves it */
 		d->leave_datapath = pins_exist(d->skel->obj, d->o.pin_dir);
@@ -950,6 +949,7 @@ void daemon_write_metrics(struct daemon *d)
 		.rule_stats = bpf_map__fd(d->skel->maps.tcs_rule_stats),
 		.stats = bpf_map__fd(d->skel->maps.tcs_stats),
 		.daemon = bpf_map__fd(d->skel->maps.tcs_daemon),
+		.tcp_stats = sockpace_stats_fd(d->sp),
 	};
 	const char *path = d->policy->settings.metrics_textfile;
 	int err;
@@ -1097,6 +1097,15 @@ int daemon_check(const char *path)
 			       "qdisc (sch_fq)\n",
 			       p->ifaces[i].name);
 	}
+	if (!p->settings.socket_pacing)
+		printf("socket pacing: off (settings.socket_pacing)\n");
+	else if (sockpace_cgroup_root())
+		printf("socket pacing: local TCP connections the rules cover are told their share "
+		       "(sock_ops at the cgroup v2 root %s)\n",
+		       sockpace_cgroup_root());
+	else
+		printf("socket pacing: not here: no cgroup v2 hierarchy is mounted; local TCP is "
+		       "limited by tc alone\n");
 out:
 	compile_free(c);
 	policy_free(p);

@@ -42,6 +42,79 @@ static void help(FILE *o, const char *name, const char *type, const char *text)
 	fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+/* One gauge or counter per rule. */
+static void per_rule(FILE *o, const struct state_rule *r, size_t n, const char *name,
+		     const char *type, const char *text, __u64 (*val)(const struct state_rule *))
+{
+	size_t i;
+
+	help(o, name, type, text);
+	for (i = 0; i < n; i++) {
+		fputs(name, o);
+		rule_labels(o, &r[i]);
+		fprintf(o, "} %llu\n", (unsigned long long)val(&r[i]));
+	}
+}
+
+static __u64 tcp_retrans(const struct state_rule *r)
+{
+	return r->tcp.retrans;
+}
+
+static __u64 tcp_updates(const struct state_rule *r)
+{
+	return r->tcp.rate_updates;
+}
+
+/*
+ * The health of each rule's local TCP connections (socket pacing). The RTT
+ * histogram's buckets are the classifier's log2 slots; its _sum is estimated
+ * from their midpoints, as the kernel side keeps no sum.
+ */
+static void tcp_metrics(FILE *o, const struct state_rule *r, size_t n)
+{
+	const char *h = "tcshaped_rule_tcp_srtt_seconds";
+	size_t i;
+	int s;
+
+	per_rule(o, r, n, "tcshaped_rule_tcp_connections", "gauge",
+		 "Local TCP connections the rule covers", state_tcp_conns);
+	per_rule(o, r, n, "tcshaped_rule_tcp_paced_sockets", "gauge",
+		 "Local TCP connections whose pacing rate or window we cap", state_tcp_paced);
+	per_rule(o, r, n, "tcshaped_rule_tcp_retransmits_total", "counter",
+		 "Retransmissions by the rule's local TCP senders (one per retransmitted packet)",
+		 tcp_retrans);
+	per_rule(o, r, n, "tcshaped_rule_tcp_cap_updates_total", "counter",
+		 "Changes of a socket's cap: its share or its rule's rate moved", tcp_updates);
+	help(o, h, "histogram",
+	     "Smoothed RTT of the rule's local TCP connections, one sample per ACK of new "
+	     "data (senders) or per pass (receivers); _sum estimated from bucket midpoints");
+	for (i = 0; i < n; i++) {
+		__u64 cum = 0;
+		double sum = 0;
+
+		for (s = 0; s < TCS_RTT_SLOTS; s++) {
+			cum += r[i].tcp.srtt_log2[s];
+			sum += (double)r[i].tcp.srtt_log2[s] * 1.5e-6 * (double)(1ull << s);
+			if (s == TCS_RTT_SLOTS - 1)
+				break;	/* the last slot is open-ended: only +Inf */
+			fprintf(o, "%s_bucket", h);
+			rule_labels(o, &r[i]);
+			fprintf(o, ",le=\"%.9g\"} %llu\n", (double)(2ull << s) * 1e-6,
+				(unsigned long long)cum);
+		}
+		fprintf(o, "%s_bucket", h);
+		rule_labels(o, &r[i]);
+		fprintf(o, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+		fprintf(o, "%s_sum", h);
+		rule_labels(o, &r[i]);
+		fprintf(o, "} %.9g\n", sum);
+		fprintf(o, "%s_count", h);
+		rule_labels(o, &r[i]);
+		fprintf(o, "} %llu\n", (unsigned long long)cum);
+	}
+}
+
 int metrics_write(FILE *o, const struct state_fds *f)
 {
 	static const char *const verdict[TCS_V_NR] = {
@@ -113,6 +186,7 @@ int metrics_write(FILE *o, const struct state_fds *f)
 		rule_labels(o, &r[i]);
 		fprintf(o, "} %llu\n", (unsigned long long)r[i].keys);
 	}
+	tcp_metrics(o, r, n);
 	help(o, "tcshaped_packets_total", "counter",
 	     "Packets outside any rule's counters, by reason (classified: flow cache misses)");
 	for (v = 0; v < TCS_STAT_NR; v++)

@@ -20,13 +20,14 @@
 
 #include "tcshape.skel.h"
 #include "sockpace.skel.h"
+#include "tcshape_abi.h"
 #include "log.h"
 #include "sockpace.h"
 
 struct sockpace {
 	struct sockpace_bpf *skel;
 	struct bpf_link *ops;
-	struct bpf_link *iter;
+	struct bpf_link *iter;		/* TCP sockets of our network namespace */
 	char cgroup[64];
 };
 
@@ -66,6 +67,8 @@ static int load(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace_bpf
 	if (!skel)
 		return -errno;
 	err = bpf_map__reuse_fd(skel->maps.tcs_socks, bpf_map__fd(tc->maps.tcs_socks));
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.tcs_ifaces, bpf_map__fd(tc->maps.tcs_ifaces));
 	if (!err)
 		err = bpf_map__reuse_fd(skel->maps.tcs_rule_info, bpf_map__fd(tc->maps.tcs_rule_info));
 	if (!err)
@@ -141,41 +144,97 @@ fail:
 	return err;
 }
 
-int sockpace_pass(struct sockpace *sp)
+/* Run an iterator over everything it visits (it writes nothing). */
+static int iterate(struct bpf_link *link)
 {
 	char buf[64];
 	ssize_t n;
 	int fd;
 
-	sp->skel->bss->receivers = 0;
-	sp->skel->bss->visited = 0;
-	fd = bpf_iter_create(bpf_link__fd(sp->iter));
+	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
 		return -errno;
-	/* the program writes nothing: reading to the end runs it over every socket */
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		;
 	close(fd);
-	if (n < 0)
-		return -errno;
-	return (int)sp->skel->bss->receivers;
+	return n < 0 ? -errno : 0;
+}
+
+int sockpace_pass(struct sockpace *sp)
+{
+	int err;
+
+	sp->skel->bss->receivers = 0;
+	sp->skel->bss->released = 0;
+	err = iterate(sp->iter);
+	return err ? err : (int)sp->skel->bss->receivers;
+}
+
+/* Sockets that carry a cap of ours, in any namespace: the paced gauges of every rule. */
+static long holding(struct sockpace *sp)
+{
+	int fd = bpf_map__fd(sp->skel->maps.tcs_tcp_stats), ncpus = libbpf_num_possible_cpus(), c;
+	struct tcs_tcp_stats *per;
+	__u32 key, prev;
+	long n = 0;
+	int first = 1;
+
+	if (ncpus <= 0 || !(per = calloc(ncpus, sizeof(*per))))
+		return 0;
+	while (!bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
+		__u64 up = 0, down = 0;
+
+		first = 0;
+		prev = key;
+		if (bpf_map_lookup_elem(fd, &key, per))
+			continue;
+		for (c = 0; c < ncpus; c++) {
+			up += per[c].paced_started;
+			down += per[c].paced_ended;
+		}
+		n += up > down ? (long)(up - down) : 0;
+	}
+	free(per);
+	return n;
+}
+
+/*
+ * A clean stop: the iterator lets every socket of our namespace go at once;
+ * senders in other namespaces (containers) let go at their next ACK, which
+ * the sock_ops program sees while releasing is set. Wait up to 1 s for
+ * them; an idle one keeps its cap until it closes, and is said.
+ */
+static void release_all(struct sockpace *sp)
+{
+	long left = 0;
+	int n, i;
+
+	sp->skel->bss->releasing = true;
+	n = sockpace_pass(sp);
+	if (n < 0) {
+		log_warn("socket pacing: let sockets go: %s", strerror(-n));
+		return;
+	}
+	log_info("socket pacing: let %u local TCP connections go", sp->skel->bss->released);
+	for (i = 0; i < 20 && (left = holding(sp)); i++)
+		usleep(50000);
+	if (left)
+		log_warn("socket pacing: %ld idle TCP connections in other network namespaces "
+			 "keep the cap we set until they close",
+			 left);
+}
+
+int sockpace_stats_fd(const struct sockpace *sp)
+{
+	return sp ? bpf_map__fd(sp->skel->maps.tcs_tcp_stats) : -1;
 }
 
 void sockpace_close(struct sockpace *sp, bool release, const char *pin_dir)
 {
-	int n;
-
 	if (!sp)
 		return;
-	if (release && sp->skel && sp->iter) {
-		sp->skel->bss->releasing = true;
-		n = sockpace_pass(sp);
-		if (n < 0)
-			log_warn("socket pacing: let sockets go: %s", strerror(-n));
-		else
-			log_info("socket pacing: let %u local TCP connections go",
-				 sp->skel->bss->visited);
-	}
+	if (release && sp->skel && sp->iter)
+		release_all(sp);
 	bpf_link__destroy(sp->iter);
 	bpf_link__destroy(sp->ops);
 	if (release && pin_dir && sp->skel)

@@ -27,6 +27,8 @@ int sockpace_open(struct tcshape_bpf *tc, const char *pin_dir, struct sockpace *
  * Returns the number of receivers whose window we clamp, or -errno.
  */
 int sockpace_pass(struct sockpace *sp);
+/* The per-rule TCP health counters (tcs_tcp_stats), or -1 without socket pacing. */
+int sockpace_stats_fd(const struct sockpace *sp);
 /*
  * Detach. release: first let every socket go (their own caps back), and
  * unpin our maps from pin_dir: nothing of ours stays.

@@ -51,6 +51,7 @@ int state_open_pins(const char *dir, struct state_fds *f)
 		{ TCS_MAP_RULE_STATS, offsetof(struct state_fds, rule_stats) },
 		{ TCS_MAP_STATS, offsetof(struct state_fds, stats) },
 		{ TCS_MAP_DAEMON, offsetof(struct state_fds, daemon) },
+		{ TCS_MAP_TCP_STATS, offsetof(struct state_fds, tcp_stats) },
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -62,6 +63,8 @@ int state_open_pins(const char *dir, struct state_fds *f)
 
 		snprintf(path, sizeof(path), "%s/%s", dir, maps[i].name);
 		fd = bpf_obj_get(path);
+		if (fd < 0 && errno == ENOENT && maps[i].off == offsetof(struct state_fds, tcp_stats))
+			continue;	/* socket pacing off: no TCP health to show */
 		if (fd < 0) {
 			err = -errno;
 			state_close(f);
@@ -92,6 +95,52 @@ __u64 state_sent_packets(const struct state_rule *r)
 __u64 state_sent_bytes(const struct state_rule *r)
 {
 	return r->bytes[TCS_V_PASS] + r->bytes[TCS_V_PACED] + r->bytes[TCS_V_MARK];
+}
+
+/* Gauges kept as two counters; a snapshot can catch a close before its open. */
+static __u64 gauge(__u64 up, __u64 down)
+{
+	return up > down ? up - down : 0;
+}
+
+__u64 state_tcp_conns(const struct state_rule *r)
+{
+	return gauge(r->tcp.conns_opened, r->tcp.conns_closed);
+}
+
+__u64 state_tcp_paced(const struct state_rule *r)
+{
+	return gauge(r->tcp.paced_started, r->tcp.paced_ended);
+}
+
+double state_rtt_quantile(const struct state_rule *now, const struct state_rule *before, double q,
+			  __u64 *samples)
+{
+	__u64 d[TCS_RTT_SLOTS], total = 0, seen = 0;
+	double want;
+	int i;
+
+	for (i = 0; i < TCS_RTT_SLOTS; i++) {
+		__u64 b = before ? before->tcp.srtt_log2[i] : 0;
+
+		d[i] = now->tcp.srtt_log2[i] >= b ? now->tcp.srtt_log2[i] - b : 0;
+		total += d[i];
+	}
+	if (samples)
+		*samples = total;
+	if (!total)
+		return -1;
+	want = q * (double)total;
+	for (i = 0; i < TCS_RTT_SLOTS; i++) {
+		if (d[i] && (double)(seen + d[i]) >= want) {
+			double lo = (double)(1ull << i), frac = (want - (double)seen) / (double)d[i];
+
+			/* slot i holds [2^i, 2^(i+1)) us; the first holds 0 and 1 too */
+			return i ? lo + frac * lo : frac * 2;
+		}
+		seen += d[i];
+	}
+	return (double)(1ull << (TCS_RTT_SLOTS - 1));
 }
 
 static int rule_cmp(const void *a, const void *b)
@@ -191,6 +240,7 @@ int state_keys(const struct state_fds *f, struct state_key **out, size_t *n)
 int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 {
 	int ncpus = libbpf_num_possible_cpus(), c, v, first = 1;
+	struct tcs_tcp_stats *tcp = NULL;
 	struct tcs_rule_stats *per = NULL;
 	struct state_rule *r = NULL, *nr;
 	struct state_key *keys = NULL;
@@ -201,8 +251,11 @@ int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 	if (ncpus < 0)
 		return ncpus;
 	per = calloc(ncpus, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
+	tcp = calloc(ncpus, sizeof(*tcp));
+	if (!per || !tcp) {
+		err = -ENOMEM;
+		goto out;
+	}
 	while (!bpf_map_get_next_key(f->rule_info, first ? NULL : &prev, &key)) {
 		first = 0;
 		prev = key;
@@ -222,6 +275,15 @@ int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 					r[nrules].packets[v] += per[c].packets[v];
 					r[nrules].bytes[v] += per[c].bytes[v];
 				}
+		if (f->tcp_stats >= 0 && !bpf_map_lookup_elem(f->tcp_stats, &key, tcp))
+			for (c = 0; c < ncpus; c++) {
+				/* every field is a __u64 counter: add them as an array */
+				const __u64 *src = (const __u64 *)&tcp[c];
+				__u64 *dst = (__u64 *)&r[nrules].tcp;
+
+				for (v = 0; v < (int)(sizeof(*tcp) / sizeof(__u64)); v++)
+					dst[v] += src[v];
+			}
 		nrules++;
 	}
 	err = state_keys(f, &keys, &nkeys);
@@ -240,6 +302,7 @@ int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 out:
 	free(keys);
 	free(per);
+	free(tcp);
 	free(r);
 	return err;
 }

@@ -14,6 +14,7 @@
 
 struct state_fds {
 	int ifaces, keys, rule_info, rule_stats, stats, daemon;
+	int tcp_stats;		/* -1: socket pacing never ran here */
 };
 
 /* -ENOENT: nothing pinned in dir (tcshaped not running there); -EPERM/-EACCES: no privilege. */
@@ -26,7 +27,19 @@ struct state_rule {
 	__u64 packets[TCS_V_NR];
 	__u64 bytes[TCS_V_NR];
 	__u64 keys;		/* limiter keys in use */
+	struct tcs_tcp_stats tcp;	/* its local TCP connections (socket pacing) */
 };
+
+/* Local TCP connections a rule covers now, and how many of them we cap. */
+__u64 state_tcp_conns(const struct state_rule *r);
+__u64 state_tcp_paced(const struct state_rule *r);
+/*
+ * The q-quantile (0..1) of the smoothed RTT samples a rule's connections
+ * gave between two snapshots (before may be NULL: since the start), in
+ * microseconds, interpolated inside its log2 bucket; -1 without samples.
+ */
+double state_rtt_quantile(const struct state_rule *now, const struct state_rule *before, double q,
+			  __u64 *samples);
 
 /* Packets and bytes a rule let through: at once, paced, or CE-marked. */
 __u64 state_sent_packets(const struct state_rule *r);

@@ -184,6 +184,68 @@ static const struct state_rule *by_uid(const struct state_rule *r, size_t n, __u
 	return bsearch(&probe, r, n, sizeof(*r), uid_cmp);
 }
 
+/* A quantile of the interval's RTT samples, for a table cell: "-" without any. */
+static const char *rtt_cell(const struct state_rule *now, const struct state_rule *before,
+			    double q, char *buf, size_t len)
+{
+	double us = state_rtt_quantile(now, before, q, NULL);
+
+	if (us < 0)
+		snprintf(buf, len, "-");
+	else if (us < 10000)
+		snprintf(buf, len, "%.0fus", us);
+	else
+		snprintf(buf, len, "%.1fms", us / 1000);
+	return buf;
+}
+
+static void tcp_json(const struct state_rule *r, const struct state_rule *old)
+{
+	__u64 samples;
+	double p50 = state_rtt_quantile(r, old, 0.5, &samples);
+	double p99 = state_rtt_quantile(r, old, 0.99, NULL);
+
+	printf(",\"tcp\":{\"connections\":%llu,\"paced_sockets\":%llu,\"retransmits\":%llu,"
+	       "\"cap_updates\":%llu,\"srtt_samples\":%llu,",
+	       (unsigned long long)state_tcp_conns(r), (unsigned long long)state_tcp_paced(r),
+	       (unsigned long long)r->tcp.retrans, (unsigned long long)r->tcp.rate_updates,
+	       (unsigned long long)samples);
+	if (p50 < 0)
+		printf("\"srtt_p50_us\":null,\"srtt_p99_us\":null}");
+	else
+		printf("\"srtt_p50_us\":%.0f,\"srtt_p99_us\":%.0f}", p50, p99);
+}
+
+/*
+ * The health of the local TCP connections the rules cover (socket pacing):
+ * RTT quantiles are of the samples taken during the interval.
+ */
+static void tcp_table(const struct state_rule *b, size_t nb, const struct state_rule *a,
+		      size_t na)
+{
+	char p50[16], p99[16];
+	bool head = false;
+	size_t i;
+
+	for (i = 0; i < nb; i++) {
+		const struct state_rule *old = by_uid(a, na, b[i].uid);
+
+		if (!b[i].tcp.conns_opened)
+			continue;
+		if (!head)
+			printf("local TCP:\n%-12s %-7s %-16s %6s %6s %9s %9s %10s\n", "INTERFACE", "DIR",
+			       "RULE", "CONNS", "PACED", "RTT_P50", "RTT_P99", "RETRANS");
+		head = true;
+		printf("%-12s %-7s %-16s %6llu %6llu %9s %9s %10llu\n", (char *)b[i].info.iface,
+		       state_dir_name(b[i].info.dir), (char *)b[i].info.name,
+		       (unsigned long long)state_tcp_conns(&b[i]),
+		       (unsigned long long)state_tcp_paced(&b[i]),
+		       rtt_cell(&b[i], old, 0.5, p50, sizeof(p50)),
+		       rtt_cell(&b[i], old, 0.99, p99, sizeof(p99)),
+		       (unsigned long long)b[i].tcp.retrans);
+	}
+}
+
 static int cmd_stats(const struct state_fds *f, double interval)
 {
 	struct state_rule *a = NULL, *b = NULL;
@@ -223,7 +285,7 @@ static int cmd_stats(const struct state_fds *f, double interval)
 			       "\"burst_bytes\":%llu,\"rate_bps\":%.0f,"
 			       "\"sent\":{\"packets\":%llu,\"bytes\":%llu},"
 			       "\"paced_packets\":%llu,\"ecn_marked_packets\":%llu,"
-			       "\"dropped\":{\"packets\":%llu,\"bytes\":%llu},\"active_keys\":%llu}",
+			       "\"dropped\":{\"packets\":%llu,\"bytes\":%llu},\"active_keys\":%llu",
 			       state_per_name(b[i].info.per),
 			       b[i].info.action == TCS_ACT_PACE ? "pace" : "drop",
 			       (unsigned long long)b[i].info.rate_bps,
@@ -235,6 +297,8 @@ static int cmd_stats(const struct state_fds *f, double interval)
 			       (unsigned long long)b[i].packets[TCS_V_DROP],
 			       (unsigned long long)b[i].bytes[TCS_V_DROP],
 			       (unsigned long long)b[i].keys);
+			tcp_json(&b[i], old);
+			putchar('}');
 			continue;
 		}
 		units_fmt_rate(b[i].info.rate_bps, lim, sizeof(lim));
@@ -248,6 +312,8 @@ static int cmd_stats(const struct state_fds *f, double interval)
 		       (unsigned long long)b[i].packets[TCS_V_DROP],
 		       (unsigned long long)b[i].packets[TCS_V_MARK], (unsigned long long)b[i].keys);
 	}
+	if (!json)
+		tcp_table(b, nb, a, na);
 	if (json) {
 		printf("],\"packets\":{");
 		for (i = 0; i < TCS_STAT_NR; i++)

@@ -75,3 +75,9 @@ printf '  %-52s %8s %8s\n' case Gbit/s ratio
 printf '  %-52s %8.2f %8s\n' "no daemon (baseline)" "$base" 1.00
 printf '  %-52s %8.2f %8.2f\n' "daemon attached, flow matches no rule" "$unm" "$(tcs_calc "$unm / $base")"
 printf '  %-52s %8.2f %8.2f\n' "daemon attached, flow under a 100gbit per-flow limit" "$lim" "$(tcs_calc "$lim / $base")"
+
+echo
+echo "== 4. ingress TCP across a WAN RTT, in the vm (Debian's 6.1, netem), 10mbit"
+echo "   policer alone / HTB on an IFB / socket pacing's window clamp + policer"
+tests/vm/run.sh exec --timeout 1500 -e TCS_START_TIMEOUT=120 -- tests/pace/bench_ingress.sh 2>&1 |
+	grep -E '^(PASS|FAIL|SKIP) |^SKIP vm' | sed -E 's/^PASS /  meets the target: /; s/^FAIL /  misses the target: /; s/^/  /'

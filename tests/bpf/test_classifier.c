@@ -2297,6 +2297,89 @@ static int test_reload_flow_cache(void)
 	return 0;
 }
 
+/* ---- notes for socket pacing ---------------------------------------------------- */
+
+/* What tcs_socks says of the connection f (as the packet sees it) in dir. */
+static int sock_note(const struct fr *f, int dir, struct tcs_sock_note *n)
+{
+	struct tcs_sock_key k = { .dir = (__u8)dir, .family = f->v6 ? TCS_FAMILY_V6 : TCS_FAMILY_V4 };
+	__u8 src[16] = { 0 }, dst[16] = { 0 };
+	__u16 sport = htons(f->sport ? f->sport : 4000), dport = htons(f->dport ? f->dport : 5201);
+
+	addr(f->v6, f->src, f->v6 ? "2001:db8::1" : "198.18.0.1", src);
+	addr(f->v6, f->dst, f->v6 ? "2001:db8::2" : "198.18.0.2", dst);
+	/* the socket's own view: egress packets leave from it, ingress ones come to it */
+	memcpy(k.laddr, dir == TCS_DIR_EGRESS ? src : dst, 16);
+	memcpy(k.raddr, dir == TCS_DIR_EGRESS ? dst : src, 16);
+	k.lport = dir == TCS_DIR_EGRESS ? sport : dport;
+	k.rport = dir == TCS_DIR_EGRESS ? dport : sport;
+	return bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.tcs_socks), &k, n) ? -errno : 0;
+}
+
+static __u32 bound_ruleset(int dir)
+{
+	struct tcs_iface_key k = { .ifindex = LO, .dir = (__u32)dir };
+	struct tcs_iface v = { 0 };
+
+	bpf_map_lookup_elem(E.ifaces, &k, &v);
+	return v.ruleset;
+}
+
+/*
+ * A classified TCP connection is noted for its local socket, as the socket
+ * sees it, with the limiter key and the ruleset; UDP, unmatched TCP and
+ * later packets of a known flow write nothing; a reload that leaves the
+ * connection unmatched removes the note at its next packet.
+ */
+static int test_sock_notes(void)
+{
+	struct fr out = { .proto = IPPROTO_TCP, .sport = 4000, .dport = 5201 };
+	struct fr in = { .proto = IPPROTO_TCP, .v6 = 1, .src = "2001:db8::2", .dst = "2001:db8::1",
+			 .sport = 5201, .dport = 4000 };
+	struct fr udp = { .sport = 4001, .dport = 5201 };
+	struct fr other = { .proto = IPPROTO_TCP, .sport = 4002, .dport = 5301 };
+	struct tcs_sock_note n;
+	struct tcs_key want;
+	__u32 ue, ui;
+
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n"
+	      "    egress:\n      - { name: e, match: { proto: tcp, dport: 5201 }, " FAST ", per: flow }\n"
+	      "    ingress:\n      - { name: i, match: { proto: tcp, sport: 5201 }, " FAST ", per: rule }\n");
+	ue = uid_of("lo/egress/e/flow");
+	ui = uid_of("lo/ingress/i/rule");
+	CHECK_INT(tx(E.eg, &out), PASS);
+	CHECK_INT(sock_note(&out, TCS_DIR_EGRESS, &n), 0);
+	want = key_make(ue, TCS_PER_FLOW, &out);
+	CHECK(!memcmp(&n.key, &want, sizeof(want)));
+	CHECK_U64(n.ruleset, bound_ruleset(TCS_DIR_EGRESS));
+	CHECK_INT(sock_note(&out, TCS_DIR_INGRESS, &n), -ENOENT);
+
+	CHECK_INT(tx(E.in, &in), PASS);
+	CHECK_INT(sock_note(&in, TCS_DIR_INGRESS, &n), 0);
+	want = key_make(ui, TCS_PER_RULE, &in);
+	CHECK(!memcmp(&n.key, &want, sizeof(want)));
+	CHECK_U64(n.ruleset, bound_ruleset(TCS_DIR_INGRESS));
+
+	CHECK_INT(tx(E.eg, &udp), PASS);
+	CHECK_INT(sock_note(&udp, TCS_DIR_EGRESS, &n), -ENOENT);
+	CHECK_INT(tx(E.eg, &other), PASS);
+	CHECK_INT(sock_note(&other, TCS_DIR_EGRESS, &n), -ENOENT);
+	CHECK_INT(map_count(bpf_map__fd(E.skel->maps.tcs_socks), sizeof(struct tcs_sock_key)), 2);
+
+	/* a known flow (a flow cache hit) pays nothing: its note is not written again */
+	CHECK_INT(tx(E.in, &in), PASS);
+	CHECK_INT(map_count(bpf_map__fd(E.skel->maps.tcs_socks), sizeof(struct tcs_sock_key)), 2);
+
+	/* the rule goes: the flow's next packet is classified afresh, its note removed */
+	CHECK_INT(apply("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+			"      - { name: e, match: { proto: tcp, dport: 5301 }, " FAST ", per: flow }\n"),
+		  0);
+	CHECK_INT(tx(E.eg, &out), PASS);
+	CHECK_INT(sock_note(&out, TCS_DIR_EGRESS, &n), -ENOENT);
+	env_down();
+	return 0;
+}
+
 /* ---- main ----------------------------------------------------------------------- */
 
 static int sh(const char *cmd)
@@ -2619,6 +2702,7 @@ int main(void)
 	TEST(test_unbound_ifindex);
 	TEST(test_reload_keeps_state);
 	TEST(test_reload_flow_cache);
+	TEST(test_sock_notes);
 
 	/* the netns, and the veth in it, go away with us */
 	return tests_done("bpf-classifier");

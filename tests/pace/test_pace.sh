@@ -258,4 +258,35 @@ test_stop_restores_root()
 	[ "$before" = "$after" ] && [[ $during == *" fq"* ]]
 }
 
+# ---- socket pacing: local TCP told its rate (bpf/sockpace.bpf.c) ----------
+
+# Mean RTT (us) the senders of TAG saw (from the client's JSON).
+sender_rtt() { jq -er '[.end.streams[].sender.mean_rtt] | add / length | floor' "$TCS_TMP/$1.json"; }
+# The flow's own RTT: EDT pacing alone lets Cubic fill fq up to max_delay;
+# with socket pacing the sender sends at the rate and nothing queues. The
+# goodput of HTB (at least 98% of it: more is fine, the limit is the
+# ceiling), the flow's mean RTT at most a tenth of HTB's.
+test_own_rtt_vs_htb()
+{
+	local htb paced hrtt prtt
+
+	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
+	htb_on 10mbit || { tcs_msg "htb failed"; return 1; }
+	htb=$(tcp_run htb 1) || { tcs_msg "iperf3 failed under htb"; return 1; }
+	hrtt=$(sender_rtt htb0) || return 1
+	htb_off
+	pace_policy "$TCS_TMP/p.yaml" 10mbit flow
+	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
+	grep -q 'socket pacing: local TCP' "$TCS_LOG" || {
+		tcs_msg "socket pacing is off: $(grep -m1 'socket pacing' "$TCS_LOG")"
+		return 1
+	}
+	paced=$(tcp_run paced 1) || { tcs_msg "iperf3 failed paced"; return 1; }
+	prtt=$(sender_rtt paced0) || return 1
+	ctl stats --interval 0.1
+	tcs_msg "10mbit: EDT + socket pacing $(tcs_mbit "$paced") mbit, mean RTT $prtt us;" \
+		"htb $(tcs_mbit "$htb") mbit, mean RTT $hrtt us"
+	tcs_within "$paced" "$(tcs_calc "$htb * 0.98")" 10000000 && [ "$((prtt * 10))" -le "$hrtt" ]
+}
+
 tcs_main pace "$@"
