@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Packet parsing for the classifier: Ethernet, up to two VLAN tags, IPv4 with
- * options, IPv6 with a bounded extension-header walk, L4 ports. Reads with
- * bpf_skb_load_bytes so headers in non-linear skbs are seen too.
+ * Packet parsing for the classifier: Ethernet with up to two VLAN tags, or no
+ * link-layer header at all (TCS_IF_L3 devices: tun, WireGuard, PPP, ipip,
+ * sit, gre), then IPv4 with options, IPv6 with a bounded extension-header
+ * walk, L4 ports. Reads with bpf_skb_load_bytes so headers in non-linear
+ * skbs are seen too.
  *
  * Verdicts for odd frames (docs/policy.md repeats them):
- *  - not IPv4/IPv6 (ARP, LLDP, ...): PARSE_NOT_IP, never matched, passed.
+ *  - not IPv4/IPv6 (ARP, LLDP, ...; on an L3 device, skb->protocol neither
+ *    IPv4 nor IPv6): PARSE_NOT_IP, never matched, passed.
  *  - IP header cut short or inconsistent (version, IHL < 5), an IPv6 chain
  *    of more than TCS_MAX_EXTHDRS extension headers or cut short, or the L4
  *    header of an unfragmented packet or first fragment cut short:
  *    PARSE_MALFORMED, dropped. The kernel's stack would discard them, and
  *    passing them would let crafted packets around port rules.
- *  - non-first fragments carry no ports: they take the ports their first
- *    fragment recorded (tcs_frags), else ports 0.
+ *  - non-first fragments carry no transport header: the walk stops at the
+ *    IPv6 Fragment header (what follows is payload, even when its next
+ *    header says AH or Destination Options), the ports and, behind such an
+ *    extension header, the protocol are unknown (PKT_NO_PORTS, PKT_NO_PROTO)
+ *    until the datagram's first fragment tells them (tcs_frags).
  */
 #ifndef TCS_PARSE_BPF_H
 #define TCS_PARSE_BPF_H
@@ -20,12 +26,12 @@
 #define TCS_MAX_VLANS		2
 #define TCS_MAX_EXTHDRS		8
 
-#ifndef READ_ONCE
-#define READ_ONCE(x)		(*(volatile typeof(x) *)&(x))
-#endif
-
 enum { PARSE_OK, PARSE_NOT_IP, PARSE_MALFORMED };
 enum { FRAG_NONE, FRAG_FIRST, FRAG_LATER };
+
+/* struct pkt flags: what a later fragment does not show */
+#define PKT_NO_PORTS	1	/* a port protocol's ports, or maybe one (PKT_NO_PROTO) */
+#define PKT_NO_PROTO	2	/* IPv6: an extension header follows the Fragment header */
 
 struct pkt {
 	__u8 family;		/* TCS_FAMILY_V4 / _V6 */
@@ -38,7 +44,7 @@ struct pkt {
 	__u32 hdr_len;		/* L2 + L3 + L4 header bytes: the per-segment overhead */
 	__u16 l3_off;
 	__u8 ecn;		/* the IP header's ECN field */
-	__u8 pad;
+	__u8 flags;		/* PKT_* */
 	__u8 src[16];
 	__u8 dst[16];
 };
@@ -62,13 +68,24 @@ static __always_inline __u32 l4_min_len(__u8 proto)
 	}
 }
 
+static __always_inline int is_exthdr(__u8 nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
+	       nh == IPPROTO_AH || nh == IPPROTO_FRAGMENT;
+}
+
 static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p, __u32 off)
 {
 	__u16 ports[2];
 	__u8 doff;
 
 	p->hdr_len = off;
-	if (p->frag == FRAG_LATER || !has_ports(p->proto))
+	if (p->frag == FRAG_LATER) {
+		if (has_ports(p->proto))
+			p->flags |= PKT_NO_PORTS;
+		return PARSE_OK;
+	}
+	if (!has_ports(p->proto))
 		return PARSE_OK;
 	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 		return PARSE_MALFORMED;
@@ -102,11 +119,15 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pkt *p, __u3
 	} ip;
 	__u16 frag;
 	__u32 ihl;
+	__u8 last;
 
 	if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
 		return PARSE_MALFORMED;
 	ihl = (ip.vihl & 0xf) * 4;
 	if ((ip.vihl >> 4) != 4 || ihl < sizeof(ip))
+		return PARSE_MALFORMED;
+	/* options cut short: the header is */
+	if (bpf_skb_load_bytes(skb, off + ihl - 1, &last, 1))
 		return PARSE_MALFORMED;
 	p->family = TCS_FAMILY_V4;
 	p->proto = ip.proto;
@@ -162,14 +183,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p, __u3
 			__u32 id;
 		} eh;
 
-		switch (nh) {
-		case IPPROTO_HOPOPTS:
-		case IPPROTO_ROUTING:
-		case IPPROTO_DSTOPTS:
-		case IPPROTO_AH:
-		case IPPROTO_FRAGMENT:
-			break;
-		default:
+		if (!is_exthdr(nh)) {
 			p->proto = nh;
 			return parse_l4(skb, p, off);
 		}
@@ -180,16 +194,29 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p, __u3
 		if (nh == IPPROTO_FRAGMENT) {
 			__u16 fo = bpf_ntohs(eh.frag_off);
 
-			if (fo & 0xfff8)
-				p->frag = FRAG_LATER;
-			else if (fo & 1)
-				p->frag = FRAG_FIRST;
 			p->frag_id = eh.id;
 			off += 8;
-		} else if (nh == IPPROTO_AH) {
-			off += ((__u32)eh.len + 2) * 4;
+			if (fo & 0xfff8) {
+				/* payload from here on, whatever its next header says */
+				p->frag = FRAG_LATER;
+				p->proto = eh.nexthdr;
+				if (is_exthdr(eh.nexthdr)) {
+					p->flags |= PKT_NO_PROTO | PKT_NO_PORTS;
+					p->hdr_len = off;
+					return PARSE_OK;
+				}
+				return parse_l4(skb, p, off);
+			}
+			if (fo & 1)
+				p->frag = FRAG_FIRST;
 		} else {
-			off += ((__u32)eh.len + 1) * 8;
+			__u32 hl = nh == IPPROTO_AH ? ((__u32)eh.len + 2) * 4 : ((__u32)eh.len + 1) * 8;
+			__u8 last;
+
+			/* the whole header, not just its first two bytes */
+			if (bpf_skb_load_bytes(skb, off + hl - 1, &last, 1))
+				return PARSE_MALFORMED;
+			off += hl;
 		}
 		nh = eh.nexthdr;
 	}
@@ -199,9 +226,10 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p, __u3
 /*
  * A global function: the verifier checks it once, on its own, instead of
  * once per path of the caller, which keeps the program's verification small
- * (and loading fast, even on an emulated CPU).
+ * (and loading fast, even on an emulated CPU). if_flags: the binding's
+ * TCS_IF_*.
  */
-__attribute__((noinline)) int parse_pkt(struct __sk_buff *skb, struct pkt *p)
+__attribute__((noinline)) int parse_pkt(struct __sk_buff *skb, struct pkt *p, __u32 if_flags)
 {
 	if (!p)
 		return PARSE_NOT_IP;
@@ -210,6 +238,12 @@ __attribute__((noinline)) int parse_pkt(struct __sk_buff *skb, struct pkt *p)
 	int i;
 
 	__builtin_memset(p, 0, sizeof(*p));
+	if (if_flags & TCS_IF_L3) {
+		/* no link-layer header: the device said which IP it carries */
+		off = 0;
+		proto = (__u16)skb->protocol;
+		goto l3;
+	}
 	if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)))
 		return PARSE_NOT_IP;
 	/* Tags the device did not strip into skb metadata are in the frame. */
@@ -221,11 +255,94 @@ __attribute__((noinline)) int parse_pkt(struct __sk_buff *skb, struct pkt *p)
 			return PARSE_NOT_IP;
 		off += 4;
 	}
+l3:
 	if (proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(skb, p, off);
 	if (proto == bpf_htons(ETH_P_IPV6))
 		return parse_ipv6(skb, p, off);
 	return PARSE_NOT_IP;
+}
+
+#define TCS_PORT_VXLAN		4789
+#define TCS_PORT_GENEVE		6081
+#define TCS_ETH_P_TEB		0x6558	/* Ethernet bridged in GRE and Geneve */
+
+/*
+ * The headers every segment of a GSO packet repeats, when the packet is a
+ * tunnel's (VXLAN, Geneve, GRE, IPv4/IPv6 in IP) built above this device:
+ * outer headers, tunnel header, inner Ethernet (VXLAN, Geneve, GRE TEB),
+ * inner IP and the inner TCP or UDP header. 0 when p is not such a packet
+ * or its inner headers cannot be read: the caller keeps p->hdr_len.
+ */
+__attribute__((noinline)) int tunnel_hdr_len(struct __sk_buff *skb, const struct pkt *p)
+{
+	if (!p || p->frag != FRAG_NONE)
+		return 0;
+	__u32 off = p->hdr_len;	/* after the outer transport header */
+	__u8 b[4], proto;
+	__u16 et;
+
+	switch (p->proto) {
+	case IPPROTO_UDP:
+		if (p->dport == bpf_htons(TCS_PORT_VXLAN)) {
+			off += 8;
+			goto eth;
+		}
+		if (p->dport != bpf_htons(TCS_PORT_GENEVE))
+			return 0;
+		if (bpf_skb_load_bytes(skb, off, b, 4))
+			return 0;
+		et = (__u16)(b[2] << 8 | b[3]);
+		off += 8 + (b[0] & 0x3f) * 4;
+		if (et == TCS_ETH_P_TEB)
+			goto eth;
+		break;
+	case IPPROTO_GRE:
+		if (bpf_skb_load_bytes(skb, off, b, 4))
+			return 0;
+		et = (__u16)(b[2] << 8 | b[3]);
+		/* checksum, key and sequence number: 4 bytes each when present */
+		off += 4 + ((b[0] & 0x80) ? 4 : 0) + ((b[0] & 0x20) ? 4 : 0) +
+		       ((b[0] & 0x10) ? 4 : 0);
+		if (et == TCS_ETH_P_TEB)
+			goto eth;
+		break;
+	case IPPROTO_IPIP:
+		et = ETH_P_IP;
+		break;
+	case IPPROTO_IPV6:
+		et = ETH_P_IPV6;
+		break;
+	default:
+		return 0;
+	}
+	goto ip;
+eth:
+	if (bpf_skb_load_bytes(skb, off + 12, b, 2))
+		return 0;
+	et = (__u16)(b[0] << 8 | b[1]);
+	off += 14;
+ip:
+	if (et == ETH_P_IP) {
+		if (bpf_skb_load_bytes(skb, off, b, 1) ||
+		    bpf_skb_load_bytes(skb, off + 9, &proto, 1))
+			return 0;
+		off += (b[0] & 0xf) * 4;
+	} else if (et == ETH_P_IPV6) {
+		if (bpf_skb_load_bytes(skb, off + 6, &proto, 1))
+			return 0;
+		off += 40;
+	} else {
+		return 0;
+	}
+	if (proto == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(skb, off + 12, b, 1))
+			return 0;
+		off += (b[0] >> 4) * 4;
+	} else if (proto == IPPROTO_UDP) {
+		off += 8;
+	}
+	return (int)off;
 }
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "tcshape_abi.h"
 #include "parse.bpf.h"
+#include "gcra.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -162,36 +163,42 @@ static __always_inline void stat_inc(__u32 idx)
 }
 
 /*
- * Fragments after the first carry no ports: they take the ports their first
- * fragment recorded, so a fragmented flow is keyed and matched as one. When
- * the first was not seen (reordered, or sent before we attached) the ports
- * stay 0: port rules do not match, address-only rules still do.
+ * Fragments after the first carry no transport header: they take the
+ * protocol and ports their first fragment recorded, so a fragmented flow is
+ * keyed and matched as one. Returns 0, or -1 for a later fragment whose first
+ * was not seen (reordered, lost, or sent before we attached) and which still
+ * lacks what a rule could need (PKT_NO_*): see orphan_lacks().
  */
-static __always_inline void frag_ports(struct pkt *p)
+static __always_inline int frag_learn(struct pkt *p)
 {
 	struct tcs_frag_ports *fp, v = {};
 	struct tcs_frag_key k = {};
 
-	if (p->frag == FRAG_NONE || !has_ports(p->proto))
-		return;
+	if (p->frag == FRAG_NONE)
+		return 0;
+	if (p->frag == FRAG_FIRST ? p->family == TCS_FAMILY_V4 && !has_ports(p->proto)
+				  : !p->flags)
+		return 0;	/* the later fragments will show all there is */
 	k.family = p->family;
-	k.proto = p->proto;
+	k.proto = p->family == TCS_FAMILY_V4 ? p->proto : 0;
 	k.id = p->frag_id;
 	__builtin_memcpy(k.src, p->src, 16);
 	__builtin_memcpy(k.dst, p->dst, 16);
 	if (p->frag == FRAG_FIRST) {
 		v.sport = p->sport;
 		v.dport = p->dport;
+		v.proto = p->proto;
 		bpf_map_update_elem(&tcs_frags, &k, &v, BPF_ANY);
-		return;
+		return 0;
 	}
 	fp = bpf_map_lookup_elem(&tcs_frags, &k);
-	if (fp) {
-		p->sport = fp->sport;
-		p->dport = fp->dport;
-	} else {
-		stat_inc(TCS_STAT_FRAG_NO_FIRST);
-	}
+	if (!fp)
+		return -1;
+	p->proto = fp->proto;
+	p->sport = fp->sport;
+	p->dport = fp->dport;
+	p->flags = 0;
+	return 0;
 }
 
 static __always_inline __u32 class_of(__u32 ruleset, __u8 field, __u8 family,
@@ -371,42 +378,6 @@ static __always_inline void note_sock(const struct pkt *p, __u32 dir, __u32 rule
 	bpf_map_update_elem(&tcs_socks, &k, &n, BPF_ANY);
 }
 
-enum { CHARGE_PASS, CHARGE_DROP, CHARGE_CONTENDED };
-
-/*
- * GCRA, the token bucket as one clock: tat is when the bucket would be full
- * again, and a packet may leave once the bucket holds its cost:
- *
- *	dep = max(now, tat - (burst - cost))	then	tat = max(tat, now) + cost
- *
- * Policing passes a packet only if dep is now; pacing (EDT) sends it at dep
- * unless that lies more than max_delay ahead. A packet that finds the bucket
- * full always leaves at once, however large: a GSO super-packet bigger than
- * the burst is not starved, it puts the key in debt. A refused packet costs
- * nothing. Lock-free: one compare-and-swap per packet; losing the race eight
- * times in a row refuses the packet rather than let it pass unaccounted.
- */
-static __always_inline int charge(struct tcs_key_state *st, const struct tcs_rule *r,
-				  __u64 now, __u64 len, __u64 *dep)
-{
-	__u64 cost = (len * r->mult) >> r->shift;
-	__u64 credit = r->burst_ns > cost ? r->burst_ns - cost : 0;
-	__u64 limit = r->action == TCS_ACT_PACE ? r->max_delay_ns : 0;
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		__u64 tat = READ_ONCE(st->tat);
-		__u64 base = tat > now ? tat : now;
-
-		*dep = tat > now + credit ? tat - credit : now;
-		if (*dep - now > limit)
-			return CHARGE_DROP;
-		if (__sync_val_compare_and_swap(&st->tat, tat, base + cost) == tat)
-			return CHARGE_PASS;
-	}
-	return CHARGE_CONTENDED;
-}
-
 /*
  * Congestion Experienced on an ECN-capable packet: the sender backs off as
  * from a drop, without losing the packet. IPv4's header checksum is fixed
@@ -448,6 +419,58 @@ static __always_inline void count(const struct tcs_rule *r, int verdict, __u64 l
 	}
 }
 
+/*
+ * A later fragment whose first was not seen lacks its ports (and, behind an
+ * IPv6 extension header, its protocol). It may belong to any rule that
+ * constrains what it lacks, and passing it uncharged would let a sender that
+ * reorders its fragments around that rule's limit; charging it with ports 0
+ * would charge a rule it may not belong to. So where the ruleset constrains
+ * what it lacks, it is dropped, as is one whose rule keys flows by their
+ * ports (per: flow). Elsewhere what it lacks cannot change its rule, and it
+ * is classified and charged like any packet. The receiver cannot reassemble
+ * a datagram whose first fragment never came anyway.
+ */
+static __always_inline int orphan_lacks(const struct pkt *p, __u32 ruleset)
+{
+	const struct tcs_ruleset *rs = bpf_map_lookup_elem(&tcs_rulesets, &ruleset);
+	__u32 lacks = (1 << TCS_F_SPORT) | (1 << TCS_F_DPORT);
+
+	if (p->flags & PKT_NO_PROTO)
+		lacks |= 1 << TCS_F_PROTO;
+	return rs && (rs->fields & lacks);
+}
+
+/*
+ * What goes on the wire: every segment of a GSO packet, headers included,
+ * and a tunnel's segments with their inner headers too (tunnel_hdr_len).
+ * gso_segs is 0 on a packet from an untrusted source (SKB_GSO_DODGY: tap,
+ * virtio, packet sockets) and may be too small: the segment count is at
+ * least what the payload needs at gso_size, as the kernel's own
+ * qdisc_pkt_len_init() reckons.
+ */
+__attribute__((noinline)) __u64 wire_len(struct __sk_buff *skb, struct pkt *p)
+{
+	if (!p)
+		return skb->len;
+	__u64 len = skb->len, segs = skb->gso_segs, hdr = p->hdr_len, size = skb->gso_size;
+
+	if (size) {
+		int th = tunnel_hdr_len(skb, p);
+
+		if (th > 0)
+			hdr = (__u64)th;
+	}
+	if (size && len > hdr) {
+		__u64 need = (len - hdr + size - 1) / size;
+
+		if (need > segs)
+			segs = need;
+	}
+	if (segs > 1)
+		len += (segs - 1) * hdr;
+	return len;
+}
+
 static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
@@ -458,13 +481,13 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	struct tcs_key lk;
 	__u64 len, now, dep;
 	struct pkt p = {};
-	int ret;
+	int ret, orphan;
 
 	iface = bpf_map_lookup_elem(&tcs_ifaces, &ik);
 	if (!iface)
 		return TC_ACT_UNSPEC;
 
-	ret = parse_pkt(skb, &p);
+	ret = parse_pkt(skb, &p, iface->flags);
 	if (ret == PARSE_NOT_IP) {
 		stat_inc(TCS_STAT_NOT_IP);
 		return TC_ACT_UNSPEC;
@@ -473,17 +496,20 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 		stat_inc(TCS_STAT_MALFORMED);
 		return TC_ACT_SHOT;
 	}
-	frag_ports(&p);
+	orphan = frag_learn(&p) < 0;
+	if (orphan && orphan_lacks(&p, iface->ruleset))
+		goto drop_orphan;
 
 	flow_key_of(&p, iface->ruleset, &fk);
-	cached = flow_cache ? bpf_map_lookup_elem(&tcs_flows, &fk) : NULL;
+	/* an orphan's ports 0 are not its flow's: it neither reads nor fills the cache */
+	cached = flow_cache && !orphan ? bpf_map_lookup_elem(&tcs_flows, &fk) : NULL;
 	if (cached) {
 		rule = *cached;
 	} else {
 		stat_inc(TCS_STAT_CACHE_MISS);
 		if (classify(&p, iface->ruleset, &rule) < 0)
 			rule.uid = TCS_UID_NONE;
-		if (flow_cache)
+		if (flow_cache && !orphan)
 			bpf_map_update_elem(&tcs_flows, &fk, &rule, BPF_ANY);
 		note_sock(&p, dir, iface->ruleset, &rule, skb->ifindex);
 	}
@@ -491,11 +517,10 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 		stat_inc(TCS_STAT_UNMATCHED);
 		return TC_ACT_UNSPEC;
 	}
+	if (orphan && rule.per == TCS_PER_FLOW)
+		goto drop_orphan;	/* its flow's key needs the ports */
 
-	/* Charge what goes on the wire: every segment of a GSO packet, headers included. */
-	len = skb->len;
-	if (skb->gso_segs > 1)
-		len += (__u64)(skb->gso_segs - 1) * p.hdr_len;
+	len = wire_len(skb, &p);
 
 	limiter_key_of(&p, &rule, skb->ifindex, &lk);
 	st = bpf_map_lookup_elem(&tcs_keys, &lk);
@@ -510,7 +535,9 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 
 	now = bpf_ktime_get_ns();
 	ret = charge(st, &rule, now, len, &dep);
-	if (ret == CHARGE_PASS) {
+	if (ret == CHARGE_CONTENDED)
+		stat_inc(TCS_STAT_CONTENDED);
+	if (ret != CHARGE_DROP) {
 		int verdict = TCS_V_PASS;
 
 		if (dep > now) {
@@ -527,10 +554,12 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 		count(&rule, verdict, len);
 		return TC_ACT_UNSPEC;
 	}
-	if (ret == CHARGE_CONTENDED)
-		stat_inc(TCS_STAT_CONTENDED);
 	__sync_fetch_and_add(&st->dropped, 1);
 	count(&rule, TCS_V_DROP, len);
+	return TC_ACT_SHOT;
+
+drop_orphan:
+	stat_inc(TCS_STAT_FRAG_NO_FIRST);
 	return TC_ACT_SHOT;
 }
 

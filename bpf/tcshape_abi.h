@@ -73,7 +73,7 @@
 #define TCS_STAT_UNMATCHED	2	/* IP packets no rule matched, passed */
 #define TCS_STAT_CACHE_MISS	3	/* packets that paid for classification */
 #define TCS_STAT_CONTENDED	4	/* lost the bucket race too often, dropped */
-#define TCS_STAT_FRAG_NO_FIRST	5	/* later fragment, first not seen: ports 0 */
+#define TCS_STAT_FRAG_NO_FIRST	5	/* later fragment, first not seen: dropped */
 #define TCS_STAT_NO_STATE	6	/* limiter state could not be created, passed */
 #define TCS_STAT_NR		8
 
@@ -89,8 +89,14 @@ struct tcs_iface_key {
 
 struct tcs_iface {
 	__u32 ruleset;
-	__u32 pad;
+	__u32 flags;		/* TCS_IF_* */
 };
+
+/*
+ * The device has no link-layer header (tun, WireGuard, PPP, ipip, sit, gre):
+ * packets start at the IP header and skb->protocol says which IP.
+ */
+#define TCS_IF_L3	1
 
 /*
  * tcs_rulesets: header of an immutable, published ruleset. Shapes are sorted
@@ -185,7 +191,12 @@ struct tcs_key_state {
 	__u64 dropped;		/* packets */
 };
 
-/* tcs_frags: ports of a fragmented datagram, learnt from its first fragment. */
+/*
+ * tcs_frags: protocol and ports of a fragmented datagram, learnt from its
+ * first fragment. The key is the datagram's identity: IPv4's (src, dst,
+ * proto, id), IPv6's (src, dst, id) with proto 0 (a later IPv6 fragment
+ * need not show the transport protocol).
+ */
 struct tcs_frag_key {
 	__u8 family;
 	__u8 proto;
@@ -198,7 +209,8 @@ struct tcs_frag_key {
 struct tcs_frag_ports {
 	__u16 sport;
 	__u16 dport;
-	__u32 pad;
+	__u8 proto;		/* the transport protocol, after extension headers */
+	__u8 pad[3];
 };
 
 /*

@@ -256,6 +256,7 @@ static int bindings_for(struct daemon *d, const struct policy *p, const struct c
 			b[n].ifindex = (uint32_t)links[i].ifindex;
 			b[n].dir = dir;
 			b[n].rs = (size_t)(rs - c->rs);
+			b[n].if_flags = link_is_l3(links[i].arptype) ? TCS_IF_L3 : 0;
 			n++;
 		}
 	}
@@ -622,8 +623,7 @@ static void fq_params(const struct pol_iface *pi, struct tc_fq *fq)
 	fq->limit = fq->flow_limit * 100 > 1000000 ? 1000000 : fq->flow_limit * 100;
 	if (fq->limit < 10000)
 		fq->limit = 10000;
-	/* fq's own 10 s horizon unless a max_delay needs longer */
-	fq->horizon_us = delay * 2 / 1000 > 10000000 ? (uint32_t)(delay * 2 / 1000) : 10000000;
+	fq->horizon_us = tc_fq_horizon_us(delay);
 }
 
 static struct root *root_find(struct daemon *d, uint32_t ifindex)

@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <net/if_arp.h>
+#ifndef ARPHRD_IP6GRE
+#define ARPHRD_IP6GRE	823	/* linux/if_arp.h; glibc's net/if_arp.h lacks it */
+#endif
+
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
@@ -38,7 +43,24 @@ static int nl_to_errno(int nlerr)
 	}
 }
 
-/* Copy index and name of every link in cache. */
+bool link_is_l3(unsigned int arptype)
+{
+	switch (arptype) {
+	case ARPHRD_NONE:	/* tun, WireGuard, xfrm */
+	case ARPHRD_RAWIP:
+	case ARPHRD_PPP:
+	case ARPHRD_TUNNEL:	/* ipip, vti */
+	case ARPHRD_TUNNEL6:	/* ip6tnl, vti6 */
+	case ARPHRD_SIT:
+	case ARPHRD_IPGRE:
+	case ARPHRD_IP6GRE:
+		return true;
+	default:		/* Ethernet, loopback, ... */
+		return false;
+	}
+}
+
+/* Copy index, name and link type of every link in cache. */
 static int snapshot(struct nl_cache *cache, struct link_info **out, size_t *n)
 {
 	size_t i = 0, cap = nl_cache_nitems(cache);
@@ -53,6 +75,7 @@ static int snapshot(struct nl_cache *cache, struct link_info **out, size_t *n)
 
 		links[i].ifindex = rtnl_link_get_ifindex(link);
 		links[i].txqs = rtnl_link_get_num_tx_queues(link);
+		links[i].arptype = rtnl_link_get_arptype(link);
 		snprintf(links[i].name, sizeof(links[i].name), "%s", name ? name : "");
 		i++;
 	}

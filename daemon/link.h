@@ -7,13 +7,21 @@
 #define TCS_LINK_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct link_info {
 	int ifindex;
 	unsigned int txqs;	/* TX queues: mq + fq per queue when > 1 */
+	unsigned int arptype;	/* ARPHRD_*: the link-layer header its packets carry */
 	char name[IF_NAMESIZE];
 };
+
+/*
+ * Does a device of this ARPHRD_* type carry no link-layer header, so that its
+ * packets start at the IP header (tun, WireGuard, PPP, ipip, sit, gre)?
+ */
+bool link_is_l3(unsigned int arptype);
 
 /* Snapshot of the current interfaces, once; free with free(). */
 int link_list(struct link_info **out, size_t *n);

@@ -559,7 +559,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	/* 2. flip: each binding switches with one map write */
 	for (i = 0; i < nb; i++) {
 		struct tcs_iface_key k = { .ifindex = b[i].ifindex, .dir = (__u32)b[i].dir };
-		struct tcs_iface v = { .ruleset = ids[b[i].rs] };
+		struct tcs_iface v = { .ruleset = ids[b[i].rs], .flags = b[i].if_flags };
 
 		if (bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY)) {
 			err = -errno;
@@ -610,7 +610,8 @@ unflip:
 		const struct binding *old = bind_find(m->bind, m->n_bind, b[i].ifindex, b[i].dir);
 
 		if (old) {
-			struct tcs_iface v = { .ruleset = m->cur_ids[old->rs] };
+			struct tcs_iface v = { .ruleset = m->cur_ids[old->rs],
+					       .flags = old->if_flags };
 
 			bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY);
 		} else {

@@ -22,6 +22,7 @@ struct binding {
 	uint32_t ifindex;
 	int dir;
 	size_t rs;
+	uint32_t if_flags;	/* TCS_IF_*: how the classifier parses this device */
 };
 
 int maps_open(struct tcshape_bpf *skel, struct maps **out);

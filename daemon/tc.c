@@ -838,6 +838,15 @@ static int qdisc_send(struct tc *tc, uint16_t type, uint16_t flags, uint32_t ifi
 	return tc_request(tc, nlh, NULL, NULL, ifindex, what);
 }
 
+uint32_t tc_fq_horizon_us(uint64_t max_delay_ns)
+{
+	uint64_t us = max_delay_ns / 1000 * 2;
+
+	if (max_delay_ns / 1000 > UINT32_MAX / 2)
+		return UINT32_MAX;
+	return us > 10000000 ? (uint32_t)us : 10000000;
+}
+
 int tc_root_set_fq(struct tc *tc, uint32_t ifindex, unsigned int txqs, const struct tc_fq *fq)
 {
 	const uint32_t mq = TC_H_MAKE(0x7c50u << 16, 0);	/* "tcs" mq handle 7c50: */

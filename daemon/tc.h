@@ -66,6 +66,13 @@ struct tc_fq {
 	uint32_t horizon_us;	/* later departures are dropped */
 };
 
+/*
+ * fq's horizon (TCA_FQ_HORIZON, a u32 of microseconds) for the longest
+ * max_delay it must hold: twice that, never below fq's own 10 s default, and
+ * saturated, not truncated, at what 32 bits hold (about 71 minutes).
+ */
+uint32_t tc_fq_horizon_us(uint64_t max_delay_ns);
+
 int tc_root_get(struct tc *tc, uint32_t ifindex, struct tc_root *root);
 /* fq at the root (mq + fq per queue when txqs > 1); replaces what is there. */
 int tc_root_set_fq(struct tc *tc, uint32_t ifindex, unsigned int txqs, const struct tc_fq *fq);

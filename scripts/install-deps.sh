@@ -9,7 +9,7 @@ pkgs=(
 	build-essential pkg-config clang llvm
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmnl-dev libnl-3-dev libnl-route-3-dev libyaml-dev libsystemd-dev
-	iproute2 iperf3 jq socat iputils-ping
+	iproute2 iperf3 jq socat iputils-ping python3
 	libmicrohttpd-dev
 	libclang-rt-14-dev valgrind
 	# make deb, make image and the fleet tier (tests/fleet)

@@ -68,6 +68,7 @@ struct fr {
 	__u16 frag_id;
 	int ihl;		/* IPv4 IHL in words (0: 5); options are NOPs */
 	int ext;		/* IPv6 destination-options headers before the L4 header */
+	__u8 after_frag;	/* IPv6: IPPROTO_DSTOPTS or _AH right after the Fragment header */
 	size_t len;		/* whole frame (0: headers + 16 bytes) */
 };
 
@@ -154,6 +155,19 @@ static size_t build(__u8 *buf, const struct fr *f)
 			put16(buf + l4 + 2, fo);
 			put16(buf + l4 + 6, f->frag_id);
 			l4 += 8;
+			if (f->after_frag) {
+				static __u8 unused;
+
+				*nh_slot = f->after_frag;
+				nh_slot = &unused;
+				if (f->frag == FR_FIRST) {
+					/* AH: (2 + 2) * 4 bytes; options: 8 bytes */
+					nh_slot = buf + l4;
+					buf[l4 + 1] = f->after_frag == IPPROTO_AH ? 2 : 0;
+					l4 += f->after_frag == IPPROTO_AH ? 16 : 8;
+				}
+				/* a later fragment: that header was in the first, payload follows */
+			}
 		}
 		*nh_slot = proto;
 	}
@@ -262,7 +276,7 @@ static void pol_err(void *ctx, const char *msg)
  * Publish a policy: the rulesets of its first interface entry, bound to
  * ifindex in each direction that has rules.
  */
-static int apply_on(const char *yaml, uint32_t ifindex)
+static int apply_dev(const char *yaml, uint32_t ifindex, uint32_t if_flags)
 {
 	struct policy *p = NULL;
 	struct compiled *c = NULL;
@@ -282,12 +296,17 @@ static int apply_on(const char *yaml, uint32_t ifindex)
 
 		if (rs)
 			b[nb++] = (struct binding){ .ifindex = ifindex, .dir = dir,
-						    .rs = (size_t)(rs - c->rs) };
+						    .rs = (size_t)(rs - c->rs), .if_flags = if_flags };
 	}
 	err = maps_apply(E.m, c, b, nb);
 	if (err)
 		compile_free(c);
 	return err;
+}
+
+static int apply_on(const char *yaml, uint32_t ifindex)
+{
+	return apply_dev(yaml, ifindex, 0);
 }
 
 static int apply(const char *yaml)
@@ -1138,27 +1157,41 @@ static int frag_case(int v6)
 	CHECK_U64(key_state(&want).packets, 3);
 	CHECK_U64(stat_get(TCS_STAT_FRAG_NO_FIRST), 0);
 
-	/* first never seen: ports 0, so the port rule misses, the address rule matches */
-	CHECK_INT(tx(E.eg, &orphan), PASS);
-	CHECK_U64(stat_get(TCS_STAT_FRAG_NO_FIRST), 1);
-	CHECK_U64(rst_get(up).pass, 3);
-	CHECK_U64(rst_get(ua).pass, 1);
+	/*
+	 * first never seen: it may belong to the port rule, so it is dropped,
+	 * charged to no rule, and leaves no flow cache entry or key behind
+	 */
 	{
-		struct tcs_key w2[2] = { want, key_make(ua, TCS_PER_FLOW, &orphan) };
+		int flows = map_count(E.flows, sizeof(struct tcs_flow_key));
 
-		w2[1].sport = 0;
-		w2[1].dport = 0;
-		CHECK_KEYS(w2, 2);
+		CHECK_INT(tx(E.eg, &orphan), DROP);
+		CHECK_U64(stat_get(TCS_STAT_FRAG_NO_FIRST), 1);
+		CHECK_U64(rst_get(up).pass + rst_get(up).drop, 3);
+		CHECK_U64(rst_get(ua).pass + rst_get(ua).drop, 0);
+		CHECK_KEYS(&want, 1);
+		CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), flows);
 	}
-	CHECK_INT(tx(E.eg, &orphan_out), PASS);
+	/* its first, late: then its rest is the port rule's again */
+	{
+		struct fr late_first = orphan;
+
+		late_first.frag = FR_FIRST;
+		late_first.frag_off = 0;
+		CHECK_INT(tx(E.eg, &late_first), PASS);
+		CHECK_INT(tx(E.eg, &orphan), PASS);
+		CHECK_U64(rst_get(up).pass, 5);
+		CHECK_U64(stat_get(TCS_STAT_FRAG_NO_FIRST), 1);
+	}
+	/* outside the address rule too: still dropped, the port rule could be its */
+	CHECK_INT(tx(E.eg, &orphan_out), DROP);
 	CHECK_U64(stat_get(TCS_STAT_FRAG_NO_FIRST), 2);
-	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 1);
+	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 0);
 
 	/* the id alone does not join a datagram: other source, no first */
-	CHECK_INT(tx(E.eg, &other_src), PASS);
+	CHECK_INT(tx(E.eg, &other_src), DROP);
 	CHECK_U64(stat_get(TCS_STAT_FRAG_NO_FIRST), 3);
-	CHECK_U64(rst_get(up).pass, 3);
-	CHECK_U64(rst_get(ua).pass, 2);
+	CHECK_U64(rst_get(up).pass, 5);
+	CHECK_U64(rst_get(ua).pass, 0);
 	CHECK_U64(stat_get(TCS_STAT_MALFORMED), 0);
 
 	/* not a fragment (IPv4: DF set, no MF, offset 0): nothing learnt */
@@ -1166,8 +1199,8 @@ static int frag_case(int v6)
 		struct fr whole = { .v6 = v6, .df = 1, .frag_id = 0x5555, .sport = 4001 };
 
 		CHECK_INT(tx(E.eg, &whole), PASS);
-		CHECK_U64(rst_get(up).pass, 4);
-		CHECK_INT(map_count(E.frags, sizeof(struct tcs_frag_key)), 1);
+		CHECK_U64(rst_get(up).pass, 6);
+		CHECK_INT(map_count(E.frags, sizeof(struct tcs_frag_key)), 2);
 	}
 	env_down();
 	return 0;
@@ -1199,6 +1232,190 @@ static int test_fragments_v6_after_ext(void)
 	CHECK_U64(rst_get(up).pass, 2);
 	CHECK_U64(stat_get(TCS_STAT_FRAG_NO_FIRST), 0);
 	env_down();
+	return 0;
+}
+
+/*
+ * Where no rule constrains what an orphan lacks, it cannot change its rule:
+ * it is charged like any packet, except under per: flow, whose key needs the
+ * ports (dropped). Orphans never touch the flow cache.
+ */
+static int orphan_case(int v6)
+{
+	struct fr o = { .v6 = v6, .frag = FR_LATER, .frag_id = 77, .len = 600,
+			.src = v6 ? "2001:db8::1" : "198.18.0.1" };
+	struct fr to_flow = o, to_none = o;
+	struct tcs_key want;
+	__u32 us, uf;
+
+	SETUP(v6 ? "version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+		   "      - { name: s, match: { dst: \"2001:db8::2\" }, " FAST ", per: src }\n"
+		   "      - { name: f, match: { dst: \"2001:db8::3\" }, " FAST ", per: flow }\n"
+		 : "version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+		   "      - { name: s, match: { dst: \"198.18.0.2\" }, " FAST ", per: src }\n"
+		   "      - { name: f, match: { dst: \"198.18.0.3\" }, " FAST ", per: flow }\n");
+	us = uid_of("lo/egress/s/src");
+	uf = uid_of("lo/egress/f/flow");
+	to_flow.dst = v6 ? "2001:db8::3" : "198.18.0.3";
+	to_none.dst = v6 ? "2001:db8::4" : "198.18.0.4";
+
+	CHECK_INT(tx(E.eg, &o), PASS);
+	CHECK_U64(rst_get(us).pass, 1);
+	CHECK_U64(rst_get(us).bpass, 600);
+	want = key_make(us, TCS_PER_SRC, &o);
+	CHECK_KEYS(&want, 1);
+	CHECK_INT(tx(E.eg, &to_flow), DROP);
+	CHECK_U64(rst_get(uf).pass + rst_get(uf).drop, 0);
+	CHECK_INT(tx(E.eg, &to_none), PASS);
+	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 1);
+	CHECK_U64(stat_get(TCS_STAT_FRAG_NO_FIRST), 1);
+	CHECK_KEYS(&want, 1);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 0);
+	env_down();
+	return 0;
+}
+
+static int test_fragments_orphan_v4(void)
+{
+	return orphan_case(0);
+}
+
+static int test_fragments_orphan_v6(void)
+{
+	return orphan_case(1);
+}
+
+/*
+ * An IPv6 later fragment whose Fragment header is followed by AH or
+ * Destination Options carries payload there, not that header: it is not
+ * malformed, and it takes its protocol and ports from its first fragment, so
+ * it cannot escape proto: udp.
+ */
+static int after_frag_case(__u8 eh)
+{
+	struct fr first = { .v6 = 1, .frag = FR_FIRST, .frag_id = 99, .after_frag = eh };
+	struct fr later = first, orphan = first;
+	__u32 uid;
+
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+	      "      - { name: u, match: { proto: udp }, " FAST ", per: rule }\n");
+	uid = uid_of("lo/egress/u/rule");
+	later.frag = FR_LATER;
+	orphan.frag = FR_LATER;
+	orphan.frag_id = 100;
+
+	CHECK_INT(tx(E.eg, &first), PASS);
+	CHECK_INT(tx(E.eg, &later), PASS);
+	later.frag_off = 300;
+	CHECK_INT(tx(E.eg, &later), PASS);
+	CHECK_U64(rst_get(uid).pass, 3);
+	/* no first: its protocol is unknown and a rule constrains it */
+	CHECK_INT(tx(E.eg, &orphan), DROP);
+	CHECK_U64(stat_get(TCS_STAT_FRAG_NO_FIRST), 1);
+	CHECK_U64(stat_get(TCS_STAT_MALFORMED), 0);
+	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 0);
+	CHECK_U64(rst_get(uid).pass + rst_get(uid).drop, 3);
+	env_down();
+
+	/* with only address rules it is charged to its rule as any packet */
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+	      "      - { name: a, match: { src: \"2001:db8::/32\" }, " FAST ", per: src }\n");
+	CHECK_INT(tx(E.eg, &orphan), PASS);
+	CHECK_U64(rst_get(uid_of("lo/egress/a/src")).pass, 1);
+	CHECK_U64(stat_get(TCS_STAT_MALFORMED), 0);
+	env_down();
+	return 0;
+}
+
+static int test_fragments_v6_dstopts_after_frag(void)
+{
+	return after_frag_case(IPPROTO_DSTOPTS);
+}
+
+static int test_fragments_v6_ah_after_frag(void)
+{
+	return after_frag_case(IPPROTO_AH);
+}
+
+/*
+ * Devices without a link-layer header (tun, WireGuard, PPP, ipip, sit, gre):
+ * the daemon binds them with TCS_IF_L3 and the packet starts at the IP
+ * header; skb->protocol says which IP. BPF_PROG_TEST_RUN sets skb->protocol
+ * with eth_type_trans(), i.e. from bytes 12-13 of what it is given: sources
+ * 8.0.0.1 and 2001:db8:86dd::1 put ETH_P_IP and ETH_P_IPV6 there, as a tun
+ * device would set them.
+ */
+static int test_l3_device(void)
+{
+	static const struct {
+		const char *what;
+		struct fr f;
+		__u32 if_flags;
+		int counted;		/* by the rule */
+		int stat;		/* else this counter */
+	} lc[] = {
+		{ "v4 on L3", { .src = "8.0.0.1" }, TCS_IF_L3, 1, -1 },
+		{ "v6 on L3", { .v6 = 1, .src = "2001:db8:86dd::1" }, TCS_IF_L3, 1, -1 },
+		{ "v4 tcp on L3", { .proto = IPPROTO_TCP, .src = "8.0.0.1" }, TCS_IF_L3, 1, -1 },
+		/* skb->protocol neither IPv4 nor IPv6 (here 0xc612): not IP */
+		{ "other protocol on L3", { .src = "198.18.0.1" }, TCS_IF_L3, 0, TCS_STAT_NOT_IP },
+		/* skb->protocol IPv4, the header inside another version: malformed */
+		{ "v6 header as IPv4", { .v6 = 1, .src = "2001:db8:800::1" }, TCS_IF_L3, 0,
+		  TCS_STAT_MALFORMED },
+		/* the same bytes read as Ethernet: the source address is no ethertype */
+		{ "v4 as Ethernet", { .src = "198.18.0.1" }, 0, 0, TCS_STAT_NOT_IP },
+	};
+	size_t i;
+
+	if (skip_why[0])
+		SKIP("%s", skip_why);
+	for (i = 0; i < sizeof(lc) / sizeof(lc[0]); i++) {
+		const char *yaml = "version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+				   "      - { name: r, match: { dport: 5201 }, " FAST ", per: flow }\n"
+				   "    ingress:\n"
+				   "      - { name: i, match: { dport: 5201 }, " FAST ", per: flow }\n";
+		size_t len;
+		int prog, v, dir;
+
+		if (env_load() || apply_dev(yaml, LO, lc[i].if_flags)) {
+			T_FAILED("%s: cannot set up", lc[i].what);
+			env_down();
+			continue;
+		}
+		for (dir = 0; dir < TCS_DIR_NR; dir++) {
+			const char *ident = dir == TCS_DIR_EGRESS ? "lo/egress/r/flow"
+								   : "lo/ingress/i/flow";
+			__u64 s0 = lc[i].stat >= 0 ? stat_get((__u32)lc[i].stat) : 0;
+			struct rst a = rst_get(uid_of(ident)), b;
+
+			prog = dir == TCS_DIR_EGRESS ? E.eg : E.in;
+			len = build(frame, &lc[i].f);
+			/* what a tun device carries: no Ethernet header */
+			v = run(prog, frame + 14, len - 14, NULL);
+			b = rst_get(uid_of(ident));
+			if (v != (lc[i].stat == TCS_STAT_MALFORMED ? DROP : PASS))
+				T_FAILED("%s %s: verdict %d", lc[i].what, ident, v);
+			if (b.pass - a.pass != (__u64)lc[i].counted)
+				T_FAILED("%s %s: rule passed %llu, want %d", lc[i].what, ident,
+					 (unsigned long long)(b.pass - a.pass), lc[i].counted);
+			if (lc[i].stat >= 0 && stat_get((__u32)lc[i].stat) != s0 + 1)
+				T_FAILED("%s %s: counter %d did not move", lc[i].what, ident,
+					 lc[i].stat);
+		}
+		if (lc[i].counted) {
+			struct tcs_key want = key_make(uid_of("lo/egress/r/flow"), TCS_PER_FLOW,
+						       &lc[i].f), got[MAX_DUMP];
+			struct tcs_key_state st[MAX_DUMP];
+			int n = keys_dump(got, st), j, found = 0;
+
+			for (j = 0; j < n; j++)
+				found |= !memcmp(&got[j], &want, sizeof(want));
+			if (!found)
+				T_FAILED("%s: no per-flow key with the packet's addresses and ports",
+					 lc[i].what);
+		}
+		env_down();
+	}
 	return 0;
 }
 
@@ -1400,7 +1617,8 @@ static int test_l4_header_lengths(void)
 		{ "first fragment v6 UDP 7", { .v6 = 1, .frag = FR_FIRST, .frag_id = 9 }, 7, DROP },
 		/* no ports to read: no header is required */
 		{ "ICMP 0", { .proto = IPPROTO_ICMP, .dport = 1 }, 0, PASS },
-		{ "later fragment 0", { .frag = FR_LATER, .frag_id = 10 }, 0, PASS },
+		{ "later fragment 0", { .proto = IPPROTO_ICMP, .frag = FR_LATER, .frag_id = 10 }, 0,
+		  PASS },
 	};
 	__u32 uid;
 	size_t i;
@@ -1465,6 +1683,20 @@ static int test_ipv6_ext_chain(void)
 		CHECK_INT(run(E.eg, frame, 14 + 40 + 1, NULL), DROP);
 		CHECK_U64(stat_get(TCS_STAT_MALFORMED), m + 1);
 	}
+	/*
+	 * found by fuzzing: a header whose first two bytes are there but not
+	 * the rest, followed by a protocol without ports (nothing else reads
+	 * past it), was passed
+	 */
+	{
+		struct fr f = { .v6 = 1, .ext = 1, .proto = IPPROTO_ICMPV6 };
+		__u64 m = stat_get(TCS_STAT_MALFORMED);
+
+		build(frame, &f);
+		frame[14 + 40 + 1] = 3;		/* 32 bytes of options, in 18 bytes of frame */
+		CHECK_INT(run(E.eg, frame, 14 + 40 + 18, NULL), DROP);
+		CHECK_U64(stat_get(TCS_STAT_MALFORMED), m + 1);
+	}
 	env_down();
 	return 0;
 }
@@ -1491,6 +1723,14 @@ static int test_ipv4_options(void)
 	}
 	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 11);
 	CHECK_U64(stat_get(TCS_STAT_MALFORMED), 0);
+	/* found by fuzzing: an IHL past the end of the packet, no ports to read after it */
+	{
+		struct fr f = { .ihl = 15, .proto = IPPROTO_ICMP };
+
+		build(frame, &f);
+		CHECK_INT(run(E.eg, frame, 14 + 40, NULL), DROP);
+		CHECK_U64(stat_get(TCS_STAT_MALFORMED), 1);
+	}
 	env_down();
 	return 0;
 }
@@ -1661,6 +1901,130 @@ static int test_gso_v4(void)
 static int test_gso_v6(void)
 {
 	return gso_case(1);
+}
+
+/*
+ * A packet from an untrusted source (SKB_GSO_DODGY: tap, virtio, packet
+ * sockets) arrives with gso_segs 0 and only gso_size set: it pays for the
+ * segments its payload needs, not for one.
+ */
+static int test_gso_dodgy(void)
+{
+	struct fr f = { .proto = IPPROTO_TCP, .dport = 443 };
+	struct __sk_buff ctx = { .gso_segs = 0, .gso_size = 500 };
+	size_t hdr = 14 + 20 + 20, len = hdr + 2250;	/* five segments: 4 x 500 + 250 */
+	__u32 uid;
+	int v;
+
+	if (!skip_why[0]) {
+		v = gso_probe();
+		if (v <= 0)
+			SKIP("BPF_PROG_TEST_RUN here does not carry gso fields into the skb");
+	}
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+	      "      - { name: r, match: { dport: 443 }, " FAST ", per: rule }\n");
+	uid = uid_of("lo/egress/r/rule");
+	f.len = len;
+	build(frame, &f);
+	CHECK_INT(run(E.eg, frame, len, &ctx), PASS);
+	CHECK_U64(rst_get(uid).bpass, len + 4 * hdr);
+	/* a gso_segs below what the payload needs is not believed either */
+	ctx.gso_segs = 2;
+	CHECK_INT(run(E.eg, frame, len, &ctx), PASS);
+	CHECK_U64(rst_get(uid).bpass, 2 * (len + 4 * hdr));
+	env_down();
+	return 0;
+}
+
+/*
+ * A tunnel's GSO packet (built by a VXLAN, Geneve, GRE or IP-in-IP device
+ * above this one) repeats outer, tunnel and inner headers in every segment:
+ * all of them are charged per segment, not just the outer ones.
+ */
+static size_t put_inner(__u8 *p, int eth, int v6, int tcp)
+{
+	size_t o = 0;
+
+	if (eth) {
+		put16(p + 12, v6 ? ETH_P_IPV6 : ETH_P_IP);
+		o = 14;
+	}
+	if (v6) {
+		p[o] = 0x60;
+		p[o + 6] = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+		o += 40;
+	} else {
+		p[o] = 0x45;
+		p[o + 9] = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+		o += 20;
+	}
+	if (tcp) {
+		p[o + 12] = 8 << 4;	/* 32 bytes: timestamps */
+		o += 32;
+	} else {
+		o += 8;
+	}
+	return o;
+}
+
+static int test_gso_tunnels(void)
+{
+	static const struct {
+		const char *what;
+		__u8 proto;
+		__u16 dport;
+		int eth, v6, tcp;
+		size_t tun;		/* tunnel header bytes after the outer L4 header */
+		__u8 tunhdr[8];
+	} tc[] = {
+		{ "vxlan, inner IPv4 TCP", IPPROTO_UDP, 4789, 1, 0, 1, 8, { 0x08 } },
+		{ "geneve, 8 bytes of options, inner IPv6 UDP", IPPROTO_UDP, 6081, 1, 1, 0, 16,
+		  { 0x02, 0, 0x65, 0x58 } },
+		{ "gre with key, inner IPv6 TCP", IPPROTO_GRE, 0, 0, 1, 1, 8,
+		  { 0x20, 0, 0x86, 0xdd } },
+		{ "gre TEB, inner IPv4 TCP", IPPROTO_GRE, 0, 1, 0, 1, 4, { 0, 0, 0x65, 0x58 } },
+		{ "ipip, inner TCP", IPPROTO_IPIP, 0, 0, 0, 1, 0, { 0 } },
+		{ "ip6 in ip, inner UDP", IPPROTO_IPV6, 0, 0, 1, 0, 0, { 0 } },
+	};
+	struct __sk_buff ctx = { .gso_segs = 4, .gso_size = 500 };
+	__u64 want = 0;
+	__u32 uid;
+	size_t i;
+	int v;
+
+	if (!skip_why[0]) {
+		v = gso_probe();
+		if (v <= 0)
+			SKIP("BPF_PROG_TEST_RUN here does not carry gso fields into the skb");
+	}
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+	      "      - { name: r, " FAST ", per: rule }\n");
+	uid = uid_of("lo/egress/r/rule");
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
+		struct fr f = { .proto = tc[i].proto, .dport = tc[i].dport };
+		size_t outer = 14 + 20 + (tc[i].proto == IPPROTO_UDP ? 8 : 0), hdr, len;
+
+		f.len = 1800;
+		build(frame, &f);
+		memset(frame + 14 + 20, 0, f.len - 34);
+		if (tc[i].proto == IPPROTO_UDP) {
+			put16(frame + 34, 4000);
+			put16(frame + 36, tc[i].dport);
+		}
+		memcpy(frame + outer, tc[i].tunhdr, tc[i].tun);
+		hdr = outer + tc[i].tun + put_inner(frame + outer + tc[i].tun, tc[i].eth, tc[i].v6,
+						    tc[i].tcp);
+		len = hdr + 3 * 500 + 100;	/* four segments */
+		CHECK_INT(run(E.eg, frame, len, &ctx), PASS);
+		want += len + 3 * hdr;
+		if (rst_get(uid).bpass != want)
+			T_FAILED("%s: charged %llu bytes, want %zu (%zu header bytes a segment)",
+				 tc[i].what, (unsigned long long)(rst_get(uid).bpass - (want - len - 3 * hdr)),
+				 len + 3 * hdr, hdr);
+		want = rst_get(uid).bpass;
+	}
+	env_down();
+	return 0;
 }
 
 /* ---- 10. the flow cache --------------------------------------------------------- */
@@ -2312,9 +2676,14 @@ int main(void)
 	TEST(test_port_ranges);
 	TEST(test_sport_range_edges);
 	TEST(test_vlan);
+	TEST(test_l3_device);
 	TEST(test_fragments_v4);
 	TEST(test_fragments_v6);
 	TEST(test_fragments_v6_after_ext);
+	TEST(test_fragments_orphan_v4);
+	TEST(test_fragments_orphan_v6);
+	TEST(test_fragments_v6_dstopts_after_frag);
+	TEST(test_fragments_v6_ah_after_frag);
 	TEST(test_malformed);
 	TEST(test_minimal_headers);
 	TEST(test_l4_header_lengths);
@@ -2325,6 +2694,8 @@ int main(void)
 	TEST(test_bucket_tat);
 	TEST(test_gso_v4);
 	TEST(test_gso_v6);
+	TEST(test_gso_dodgy);
+	TEST(test_gso_tunnels);
 	TEST(test_flow_cache);
 	TEST(test_ingress);
 	TEST(test_ingress_only);

@@ -319,8 +319,23 @@ static int test_filter_bad_identity(void)
 	return 0;
 }
 
+/* fq's horizon holds any max_delay: saturated at 32 bits of us, never wrapped */
+static int test_fq_horizon(void)
+{
+	CHECK_U64(tc_fq_horizon_us(0), 10000000);
+	CHECK_U64(tc_fq_horizon_us(5000000), 10000000);		/* 5 ms: fq's 10 s */
+	CHECK_U64(tc_fq_horizon_us(60ull * 1000000000), 120000000);	/* 1 min: 2 min */
+	/* 40 min: 4.8e9 us wrapped to about 505 s before, shorter than max_delay */
+	CHECK_U64(tc_fq_horizon_us(2400ull * 1000000000), UINT32_MAX);
+	CHECK_U64(tc_fq_horizon_us(UINT64_MAX), UINT32_MAX);
+	CHECK_U64(tc_fq_horizon_us(2147483647000ull), 4294967294u);
+	CHECK_U64(tc_fq_horizon_us(2147483648000ull), UINT32_MAX);
+	return 0;
+}
+
 int main(void)
 {
+	TEST(test_fq_horizon);
 	TEST(test_clsact_new);
 	TEST(test_clsact_del);
 	TEST(test_filter_attach_egress);
