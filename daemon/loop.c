@@ -132,6 +132,8 @@ static int on_resync(sd_event_source *s, uint64_t usec, void *ud)
 	struct loop *l = ud;
 
 	daemon_reconcile(l->d, true);
+	/* a resync may have put back what a failed request left out: STATUS= says so */
+	sd_notifyf(0, "STATUS=%s", daemon_status(l->d));
 	sd_event_source_set_time(s, usec + daemon_resync_usec(l->d));
 	return 0;
 }

@@ -39,7 +39,7 @@ ctl() { ip netns exec "$TCS_NS_A" "$TCSHAPECTL" --pin-dir "$TCS_PIN_DIR" "$@"; }
 # The rate (bits/s) of the rule in force, as the pinned maps say.
 rule_rate()
 {
-	ctl metrics | awk '/^tcshaped_rule_limit_bits_per_second.*rule="udp-limit"/ { print $2 }'
+	ctl stats --json --interval 0.1 | jq -r '.rules[] | select(.rule == "udp-limit") | .limit_bps'
 }
 
 # Collect what the daemon tells systemd: NOTIFY_SOCKET for the next start.

@@ -32,7 +32,7 @@ pace_policy()
 	local match=${4:-'{ proto: tcp, dport: "5201-5204" }'}
 	cat > "$1" <<EOF
 version: 1
-settings: { max_keys: 65536 }
+settings: { max_keys: 65536${SETTINGS:+, $SETTINGS} }
 interfaces:
   - name: $TCS_DEV_A
     egress:
@@ -188,7 +188,9 @@ test_ecn_marks_and_drops()
 	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
 	ip netns exec "$TCS_NS_A" sysctl -qw net.ipv4.tcp_ecn=1
 	ip netns exec "$TCS_NS_B" sysctl -qw net.ipv4.tcp_ecn=1
-	pace_policy "$TCS_TMP/p.yaml" 10mbit flow "" \
+	# a sender that goes past the limit: socket pacing would keep a local
+	# one under it, and nothing would need marking
+	SETTINGS="socket_pacing: off" pace_policy "$TCS_TMP/p.yaml" 10mbit flow "" \
 		'        max_delay: 60ms
         ecn: true
         ecn_threshold: 1ms' \
@@ -247,7 +249,8 @@ test_stop_restores_root()
 	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
 	tc -n "$TCS_NS_A" qdisc replace dev "$TCS_DEV_A" root handle 5: pfifo limit 321
 	before=$(tc -n "$TCS_NS_A" qdisc show dev "$TCS_DEV_A" | grep root)
-	pace_policy "$TCS_TMP/p.yaml" 10mbit flow
+	# a root an operator configured is replaced only when the policy says so
+	SETTINGS="manage_root_qdisc: true" pace_policy "$TCS_TMP/p.yaml" 10mbit flow
 	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
 	# fq at the root, or mq with fq on each TX queue
 	during=$(tc -n "$TCS_NS_A" qdisc show dev "$TCS_DEV_A" | grep -E 'root|parent 7c50:' |

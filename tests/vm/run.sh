@@ -66,10 +66,10 @@ GUEST_LIBS=(libbpf.so.1 libelf.so.1 libmnl.so.0 libnl-3.so.200 libnl-route-3.so.
 	libyaml-0.so.2 libsystemd.so.0 libz.so.1 libcap.so.2)
 
 # Kernel modules the tests may want; what a kernel lacks is left out. clsact
-# lives in sch_ingress.
+# lives in sch_ingress; ss reads sockets' pacing rates through tcp_diag.
 GUEST_MODS=(veth sch_fq sch_htb sch_ingress cls_bpf act_bpf sch_netem sch_tbf
 	sch_prio sch_fq_codel sch_cake ifb act_mirred act_gact cls_u32 cls_matchall
-	cls_fw tcp_bbr)
+	cls_fw tcp_bbr inet_diag tcp_diag)
 
 die() { echo "vm: $*" >&2; exit 1; }
 say() { echo "vm: $*" >&2; }
