@@ -748,6 +748,8 @@ test_security()
 	line=$(echo "$out" | grep -E 'Overall exposure level' | tail -1)
 	[ -n "$line" ] || { msg "systemd-analyze security: no score: $(echo "$out" | tail -1)"; return 1; }
 	msg "${line#→ }"
+	# the score the unit has kept since its hardening: it must not grow
+	awk -v s="$(echo "$line" | sed -E 's/.*: ([0-9.]+) .*/\1/')" 'BEGIN { exit !(s <= 2.0) }'
 }
 
 # ---- runner and teardown ---------------------------------------------------------
