@@ -57,6 +57,21 @@ static void per_rule(FILE *o, const struct state_rule *r, size_t n, const char *
 	}
 }
 
+static __u64 rule_limit(const struct state_rule *r)
+{
+	return r->info.rate_bps / 8;
+}
+
+static __u64 rule_burst(const struct state_rule *r)
+{
+	return r->info.burst_bytes;
+}
+
+static __u64 rule_keys(const struct state_rule *r)
+{
+	return r->keys;
+}
+
 static __u64 tcp_retrans(const struct state_rule *r)
 {
 	return r->tcp.retrans;
@@ -170,25 +185,12 @@ int metrics_write(FILE *o, const struct state_fds *f)
 					(unsigned long long)r[i].bytes[v]);
 			}
 	/* Prometheus wants base units: bytes, not bits */
-	help(o, "tcshaped_rule_limit_bytes_per_second", "gauge",
-	     "A rule's configured rate, L2 bytes per second");
-	for (i = 0; i < n; i++) {
-		fputs("tcshaped_rule_limit_bytes_per_second", o);
-		rule_labels(o, &r[i]);
-		fprintf(o, "} %llu\n", (unsigned long long)r[i].info.rate_bps / 8);
-	}
-	help(o, "tcshaped_rule_burst_bytes", "gauge", "A rule's bucket depth");
-	for (i = 0; i < n; i++) {
-		fputs("tcshaped_rule_burst_bytes", o);
-		rule_labels(o, &r[i]);
-		fprintf(o, "} %llu\n", (unsigned long long)r[i].info.burst_bytes);
-	}
-	help(o, "tcshaped_rule_active_keys", "gauge", "Limiter keys a rule holds");
-	for (i = 0; i < n; i++) {
-		fputs("tcshaped_rule_active_keys", o);
-		rule_labels(o, &r[i]);
-		fprintf(o, "} %llu\n", (unsigned long long)r[i].keys);
-	}
+	per_rule(o, r, n, "tcshaped_rule_limit_bytes_per_second", "gauge",
+		 "A rule's configured rate, L2 bytes per second", rule_limit);
+	per_rule(o, r, n, "tcshaped_rule_burst_bytes", "gauge", "A rule's bucket depth",
+		 rule_burst);
+	per_rule(o, r, n, "tcshaped_rule_active_keys", "gauge", "Limiter keys a rule holds",
+		 rule_keys);
 	tcp_metrics(o, r, n);
 	help(o, "tcshaped_packets_total", "counter",
 	     "Packets outside any rule's counters, by reason (classified: flow cache misses)");
