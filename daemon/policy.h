@@ -177,5 +177,9 @@ const struct pol_iface *policy_iface_for(const struct policy *p, const char *ifn
 
 const char *pol_dir_name(enum pol_dir dir);
 const char *pol_per_name(enum pol_per per);
+/* Does the protocol number carry ports (tcp, udp, sctp, udplite)? */
+bool pol_proto_has_ports(unsigned int num);
+/* The protocol's name as a policy writes it, else its number in buf. */
+const char *pol_proto_name(unsigned int num, char *buf, size_t len);
 
 #endif
