@@ -21,13 +21,13 @@
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
-#include <linux/rtnetlink.h>
 
 #include "tcshape.skel.h"
 #include "clsact_mark.h"
 #include "compile.h"
 #include "daemon.h"
 #include "fault.h"
+#include "hooks.h"
 #include "link.h"
 #include "log.h"
 #include "maps.h"
@@ -46,17 +46,6 @@ struct root {
 	struct tc_fq fq;
 };
 
-/* A tc hook our filter is on. */
-struct hook {
-	uint32_t ifindex;
-	int dir;
-	uint32_t prio;
-	bool created_clsact;
-	bool stale;		/* found from an earlier instance: its program is old */
-	bool check;		/* a tc event touched its interface: verify the filter */
-	char ifname[IF_NAMESIZE];
-};
-
 struct daemon {
 	struct daemon_opts o;
 	struct tcshape_bpf *skel;
@@ -72,19 +61,12 @@ struct daemon {
 	int fq;				/* FQ_*: can this kernel pace */
 	bool leave_datapath;		/* stop without removing anything (failed adoption) */
 	int lock;			/* the pin dir, flocked: one daemon per pin dir */
-	char filter_name[256];		/* whose filters are ours: see pin_dir_lock() */
-	struct hook *hooks;
-	size_t n_hooks;
+	struct hooks hooks;
 	struct root *roots;
 	size_t n_roots;
 	struct sockpace *sp;		/* socket pacing, when on and the host offers it */
 	char status[512];
 };
-
-static const char *dir_name(int dir)
-{
-	return dir == TCS_DIR_INGRESS ? "ingress" : "egress";
-}
 
 /* Policy errors: to the log, and the first ones kept for tcshapectl status. */
 static void err_to_log(void *ctx, const char *msg)
@@ -182,10 +164,7 @@ static int pin_dir_prepare(const char *dir)
 
 /*
  * One daemon per pin dir: a second one would adopt the first one's filters,
- * sweep its rulesets and, on stop, remove them. Held until exit. Whose our
- * filters are follows from the pin dir too: "tcshaped" for the default one
- * (the name every earlier tcshaped used), "tcshaped:DIR" for any other, so
- * instances with different pin dirs leave each other's filters alone.
+ * sweep its rulesets and, on stop, remove them. Held until exit.
  */
 static int pin_dir_lock(struct daemon *d)
 {
@@ -211,16 +190,6 @@ static int pin_dir_lock(struct daemon *d)
 	if (d->lock < 0) {
 		log_err("pin dir %s: lock: %s", d->o.pin_dir, strerror(-d->lock));
 		return d->lock;
-	}
-	if (!realpath(d->o.pin_dir, real))
-		snprintf(real, sizeof(real), "%s", d->o.pin_dir);
-	if (!strcmp(real, TCS_DEFAULT_PIN_DIR))
-		snprintf(d->filter_name, sizeof(d->filter_name), "%s", TCS_FILTER_NAME);
-	else if ((size_t)snprintf(d->filter_name, sizeof(d->filter_name), "%s:%s",
-				  TCS_FILTER_NAME, real) >= sizeof(d->filter_name)) {
-		log_err("pin dir %s: path too long (at most %zu characters)", real,
-			sizeof(d->filter_name) - sizeof(TCS_FILTER_NAME) - 1);
-		return -ENAMETOOLONG;
 	}
 	return 0;
 }
@@ -264,296 +233,6 @@ static int bindings_for(struct daemon *d, const struct policy *p, const struct c
 	*out = b;
 	*n_out = n;
 	return 0;
-}
-
-/* ---- tc hooks ---------------------------------------------------------------- */
-
-static struct hook *hook_find(struct daemon *d, uint32_t ifindex, int dir)
-{
-	size_t i;
-
-	for (i = 0; i < d->n_hooks; i++)
-		if (d->hooks[i].ifindex == ifindex && d->hooks[i].dir == dir)
-			return &d->hooks[i];
-	return NULL;
-}
-
-static int prog_fd(struct daemon *d, int dir)
-{
-	return bpf_program__fd(dir == TCS_DIR_INGRESS ? d->skel->progs.tcs_ingress
-						      : d->skel->progs.tcs_egress);
-}
-
-static int slot_free(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio);
-
-/* Put our filter on the hook; force: even if we believe it is there. */
-static int hook_attach(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio, bool force)
-{
-	struct tc_filter f = { .ifindex = ifindex, .dir = dir, .prio = prio,
-			       .handle = TCS_FILTER_HANDLE };
-	struct hook *h = hook_find(d, ifindex, dir), *nh;
-	bool created = false;
-	int err;
-
-	if (h && h->prio == prio && !h->stale && !force)
-		return 0;
-	err = tc_clsact_ensure(d->tc, ifindex, &created);
-	if (err)
-		return err;
-	if (created)
-		clsact_mark_set(d->o.pin_dir, ifindex);
-	/* on a filter of ours (an earlier instance's), this swaps the program in place */
-	err = slot_free(d, ifindex, dir, prio);
-	if (err)
-		return err;
-	err = tc_filter_attach(d->tc, &f, prog_fd(d, dir), d->filter_name);
-	if (err)
-		return err;
-	if (h && h->stale) {
-		h->stale = false;
-		log_at(LOG_INFO, h->ifname, NULL, "adopted %s filter on %s: program replaced in place",
-		       dir_name(dir),
-			 h->ifname);
-	}
-	if (h && h->prio != prio) {
-		/* priority changed: the new filter is live, drop the old one */
-		struct tc_filter old = f;
-
-		old.prio = h->prio;
-		tc_filter_detach(d->tc, &old);
-		h->prio = prio;
-	}
-	if (h)
-		return 0;
-	nh = realloc(d->hooks, (d->n_hooks + 1) * sizeof(*nh));
-	if (!nh)
-		return -ENOMEM;
-	d->hooks = nh;
-	h = &d->hooks[d->n_hooks++];
-	memset(h, 0, sizeof(*h));
-	h->ifindex = ifindex;
-	h->dir = dir;
-	h->prio = prio;
-	h->created_clsact = created;
-	if (!if_indextoname(ifindex, h->ifname))
-		snprintf(h->ifname, sizeof(h->ifname), "#%u", ifindex);
-	log_at(LOG_INFO, h->ifname, NULL, "attached %s on %s (pref %u%s)", dir_name(dir), h->ifname,
-	       prio,
-		 created ? ", created clsact" : "");
-	return 0;
-}
-
-/* Is another hook of ours on the same interface (the other direction)? */
-static bool hook_find_other(struct daemon *d, const struct hook *h)
-{
-	size_t i;
-
-	for (i = 0; i < d->n_hooks; i++)
-		if (&d->hooks[i] != h && d->hooks[i].ifindex == h->ifindex)
-			return true;
-	return false;
-}
-
-static int count_filter(const struct tc_filter_info *fi, void *ctx)
-{
-	(*(int *)ctx)++;
-	return 0;
-}
-
-/* Remove our filter; remove clsact too if we created it and nobody else uses it. */
-static void hook_detach(struct daemon *d, struct hook *h)
-{
-	struct tc_filter f = { .ifindex = h->ifindex, .dir = h->dir, .prio = h->prio,
-			       .handle = TCS_FILTER_HANDLE };
-	char name[IF_NAMESIZE];
-	int err, others = 0, dir;
-
-	if (!if_indextoname(h->ifindex, name)) {
-		/* the device took its hooks with it */
-		if (!hook_find_other(d, h))
-			clsact_mark_clear(d->o.pin_dir, h->ifindex);
-		log_at(LOG_INFO, h->ifname, NULL, "%s is gone; released its %s hook", h->ifname,
-		       dir_name(h->dir));
-		*h = d->hooks[--d->n_hooks];
-		return;
-	}
-	err = tc_filter_detach(d->tc, &f);
-	if (err && err != -ENOENT && err != -ENODEV)
-		log_at(LOG_WARNING, h->ifname, NULL, "detach %s on %s: %s", dir_name(h->dir), h->ifname,
-		       strerror(-err));
-	else
-		log_at(LOG_INFO, h->ifname, NULL, "detached %s on %s", dir_name(h->dir), h->ifname);
-	fault_point("detached");
-	err = 0;
-	if (h->created_clsact && !hook_find_other(d, h)) {
-		/* a dump that fails says nothing: keep the clsact, it may hold others' filters */
-		for (dir = 0; dir < TCS_DIR_NR && !err; dir++)
-			err = tc_filter_list(d->tc, h->ifindex, dir, count_filter, &others);
-		if (err)
-			log_at(LOG_WARNING, h->ifname, NULL,
-			       "kept the clsact qdisc we created on %s: cannot list its filters: %s",
-			       h->ifname, strerror(-err));
-		else if (!others)
-			tc_clsact_delete(d->tc, h->ifindex);
-	}
-	if (!hook_find_other(d, h))
-		clsact_mark_clear(d->o.pin_dir, h->ifindex);
-	*h = d->hooks[--d->n_hooks];
-}
-
-/* A filter of this instance's (its pin dir's), now or left by an earlier run. */
-static bool is_ours(const struct daemon *d, const struct tc_filter_info *fi)
-{
-	return fi->handle == TCS_FILTER_HANDLE && !strcmp(fi->kind, "bpf") &&
-	       !strcmp(fi->name, d->filter_name);
-}
-
-struct find_ours {
-	const struct daemon *d;
-	uint32_t prio;
-	bool found;
-};
-
-static int find_ours(const struct tc_filter_info *fi, void *ctx)
-{
-	struct find_ours *fo = ctx;
-
-	if (fi->prio == fo->prio && is_ours(fo->d, fi)) {
-		fo->found = true;
-		return 1;
-	}
-	return 0;
-}
-
-/* Is (prio, our handle) on the hook taken by a filter not ours? Then a replace would take it over. */
-static int find_foreign(const struct tc_filter_info *fi, void *ctx)
-{
-	struct find_ours *fo = ctx;
-
-	if (fi->prio != fo->prio || fi->handle != TCS_FILTER_HANDLE || is_ours(fo->d, fi))
-		return 0;
-	log_err("pref %u handle %u is taken by %s filter %s%s; not replacing it (another tcshaped "
-		"on another --pin-dir? give one of them another settings.tc_priority)",
-		fi->prio, fi->handle, fi->kind, fi->name[0] ? "named " : "", fi->name);
-	return -EBUSY;
-}
-
-static int slot_free(struct daemon *d, uint32_t ifindex, int dir, uint32_t prio)
-{
-	struct find_ours fo = { .d = d, .prio = prio };
-	int err = tc_filter_list(d->tc, ifindex, dir, find_foreign, &fo);
-
-	return err == -ENOENT || err == -EINVAL ? 0 : err;
-}
-
-/* Someone may have deleted our filter or the clsact under it: put them back. */
-static void hook_verify(struct daemon *d, struct hook *h)
-{
-	struct find_ours fo = { .d = d, .prio = h->prio };
-	int err;
-
-	h->check = false;
-	err = tc_filter_list(d->tc, h->ifindex, h->dir, find_ours, &fo);
-	if ((err && err != -ENOENT && err != -EINVAL) || fo.found)
-		return;
-	err = hook_attach(d, h->ifindex, h->dir, h->prio, true);
-	if (err)
-		log_at(LOG_ERR, h->ifname, NULL, "restore %s filter on %s: %s", dir_name(h->dir),
-		       h->ifname, strerror(-err));
-	else
-		log_at(LOG_WARNING, h->ifname, NULL,
-		       "restored %s filter on %s: it (or its clsact qdisc) had been deleted",
-			 dir_name(h->dir), h->ifname);
-}
-
-/*
- * Filters of ours an earlier instance left (the daemon was killed, or stopped
- * with on_stop: keep): remember them so they are replaced in place, or
- * removed if the policy no longer wants them.
- */
-struct adopt_ctx {
-	struct daemon *d;
-	uint32_t ifindex;
-	int dir;
-	const char *ifname;
-};
-
-static int adopt_one(const struct tc_filter_info *fi, void *ctx)
-{
-	struct adopt_ctx *a = ctx;
-	struct hook *nh;
-
-	if (!is_ours(a->d, fi) || hook_find(a->d, a->ifindex, a->dir))
-		return 0;
-	nh = realloc(a->d->hooks, (a->d->n_hooks + 1) * sizeof(*nh));
-	if (!nh)
-		return -ENOMEM;
-	a->d->hooks = nh;
-	nh = &a->d->hooks[a->d->n_hooks++];
-	memset(nh, 0, sizeof(*nh));
-	nh->ifindex = a->ifindex;
-	nh->dir = a->dir;
-	nh->prio = fi->prio;
-	nh->stale = true;
-	/* the earlier instance's clsact is ours to remove if it made it */
-	nh->created_clsact = clsact_mark_test(a->d->o.pin_dir, a->ifindex);
-	snprintf(nh->ifname, sizeof(nh->ifname), "%s", a->ifname);
-	return 0;
-}
-
-static void hooks_adopt(struct daemon *d)
-{
-	struct link_info *links = NULL;
-	size_t n = 0, i;
-	int dir;
-
-	if (link_watch_snapshot(d->links, &links, &n))
-		return;
-	for (i = 0; i < n; i++)
-		for (dir = 0; dir < TCS_DIR_NR; dir++) {
-			struct adopt_ctx a = { d, (uint32_t)links[i].ifindex, dir, links[i].name };
-
-			tc_filter_list(d->tc, a.ifindex, dir, adopt_one, &a);
-		}
-	free(links);
-	if (d->n_hooks)
-		log_info("found %zu filters of an earlier instance; adopting them", d->n_hooks);
-}
-
-/*
- * Attach where the bindings need us (replacing stale programs), verify hooks
- * a tc event touched (or all, with check_all), detach where no longer needed.
- */
-static int hooks_sync(struct daemon *d, const struct binding *b, size_t nb, uint32_t prio,
-		      bool check_all)
-{
-	size_t i;
-	int err, ret = 0;
-
-	for (i = 0; i < d->n_hooks; i++)
-		if (check_all || d->hooks[i].check)
-			hook_verify(d, &d->hooks[i]);
-	for (i = 0; i < nb; i++) {
-		err = hook_attach(d, b[i].ifindex, b[i].dir, prio, false);
-		if (err) {
-			char name[IF_NAMESIZE] = "";
-
-			if_indextoname(b[i].ifindex, name);
-			log_at(LOG_ERR, name, NULL, "attach %s on %s: %s", dir_name(b[i].dir), name,
-			       strerror(-err));
-			ret = ret ? ret : err;
-		}
-	}
-	for (i = d->n_hooks; i-- > 0;) {
-		size_t j;
-
-		for (j = 0; j < nb; j++)
-			if (b[j].ifindex == d->hooks[i].ifindex && b[j].dir == d->hooks[i].dir)
-				break;
-		if (j == nb)
-			hook_detach(d, &d->hooks[i]);
-	}
-	return ret;
 }
 
 /* ---- policy in force ----------------------------------------------------------- */
@@ -896,7 +575,7 @@ again:
 	}
 	free(j.v);
 	warn_fallbacks(p);
-	hooks_sync(d, b, nb, p->settings.tc_priority, false);
+	hooks_sync(&d->hooks, b, nb, p->settings.tc_priority, false);
 	fault_point("hooks");
 	free(b);
 	return 0;
@@ -955,7 +634,7 @@ static void record(struct daemon *d)
 
 	d->rec.pid = (__u32)getpid();
 	d->rec.rules = (__u32)policy_rules(d->policy);
-	d->rec.hooks = (__u32)d->n_hooks;
+	d->rec.hooks = (__u32)d->hooks.n;
 	snprintf((char *)d->rec.policy_path, sizeof(d->rec.policy_path), "%s", d->policy->path);
 	memcpy(d->rec.policy_sha256, d->policy->sha256, sizeof(d->rec.policy_sha256));
 	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.tcs_daemon), &zero, &d->rec, BPF_ANY))
@@ -972,7 +651,7 @@ static void set_status(struct daemon *d)
 			 (int)strcspn((char *)d->rec.last_error, "\n"), (char *)d->rec.last_error);
 	snprintf(d->status, sizeof(d->status), "%s%s%s%s: %zu rules on %zu hooks",
 		 first[0] ? "reload rejected: " : "", first, first[0] ? "; previous policy in force, " : "enforcing ",
-		 d->policy->path, policy_rules(d->policy), d->n_hooks);
+		 d->policy->path, policy_rules(d->policy), d->hooks.n);
 	record(d);
 }
 
@@ -1169,6 +848,8 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	if (err)
 		goto fail;
 	err = pin_dir_lock(d);
+	if (!err)
+		err = hooks_name(&d->hooks, o->pin_dir);
 	if (err)
 		goto fail;
 	err = load_bpf(d, p);
@@ -1181,12 +862,15 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 		log_err("netlink: %s", strerror(-err));
 		goto fail;
 	}
+	d->hooks.tc = d->tc;
+	d->hooks.prog_fd[TCS_DIR_INGRESS] = bpf_program__fd(d->skel->progs.tcs_ingress);
+	d->hooks.prog_fd[TCS_DIR_EGRESS] = bpf_program__fd(d->skel->progs.tcs_egress);
 	err = link_watch_open(&d->links, on_links_changed, d);
 	if (err)
 		goto fail;
 	d->fq = host_fq();
 	if (maps_adopted(d->maps))
-		hooks_adopt(d);
+		hooks_adopt(&d->hooks, d->links);
 	err = apply(d, p);
 	if (err)
 		goto fail;	/* leave_datapath: what an earlier instance left keeps enforcing */
@@ -1228,15 +912,9 @@ bool daemon_link_events(struct daemon *d)
 static void on_tc_event(uint16_t type, uint32_t ifindex, void *ctx)
 {
 	struct daemon *d = ctx;
-	size_t i;
 
-	if (type && type != RTM_DELQDISC && type != RTM_DELTFILTER)
-		return;
-	for (i = 0; i < d->n_hooks; i++)
-		if (!type || d->hooks[i].ifindex == ifindex) {
-			d->hooks[i].check = true;
-			d->dirty = true;
-		}
+	if (hooks_touch(&d->hooks, type, ifindex))
+		d->dirty = true;
 }
 
 bool daemon_tc_events(struct daemon *d)
@@ -1319,7 +997,7 @@ int daemon_reconcile(struct daemon *d, bool full)
 	if (!err)
 		err = maps_rebind(d->maps, b, nb);
 	if (!err)
-		err = hooks_sync(d, b, nb, d->policy->settings.tc_priority, full);
+		err = hooks_sync(&d->hooks, b, nb, d->policy->settings.tc_priority, full);
 	free(b);
 	set_status(d);
 	return err;
@@ -1385,7 +1063,7 @@ void daemon_stop(struct daemon *d)
 		log_info("left the datapath an earlier instance pinned in %s as it was",
 			 d->o.pin_dir);
 	} else if (keep) {
-		log_info("on_stop: keep: %zu filters and the maps in %s stay enforcing", d->n_hooks,
+		log_info("on_stop: keep: %zu filters and the maps in %s stay enforcing", d->hooks.n,
 			 d->o.pin_dir);
 		d->rec.running = 0;
 		record(d);
@@ -1393,8 +1071,7 @@ void daemon_stop(struct daemon *d)
 		sockpace_close(d->sp, false, NULL);	/* the sockets keep their caps */
 	} else {
 		sockpace_close(d->sp, true, d->o.pin_dir);
-		while (d->n_hooks)
-			hook_detach(d, &d->hooks[d->n_hooks - 1]);
+		hooks_remove_all(&d->hooks);
 		while (d->n_roots)
 			root_restore(d, &d->roots[d->n_roots - 1]);
 		if (d->policy && d->policy->settings.metrics_textfile)
@@ -1411,7 +1088,7 @@ void daemon_stop(struct daemon *d)
 	maps_close(d->maps);
 	tcshape_bpf__destroy(d->skel);
 	policy_free(d->policy);
-	free(d->hooks);
+	hooks_free(&d->hooks);
 	free(d->roots);
 	if (d->lock >= 0)
 		close(d->lock);	/* last: everything above is done under the lock */

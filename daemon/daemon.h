@@ -11,10 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define TCS_DEFAULT_POLICY	"/etc/tcshaped/policy.yaml"
-#define TCS_DEFAULT_PIN_DIR	"/sys/fs/bpf/tcshaped"
-#define TCS_FILTER_NAME		"tcshaped"
-#define TCS_FILTER_HANDLE	1
+#include "paths.h"
 
 struct daemon_opts {
 	const char *policy_path;
