@@ -28,23 +28,16 @@
 #include "daemon.h"
 #include "fault.h"
 #include "hooks.h"
+#include "host.h"
 #include "link.h"
 #include "log.h"
 #include "maps.h"
 #include "metrics.h"
 #include "pinlock.h"
 #include "policy.h"
+#include "roots.h"
 #include "sockpace.h"
 #include "tc.h"
-
-enum { FQ_MISSING, FQ_PRESENT, FQ_MAYBE };
-
-/* A root qdisc we replaced with fq, and what to put back. */
-struct root {
-	uint32_t ifindex;
-	struct tc_root old;
-	struct tc_fq fq;
-};
 
 struct daemon {
 	struct daemon_opts o;
@@ -58,12 +51,10 @@ struct daemon {
 	struct tcs_daemon rec;		/* what tcshapectl status shows */
 	char errors[1024];		/* errors of the reload being tried */
 	bool metrics_failed;		/* warned once until it works again */
-	int fq;				/* FQ_*: can this kernel pace */
 	bool leave_datapath;		/* stop without removing anything (failed adoption) */
 	int lock;			/* the pin dir, flocked: one daemon per pin dir */
 	struct hooks hooks;
-	struct root *roots;
-	size_t n_roots;
+	struct roots roots;
 	struct sockpace *sp;		/* socket pacing, when on and the host offers it */
 	char status[512];
 };
@@ -246,268 +237,6 @@ static size_t policy_rules(const struct policy *p)
 	return n;
 }
 
-/* ---- the root qdisc: fq where rules pace ------------------------------------------ */
-
-/*
- * Can this kernel pace, i.e. does it have sch_fq: loaded, built in, or a
- * module the kernel loads itself when the qdisc is first asked for? When
- * /lib/modules cannot be read (the unit's ProtectKernelModules hides it) the
- * answer is "maybe", taken as yes: the first fq we ask for settles it.
- */
-static int host_fq(void)
-{
-	static const char *const lists[] = { "modules.builtin", "modules.dep" };
-	char path[PATH_MAX], line[256];
-	bool readable = false, found = false;
-	struct utsname u;
-	size_t i;
-	FILE *f;
-
-	if (!access("/sys/module/sch_fq", F_OK))
-		return FQ_PRESENT;
-	if (uname(&u))
-		return FQ_MAYBE;
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]) && !found; i++) {
-		snprintf(path, sizeof(path), "/lib/modules/%s/%s", u.release, lists[i]);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		readable = true;
-		while (!found && fgets(line, sizeof(line), f))
-			found = strstr(line, "/sch_fq.ko") != NULL;
-		fclose(f);
-	}
-	return found ? FQ_PRESENT : readable ? FQ_MISSING : FQ_MAYBE;
-}
-
-/* fq sized for what the entry's pace rules may queue: rate x max_delay. */
-static void fq_params(const struct pol_iface *pi, struct tc_fq *fq)
-{
-	uint64_t pkts = 0, delay = 0;
-	size_t r;
-
-	for (r = 0; r < pi->dir[POL_EGRESS].n; r++) {
-		const struct pol_rule *rule = &pi->dir[POL_EGRESS].v[r];
-		uint64_t q;
-
-		if (rule->action != POL_ACT_PACE)
-			continue;
-		q = (uint64_t)((unsigned __int128)rule->rate_bps * rule->max_delay_ns /
-			       8000000000ull / 1514) + 1;
-		pkts = q > pkts ? q : pkts;
-		delay = rule->max_delay_ns > delay ? rule->max_delay_ns : delay;
-	}
-	pkts *= 2;
-	fq->flow_limit = pkts < 100 ? 100 : pkts > 65536 ? 65536 : (uint32_t)pkts;
-	fq->limit = fq->flow_limit * 100 > 1000000 ? 1000000 : fq->flow_limit * 100;
-	if (fq->limit < 10000)
-		fq->limit = 10000;
-	fq->horizon_us = tc_fq_horizon_us(delay);
-}
-
-static struct root *root_find(struct daemon *d, uint32_t ifindex)
-{
-	size_t i;
-
-	for (i = 0; i < d->n_roots; i++)
-		if (d->roots[i].ifindex == ifindex)
-			return &d->roots[i];
-	return NULL;
-}
-
-static void root_restore(struct daemon *d, struct root *r)
-{
-	char name[IF_NAMESIZE];
-
-	if (if_indextoname(r->ifindex, name)) {
-		if (!tc_root_restore(d->tc, r->ifindex, &r->old))
-			log_at(LOG_INFO, name, NULL, "restored root qdisc %s on %s",
-			       r->old.kind[0] ? r->old.kind : "default",
-				 name);
-	}
-	*r = d->roots[--d->n_roots];
-}
-
-/* What roots_sync() changed, so that a reload failing later can put it back. */
-struct root_undo {
-	enum { UNDO_ADDED, UNDO_CHANGED, UNDO_RESTORED } what;
-	struct root r;		/* as it was before */
-	unsigned int txqs;
-};
-
-struct roots_journal {
-	struct root_undo *v;
-	size_t n;
-};
-
-static void journal_add(struct roots_journal *j, int what, const struct root *r,
-			unsigned int txqs)
-{
-	struct root_undo *nv;
-
-	if (!j)
-		return;
-	nv = realloc(j->v, (j->n + 1) * sizeof(*nv));
-	if (!nv) {
-		log_warn("out of memory: a failed reload may leave a root qdisc changed");
-		return;
-	}
-	j->v = nv;
-	j->v[j->n].what = what;
-	j->v[j->n].r = *r;
-	j->v[j->n++].txqs = txqs;
-}
-
-/* Put the root qdiscs back as they were before this attempt, newest change first. */
-static void roots_undo(struct daemon *d, struct roots_journal *j)
-{
-	while (j->n) {
-		struct root_undo *u = &j->v[--j->n];
-		struct root *r = root_find(d, u->r.ifindex), *nr;
-
-		switch (u->what) {
-		case UNDO_ADDED:
-			if (r)
-				root_restore(d, r);
-			break;
-		case UNDO_CHANGED:
-			if (r && !tc_root_set_fq(d->tc, u->r.ifindex, u->txqs, &u->r.fq))
-				r->fq = u->r.fq;
-			break;
-		case UNDO_RESTORED:
-			if (tc_root_set_fq(d->tc, u->r.ifindex, u->txqs, &u->r.fq))
-				break;
-			nr = realloc(d->roots, (d->n_roots + 1) * sizeof(*nr));
-			if (!nr)
-				break;
-			d->roots = nr;
-			d->roots[d->n_roots++] = u->r;
-			break;
-		}
-	}
-	free(j->v);
-	j->v = NULL;
-}
-
-/*
- * May we put fq at this root? With manage_root_qdisc unset only over the
- * kernel's default root (handle 0: nobody configured it): an operator's own
- * root (an HTB tree, say) is theirs unless manage_root_qdisc is true.
- */
-static bool root_may_replace(struct daemon *d, const struct policy *p, const char *ifname,
-			     const struct tc_root *cur)
-{
-	char msg[320];
-
-	if (p->settings.manage_root_qdisc == POL_ROOT_ANY ||
-	    (p->settings.manage_root_qdisc == POL_ROOT_KERNEL_DEFAULT && !cur->handle))
-		return true;
-	if (p->settings.manage_root_qdisc == POL_ROOT_NEVER)
-		snprintf(msg, sizeof(msg),
-			 "%s: pace rules need fq at the root, but the root qdisc is %s and "
-			 "settings.manage_root_qdisc is false",
-			 ifname, cur->kind);
-	else
-		snprintf(msg, sizeof(msg),
-			 "%s: pace rules need fq at the root, but the root qdisc is %s %x: that "
-			 "someone configured; tcshaped replaces only the kernel's default root "
-			 "unless settings.manage_root_qdisc is true (or give these rules action: drop)",
-			 ifname, cur->kind, cur->handle >> 16);
-	err_to_log(d, msg);
-	return false;
-}
-
-/*
- * Every interface with pace rules on egress gets fq at its root (unless a
- * pacing root is there already); the root it had is remembered and put back
- * when it no longer needs fq. A root we may not replace (root_may_replace)
- * makes it return -EINVAL before anything is changed, and the caller
- * refuses. What it changes goes into j (if given), for roots_undo().
- */
-static int roots_sync(struct daemon *d, const struct policy *p, const struct compiled *c,
-		      const struct binding *b, size_t nb, struct roots_journal *j)
-{
-	struct link_info *links = NULL;
-	size_t n_links = 0, i, k;
-	int err, ret = 0, pass;
-
-	err = link_watch_snapshot(d->links, &links, &n_links);
-	if (err)
-		return err;
-	/* pass 0 only checks, pass 1 changes: a refusal changes nothing */
-	for (pass = 0; pass < 2 && !ret; pass++)
-	for (i = 0; i < n_links; i++) {
-		const struct pol_iface *pi = NULL;
-		uint32_t ifindex = (uint32_t)links[i].ifindex;
-		struct root *r = root_find(d, ifindex), *nr;
-		bool fresh = false;
-		struct tc_root cur;
-		struct tc_fq fq;
-
-		for (k = 0; k < nb; k++)
-			if (b[k].ifindex == ifindex && b[k].dir == TCS_DIR_EGRESS)
-				pi = &p->ifaces[c->rs[b[k].rs].iface];
-		if (!pi || !policy_iface_paces(pi)) {
-			if (r && pass) {
-				journal_add(j, UNDO_RESTORED, r, links[i].txqs);
-				root_restore(d, r);
-			}
-			continue;
-		}
-		if (tc_root_get(d->tc, ifindex, &cur))
-			continue;
-		fq_params(pi, &fq);
-		if (cur.paces && (!r || r->fq.flow_limit == fq.flow_limit))
-			continue;
-		if (!pass) {
-			if (!r && !root_may_replace(d, p, links[i].name, &cur))
-				ret = -EINVAL;
-			continue;
-		}
-		if (!r) {
-			nr = realloc(d->roots, (d->n_roots + 1) * sizeof(*nr));
-			if (!nr) {
-				ret = -ENOMEM;
-				break;
-			}
-			d->roots = nr;
-			r = &d->roots[d->n_roots++];
-			r->ifindex = ifindex;
-			r->old = cur;
-			fresh = true;
-		} else {
-			journal_add(j, UNDO_CHANGED, r, links[i].txqs);
-		}
-		r->fq = fq;
-		err = tc_root_set_fq(d->tc, ifindex, links[i].txqs, &fq);
-		if (err && fresh) {
-			/* half done (mq without fq under it): put back what was there */
-			tc_root_restore(d->tc, ifindex, &r->old);
-			d->n_roots--;
-		} else if (fresh) {
-			journal_add(j, UNDO_ADDED, r, links[i].txqs);
-		}
-		if (err == -ENOENT) {
-			/* "Specified qdisc kind is unknown": no fq in this kernel */
-			log_warn("%s: the kernel has no fq qdisc (sch_fq) after all", links[i].name);
-			d->fq = FQ_MISSING;
-			ret = err;
-			break;
-		}
-		if (err) {
-			ret = err;
-			continue;
-		}
-		log_at(LOG_INFO, links[i].name, NULL,
-		       "%s: root qdisc %s replaced by %s for pacing (flow_limit %u); put back "
-			 "on stop",
-			 links[i].name, r->old.kind[0] ? r->old.kind : "default",
-			 links[i].txqs > 1 ? "mq + fq" : "fq", fq.flow_limit);
-	}
-	free(links);
-	return ret;
-}
-
 /* Warn once per interface entry whose pace rules police because the kernel has no fq. */
 static void warn_fallbacks(const struct policy *p)
 {
@@ -533,7 +262,7 @@ static int apply(struct daemon *d, struct policy *p)
 	struct roots_journal j = { 0 };
 	struct binding *b = NULL;
 	struct compiled *c;
-	bool can_pace = d->fq != FQ_MISSING;
+	bool can_pace = d->roots.fq != FQ_MISSING;
 	size_t nb = 0;
 	int err;
 
@@ -550,8 +279,8 @@ again:
 		compile_free(c);
 		return err;
 	}
-	err = roots_sync(d, p, c, b, nb, &j);
-	if (err == -ENOENT && can_pace && d->fq == FQ_MISSING) {
+	err = roots_sync(&d->roots, d->links, p, c, b, nb, &j, err_to_log, d);
+	if (err == -ENOENT && can_pace && d->roots.fq == FQ_MISSING) {
 		/* the kernel said it has no fq after all: settle again, police */
 		compile_free(c);
 		free(b);
@@ -568,7 +297,7 @@ again:
 	}
 	if (err) {
 		/* refused: the roots as they were, too */
-		roots_undo(d, &j);
+		roots_undo(&d->roots, &j);
 		compile_free(c);
 		free(b);
 		return err;
@@ -868,7 +597,8 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	err = link_watch_open(&d->links, on_links_changed, d);
 	if (err)
 		goto fail;
-	d->fq = host_fq();
+	d->roots.tc = d->tc;
+	d->roots.fq = host_fq();
 	if (maps_adopted(d->maps))
 		hooks_adopt(&d->hooks, d->links);
 	err = apply(d, p);
@@ -986,8 +716,10 @@ int daemon_reconcile(struct daemon *d, bool full)
 
 	d->dirty = false;
 	err = bindings_for(d, d->policy, maps_current(d->maps), &b, &nb);
-	if (!err && roots_sync(d, d->policy, maps_current(d->maps), b, nb, NULL) == -ENOENT &&
-	    d->fq == FQ_MISSING) {
+	if (!err &&
+	    roots_sync(&d->roots, d->links, d->policy, maps_current(d->maps), b, nb, NULL,
+		       err_to_log, d) == -ENOENT &&
+	    d->roots.fq == FQ_MISSING) {
 		/* an interface that came later showed the kernel has no fq: police */
 		free(b);
 		err = apply(d, d->policy);
@@ -1072,8 +804,7 @@ void daemon_stop(struct daemon *d)
 	} else {
 		sockpace_close(d->sp, true, d->o.pin_dir);
 		hooks_remove_all(&d->hooks);
-		while (d->n_roots)
-			root_restore(d, &d->roots[d->n_roots - 1]);
+		roots_restore_all(&d->roots);
 		if (d->policy && d->policy->settings.metrics_textfile)
 			unlink(d->policy->settings.metrics_textfile);	/* nothing to report */
 		if (d->skel) {
@@ -1089,7 +820,7 @@ void daemon_stop(struct daemon *d)
 	tcshape_bpf__destroy(d->skel);
 	policy_free(d->policy);
 	hooks_free(&d->hooks);
-	free(d->roots);
+	roots_free(&d->roots);
 	if (d->lock >= 0)
 		close(d->lock);	/* last: everything above is done under the lock */
 	free(d);

@@ -40,39 +40,39 @@ int hooks_name(struct hooks *hs, const char *pin_dir)
 	return 0;
 }
 
-static struct hook *hook_find(struct hooks *d, uint32_t ifindex, int dir)
+static struct hook *hook_find(struct hooks *hs, uint32_t ifindex, int dir)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++)
-		if (d->v[i].ifindex == ifindex && d->v[i].dir == dir)
-			return &d->v[i];
+	for (i = 0; i < hs->n; i++)
+		if (hs->v[i].ifindex == ifindex && hs->v[i].dir == dir)
+			return &hs->v[i];
 	return NULL;
 }
 
-static int slot_free(struct hooks *d, uint32_t ifindex, int dir, uint32_t prio);
+static int slot_free(struct hooks *hs, uint32_t ifindex, int dir, uint32_t prio);
 
 /* Put our filter on the hook; force: even if we believe it is there. */
-static int hook_attach(struct hooks *d, uint32_t ifindex, int dir, uint32_t prio, bool force)
+static int hook_attach(struct hooks *hs, uint32_t ifindex, int dir, uint32_t prio, bool force)
 {
 	struct tc_filter f = { .ifindex = ifindex, .dir = dir, .prio = prio,
 			       .handle = TCS_FILTER_HANDLE };
-	struct hook *h = hook_find(d, ifindex, dir);
+	struct hook *h = hook_find(hs, ifindex, dir);
 	bool created = false;
 	int err;
 
 	if (h && h->prio == prio && !h->stale && !force)
 		return 0;
-	err = tc_clsact_ensure(d->tc, ifindex, &created);
+	err = tc_clsact_ensure(hs->tc, ifindex, &created);
 	if (err)
 		return err;
 	if (created)
-		clsact_mark_set(d->pin_dir, ifindex);
+		clsact_mark_set(hs->pin_dir, ifindex);
 	/* on a filter of ours (an earlier instance's), this swaps the program in place */
-	err = slot_free(d, ifindex, dir, prio);
+	err = slot_free(hs, ifindex, dir, prio);
 	if (err)
 		return err;
-	err = tc_filter_attach(d->tc, &f, d->prog_fd[dir], d->filter_name);
+	err = tc_filter_attach(hs->tc, &f, hs->prog_fd[dir], hs->filter_name);
 	if (err)
 		return err;
 	if (h && h->stale) {
@@ -86,16 +86,16 @@ static int hook_attach(struct hooks *d, uint32_t ifindex, int dir, uint32_t prio
 		struct tc_filter old = f;
 
 		old.prio = h->prio;
-		tc_filter_detach(d->tc, &old);
+		tc_filter_detach(hs->tc, &old);
 		h->prio = prio;
 	}
 	if (h)
 		return 0;
-	err = ARRAY_PUSH(&d->v, &d->n, ((struct hook){ .ifindex = ifindex, .dir = dir,
-						   .prio = prio, .created_clsact = created }));
+	err = ARRAY_PUSH(&hs->v, &hs->n, ((struct hook){ .ifindex = ifindex, .dir = dir,
+							 .prio = prio, .created_clsact = created }));
 	if (err)
 		return err;
-	h = &d->v[d->n - 1];
+	h = &hs->v[hs->n - 1];
 	if (!if_indextoname(ifindex, h->ifname))
 		snprintf(h->ifname, sizeof(h->ifname), "#%u", ifindex);
 	log_at(LOG_INFO, h->ifname, NULL, "attached %s on %s (pref %u%s)", pol_dir_name(dir), h->ifname,
@@ -105,12 +105,12 @@ static int hook_attach(struct hooks *d, uint32_t ifindex, int dir, uint32_t prio
 }
 
 /* Is another hook of ours on the same interface (the other direction)? */
-static bool hook_find_other(struct hooks *d, const struct hook *h)
+static bool hook_find_other(struct hooks *hs, const struct hook *h)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++)
-		if (&d->v[i] != h && d->v[i].ifindex == h->ifindex)
+	for (i = 0; i < hs->n; i++)
+		if (&hs->v[i] != h && hs->v[i].ifindex == h->ifindex)
 			return true;
 	return false;
 }
@@ -122,7 +122,7 @@ static int count_filter(const struct tc_filter_info *fi, void *ctx)
 }
 
 /* Remove our filter; remove clsact too if we created it and nobody else uses it. */
-static void hook_detach(struct hooks *d, struct hook *h)
+static void hook_detach(struct hooks *hs, struct hook *h)
 {
 	struct tc_filter f = { .ifindex = h->ifindex, .dir = h->dir, .prio = h->prio,
 			       .handle = TCS_FILTER_HANDLE };
@@ -131,14 +131,14 @@ static void hook_detach(struct hooks *d, struct hook *h)
 
 	if (!if_indextoname(h->ifindex, name)) {
 		/* the device took its hooks with it */
-		if (!hook_find_other(d, h))
-			clsact_mark_clear(d->pin_dir, h->ifindex);
+		if (!hook_find_other(hs, h))
+			clsact_mark_clear(hs->pin_dir, h->ifindex);
 		log_at(LOG_INFO, h->ifname, NULL, "%s is gone; released its %s hook", h->ifname,
 		       pol_dir_name(h->dir));
-		*h = d->v[--d->n];
+		*h = hs->v[--hs->n];
 		return;
 	}
-	err = tc_filter_detach(d->tc, &f);
+	err = tc_filter_detach(hs->tc, &f);
 	if (err && err != -ENOENT && err != -ENODEV)
 		log_at(LOG_WARNING, h->ifname, NULL, "detach %s on %s: %s", pol_dir_name(h->dir), h->ifname,
 		       strerror(-err));
@@ -146,31 +146,31 @@ static void hook_detach(struct hooks *d, struct hook *h)
 		log_at(LOG_INFO, h->ifname, NULL, "detached %s on %s", pol_dir_name(h->dir), h->ifname);
 	fault_point("detached");
 	err = 0;
-	if (h->created_clsact && !hook_find_other(d, h)) {
+	if (h->created_clsact && !hook_find_other(hs, h)) {
 		/* a dump that fails says nothing: keep the clsact, it may hold others' filters */
 		for (dir = 0; dir < TCS_DIR_NR && !err; dir++)
-			err = tc_filter_list(d->tc, h->ifindex, dir, count_filter, &others);
+			err = tc_filter_list(hs->tc, h->ifindex, dir, count_filter, &others);
 		if (err)
 			log_at(LOG_WARNING, h->ifname, NULL,
 			       "kept the clsact qdisc we created on %s: cannot list its filters: %s",
 			       h->ifname, strerror(-err));
 		else if (!others)
-			tc_clsact_delete(d->tc, h->ifindex);
+			tc_clsact_delete(hs->tc, h->ifindex);
 	}
-	if (!hook_find_other(d, h))
-		clsact_mark_clear(d->pin_dir, h->ifindex);
-	*h = d->v[--d->n];
+	if (!hook_find_other(hs, h))
+		clsact_mark_clear(hs->pin_dir, h->ifindex);
+	*h = hs->v[--hs->n];
 }
 
 /* A filter of this instance's (its pin dir's), now or left by an earlier run. */
-static bool is_ours(const struct hooks *d, const struct tc_filter_info *fi)
+static bool is_ours(const struct hooks *hs, const struct tc_filter_info *fi)
 {
 	return fi->handle == TCS_FILTER_HANDLE && !strcmp(fi->kind, "bpf") &&
-	       !strcmp(fi->name, d->filter_name);
+	       !strcmp(fi->name, hs->filter_name);
 }
 
 struct find_ours {
-	const struct hooks *d;
+	const struct hooks *hs;
 	uint32_t prio;
 	bool found;
 };
@@ -179,7 +179,7 @@ static int find_ours(const struct tc_filter_info *fi, void *ctx)
 {
 	struct find_ours *fo = ctx;
 
-	if (fi->prio == fo->prio && is_ours(fo->d, fi)) {
+	if (fi->prio == fo->prio && is_ours(fo->hs, fi)) {
 		fo->found = true;
 		return 1;
 	}
@@ -191,7 +191,7 @@ static int find_foreign(const struct tc_filter_info *fi, void *ctx)
 {
 	struct find_ours *fo = ctx;
 
-	if (fi->prio != fo->prio || fi->handle != TCS_FILTER_HANDLE || is_ours(fo->d, fi))
+	if (fi->prio != fo->prio || fi->handle != TCS_FILTER_HANDLE || is_ours(fo->hs, fi))
 		return 0;
 	log_err("pref %u handle %u is taken by %s filter %s%s; not replacing it (another tcshaped "
 		"on another --pin-dir? give one of them another settings.tc_priority)",
@@ -199,25 +199,25 @@ static int find_foreign(const struct tc_filter_info *fi, void *ctx)
 	return -EBUSY;
 }
 
-static int slot_free(struct hooks *d, uint32_t ifindex, int dir, uint32_t prio)
+static int slot_free(struct hooks *hs, uint32_t ifindex, int dir, uint32_t prio)
 {
-	struct find_ours fo = { .d = d, .prio = prio };
-	int err = tc_filter_list(d->tc, ifindex, dir, find_foreign, &fo);
+	struct find_ours fo = { .hs = hs, .prio = prio };
+	int err = tc_filter_list(hs->tc, ifindex, dir, find_foreign, &fo);
 
 	return err == -ENOENT || err == -EINVAL ? 0 : err;
 }
 
 /* Someone may have deleted our filter or the clsact under it: put them back. */
-static void hook_verify(struct hooks *d, struct hook *h)
+static void hook_verify(struct hooks *hs, struct hook *h)
 {
-	struct find_ours fo = { .d = d, .prio = h->prio };
+	struct find_ours fo = { .hs = hs, .prio = h->prio };
 	int err;
 
 	h->check = false;
-	err = tc_filter_list(d->tc, h->ifindex, h->dir, find_ours, &fo);
+	err = tc_filter_list(hs->tc, h->ifindex, h->dir, find_ours, &fo);
 	if ((err && err != -ENOENT && err != -EINVAL) || fo.found)
 		return;
-	err = hook_attach(d, h->ifindex, h->dir, h->prio, true);
+	err = hook_attach(hs, h->ifindex, h->dir, h->prio, true);
 	if (err)
 		log_at(LOG_ERR, h->ifname, NULL, "restore %s filter on %s: %s", pol_dir_name(h->dir),
 		       h->ifname, strerror(-err));
@@ -233,7 +233,7 @@ static void hook_verify(struct hooks *d, struct hook *h)
  * removed if the policy no longer wants them.
  */
 struct adopt_ctx {
-	struct hooks *d;
+	struct hooks *hs;
 	uint32_t ifindex;
 	int dir;
 	const char *ifname;
@@ -244,15 +244,15 @@ static int adopt_one(const struct tc_filter_info *fi, void *ctx)
 	struct adopt_ctx *a = ctx;
 	struct hook h = { .ifindex = a->ifindex, .dir = a->dir, .prio = fi->prio, .stale = true };
 
-	if (!is_ours(a->d, fi) || hook_find(a->d, a->ifindex, a->dir))
+	if (!is_ours(a->hs, fi) || hook_find(a->hs, a->ifindex, a->dir))
 		return 0;
 	/* the earlier instance's clsact is ours to remove if it made it */
-	h.created_clsact = clsact_mark_test(a->d->pin_dir, a->ifindex);
+	h.created_clsact = clsact_mark_test(a->hs->pin_dir, a->ifindex);
 	snprintf(h.ifname, sizeof(h.ifname), "%s", a->ifname);
-	return ARRAY_PUSH(&a->d->v, &a->d->n, h);
+	return ARRAY_PUSH(&a->hs->v, &a->hs->n, h);
 }
 
-void hooks_adopt(struct hooks *d, struct link_watch *lw)
+void hooks_adopt(struct hooks *hs, struct link_watch *lw)
 {
 	struct link_info *links = NULL;
 	size_t n = 0, i;
@@ -262,26 +262,26 @@ void hooks_adopt(struct hooks *d, struct link_watch *lw)
 		return;
 	for (i = 0; i < n; i++)
 		for (dir = 0; dir < TCS_DIR_NR; dir++) {
-			struct adopt_ctx a = { d, (uint32_t)links[i].ifindex, dir, links[i].name };
+			struct adopt_ctx a = { hs, (uint32_t)links[i].ifindex, dir, links[i].name };
 
-			tc_filter_list(d->tc, a.ifindex, dir, adopt_one, &a);
+			tc_filter_list(hs->tc, a.ifindex, dir, adopt_one, &a);
 		}
 	free(links);
-	if (d->n)
-		log_info("found %zu filters of an earlier instance; adopting them", d->n);
+	if (hs->n)
+		log_info("found %zu filters of an earlier instance; adopting them", hs->n);
 }
 
-int hooks_sync(struct hooks *d, const struct binding *b, size_t nb, uint32_t prio,
+int hooks_sync(struct hooks *hs, const struct binding *b, size_t nb, uint32_t prio,
 	       bool check_all)
 {
 	size_t i;
 	int err, ret = 0;
 
-	for (i = 0; i < d->n; i++)
-		if (check_all || d->v[i].check)
-			hook_verify(d, &d->v[i]);
+	for (i = 0; i < hs->n; i++)
+		if (check_all || hs->v[i].check)
+			hook_verify(hs, &hs->v[i]);
 	for (i = 0; i < nb; i++) {
-		err = hook_attach(d, b[i].ifindex, b[i].dir, prio, false);
+		err = hook_attach(hs, b[i].ifindex, b[i].dir, prio, false);
 		if (err) {
 			char name[IF_NAMESIZE] = "";
 
@@ -291,14 +291,14 @@ int hooks_sync(struct hooks *d, const struct binding *b, size_t nb, uint32_t pri
 			ret = ret ? ret : err;
 		}
 	}
-	for (i = d->n; i-- > 0;) {
+	for (i = hs->n; i-- > 0;) {
 		size_t j;
 
 		for (j = 0; j < nb; j++)
-			if (b[j].ifindex == d->v[i].ifindex && b[j].dir == d->v[i].dir)
+			if (b[j].ifindex == hs->v[i].ifindex && b[j].dir == hs->v[i].dir)
 				break;
 		if (j == nb)
-			hook_detach(d, &d->v[i]);
+			hook_detach(hs, &hs->v[i]);
 	}
 	return ret;
 }
