@@ -33,7 +33,7 @@
 #include "log.h"
 #include "maps.h"
 #include "metrics.h"
-#include "pinlock.h"
+#include "pins.h"
 #include "policy.h"
 #include "roots.h"
 #include "sockpace.h"
@@ -121,70 +121,6 @@ static int policy_trusted(struct daemon *d, const char *path)
 	return err;
 }
 
-/* ---- pin dir -------------------------------------------------------------- */
-
-/* The pin dir must be on a bpffs; create it (one level) if missing. */
-static int pin_dir_prepare(const char *dir)
-{
-	char parent[PATH_MAX], *slash;
-	struct statfs fs;
-
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent)
-		*slash = '\0';
-	else if (slash)
-		slash[1] = '\0';
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		log_err("pin dir %s: cannot create: %s", dir, strerror(errno));
-		return -errno;
-	}
-	if (statfs(dir, &fs)) {
-		log_err("pin dir %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	if (fs.f_type != BPF_FS_MAGIC) {
-		log_err("pin dir %s is not on a bpffs; mount one (mount -t bpf bpf %s) or "
-			"choose another --pin-dir",
-			dir, parent);
-		rmdir(dir);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/*
- * One daemon per pin dir: a second one would adopt the first one's filters,
- * sweep its rulesets and, on stop, remove them. Held until exit.
- */
-static int pin_dir_lock(struct daemon *d)
-{
-	char real[PATH_MAX];
-	struct tcs_daemon rec = { 0 };
-	__u32 zero = 0;
-	int fd;
-
-	d->lock = pinlock_acquire(d->o.pin_dir);
-	if (d->lock == -EWOULDBLOCK) {
-		d->leave_datapath = true;	/* it is the other daemon's */
-		snprintf(real, sizeof(real), "%s/%s", d->o.pin_dir, TCS_MAP_DAEMON);
-		fd = bpf_obj_get(real);
-		if (fd >= 0)
-			bpf_map_lookup_elem(fd, &zero, &rec);
-		if (fd >= 0)
-			close(fd);
-		log_err("another tcshaped (pid %u) is running with pin dir %s; refusing to start "
-			"a second one there (give each instance its own --pin-dir)",
-			rec.pid, d->o.pin_dir);
-		return -EBUSY;
-	}
-	if (d->lock < 0) {
-		log_err("pin dir %s: lock: %s", d->o.pin_dir, strerror(-d->lock));
-		return d->lock;
-	}
-	return 0;
-}
-
 /* ---- bindings: which ruleset each present interface and direction uses ---- */
 
 static int bindings_for(struct daemon *d, const struct policy *p, const struct compiled *c,
@@ -224,17 +160,6 @@ static int bindings_for(struct daemon *d, const struct policy *p, const struct c
 	*out = b;
 	*n_out = n;
 	return 0;
-}
-
-/* ---- policy in force ----------------------------------------------------------- */
-
-static size_t policy_rules(const struct policy *p)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < p->n_ifaces; i++)
-		n += p->ifaces[i].dir[POL_INGRESS].n + p->ifaces[i].dir[POL_EGRESS].n;
-	return n;
 }
 
 /* Warn once per interface entry whose pace rules police because the kernel has no fq. */
@@ -362,7 +287,7 @@ static void record(struct daemon *d)
 	__u32 zero = 0;
 
 	d->rec.pid = (__u32)getpid();
-	d->rec.rules = (__u32)policy_rules(d->policy);
+	d->rec.rules = (__u32)policy_n_rules(d->policy);
 	d->rec.hooks = (__u32)d->hooks.n;
 	snprintf((char *)d->rec.policy_path, sizeof(d->rec.policy_path), "%s", d->policy->path);
 	memcpy(d->rec.policy_sha256, d->policy->sha256, sizeof(d->rec.policy_sha256));
@@ -380,176 +305,13 @@ static void set_status(struct daemon *d)
 			 (int)strcspn((char *)d->rec.last_error, "\n"), (char *)d->rec.last_error);
 	snprintf(d->status, sizeof(d->status), "%s%s%s%s: %zu rules on %zu hooks",
 		 first[0] ? "reload rejected: " : "", first, first[0] ? "; previous policy in force, " : "enforcing ",
-		 d->policy->path, policy_rules(d->policy), d->hooks.n);
+		 d->policy->path, policy_n_rules(d->policy), d->hooks.n);
 	record(d);
 }
 
 const char *daemon_status(const struct daemon *d)
 {
 	return d->status;
-}
-
-/* Remove the pins of obj's maps from the pin dir (the maps live on while used). */
-static int unpin_all(struct bpf_object *obj, const char *dir)
-{
-	char path[PATH_MAX];
-	struct bpf_map *map;
-	int n = 0;
-
-	bpf_object__for_each_map(map, obj) {
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
-		n += !unlink(path);
-	}
-	return n;
-}
-
-static bool pins_exist(struct bpf_object *obj, const char *dir)
-{
-	char path[PATH_MAX];
-	struct bpf_map *map;
-
-	bpf_object__for_each_map(map, obj) {
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
-		if (!access(path, F_OK))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Does every map pinned in dir fit its definition in obj (what libbpf needs
- * to reuse it)? A map that does not fit means an upgrade changed it or
- * settings.max_keys changed: then all pins are set aside together, since
- * ids in one map name entries of the others.
- */
-static bool pins_fit(struct bpf_object *obj, const char *dir)
-{
-	char path[PATH_MAX];
-	struct bpf_map *map;
-	bool fit = true;
-
-	bpf_object__for_each_map(map, obj) {
-		struct bpf_map_info info = { 0 };
-		__u32 len = sizeof(info);
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-		    info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-		    info.value_size != bpf_map__value_size(map) ||
-		    info.max_entries != bpf_map__max_entries(map) ||
-		    info.map_flags != bpf_map__map_flags(map)) {
-			log_info("pinned map %s does not fit this tcshaped", path);
-			fit = false;
-		}
-		close(fd);
-	}
-	return fit;
-}
-
-/*
- * An LRU of n entries, as the kernel makes it: with per-CPU lists
- * (BPF_F_NO_COMMON_LRU) it rounds max_entries up to a multiple of the
- * possible CPUs. Asking for the rounded size is what lets pins_fit() and
- * libbpf's own reuse check recognise the pinned map on the next start.
- */
-static void lru_size(struct bpf_map *map, __u32 n)
-{
-	int ncpus = libbpf_num_possible_cpus();
-
-	if ((bpf_map__map_flags(map) & BPF_F_NO_COMMON_LRU) && ncpus > 0 && n % ncpus &&
-	    n <= UINT32_MAX - ncpus)
-		n += ncpus - n % ncpus;
-	bpf_map__set_max_entries(map, n);
-}
-
-static bool have_cap(int cap)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct c[2] = { 0 };
-
-	if (syscall(SYS_capget, &h, c))
-		return true;	/* cannot tell: do not blame it */
-	return c[cap / 32].effective & (1u << (cap % 32));
-}
-
-/*
- * The verifier refused the classifier (its log is in the debug lines above):
- * say which capability or kernel feature is missing, the usual causes.
- */
-static const char *load_diagnose(int err)
-{
-	static const struct {
-		enum bpf_func_id id;
-		const char *text;
-	} helpers[] = {
-		{ BPF_FUNC_loop, "; this kernel lacks the bpf_loop() helper (Linux 5.17 or later needed)" },
-		{ BPF_FUNC_skb_load_bytes, "; this kernel lacks bpf_skb_load_bytes() for tc programs" },
-		{ BPF_FUNC_ktime_get_ns, "; this kernel lacks bpf_ktime_get_ns() for tc programs" },
-	};
-	size_t i;
-
-	if (err == -ENOMEM || err == -E2BIG)
-		return "; no kernel memory for the maps: lower settings.max_keys, or raise the "
-		       "unit's MemoryMax= (the maps are charged to its cgroup; docs/operations.md, "
-		       "Memory sizing)";
-	if (err != -EACCES && err != -EPERM && err != -EINVAL)
-		return "";
-	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) == 0)
-		return "; this kernel cannot load tc (sched_cls) BPF programs (CONFIG_NET_CLS_BPF)";
-	for (i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
-		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, helpers[i].id, NULL) == 0)
-			return helpers[i].text;
-	if (!have_cap(CAP_PERFMON) && !have_cap(CAP_SYS_ADMIN))
-		return "; the verifier rejected the classifier because this process lacks "
-		       "CAP_PERFMON (and CAP_SYS_ADMIN): without it the verifier is stricter "
-		       "(Spectre sanitising, no reads of uninitialised stack); grant CAP_PERFMON";
-	if (!have_cap(CAP_BPF) && !have_cap(CAP_SYS_ADMIN))
-		return "; this process lacks CAP_BPF (and CAP_SYS_ADMIN)";
-	if (access("/sys/kernel/btf/vmlinux", F_OK))
-		return "; the verifier rejected the classifier (run with -vv for its log); this "
-		       "kernel has no BTF (CONFIG_DEBUG_INFO_BTF)";
-	return "; the verifier rejected the classifier: run with -vv for its log";
-}
-
-/*
- * Open and load the classifier, reusing the maps an earlier instance pinned
- * (that is what keeps limiter state across restarts). Pins that do not fit
- * are set aside and fresh maps made: the old filters keep their old maps
- * until replaced, so enforcement never stops, but state and counters start
- * over.
- */
-static int load_bpf(struct daemon *d, const struct policy *p)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->o.pin_dir);
-	int err;
-
-	d->skel = tcshape_bpf__open_opts(&oo);
-	if (!d->skel) {
-		err = -errno;
-		log_err("open BPF object: %s", strerror(-err));
-		return err;
-	}
-	lru_size(d->skel->maps.tcs_flows, p->settings.max_keys);
-	lru_size(d->skel->maps.tcs_keys, p->settings.max_keys);
-	lru_size(d->skel->maps.tcs_socks, TCS_SOCKS_ENTRIES(p->settings.max_keys));
-	if (pins_fit(d->skel->obj, d->o.pin_dir)) {
-		/* pins that fit are an earlier instance's datapath: a failed start leaves it */
-		d->leave_datapath = pins_exist(d->skel->obj, d->o.pin_dir);
-	} else {
-		unpin_all(d->skel->obj, d->o.pin_dir);
-		log_warn("maps pinned in %s do not fit this tcshaped (upgraded, or "
-			 "settings.max_keys changed): starting with fresh maps; limiter state and "
-			 "counters start over",
-			 d->o.pin_dir);
-	}
-	err = tcshape_bpf__load(d->skel);
-	if (err)
-		log_err("load BPF object: %s%s", strerror(-err), load_diagnose(err));
-	return err;
 }
 
 static void on_links_changed(void *ctx)
@@ -573,15 +335,15 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 		err = policy_load(o->policy_path, &p, err_to_log, d);
 	if (err)
 		goto fail;
-	err = pin_dir_prepare(o->pin_dir);
+	err = pins_prepare(o->pin_dir);
 	if (err)
 		goto fail;
-	err = pin_dir_lock(d);
-	if (!err)
-		err = hooks_name(&d->hooks, o->pin_dir);
+	d->lock = pins_lock(o->pin_dir);
+	d->leave_datapath = d->lock == -EBUSY;	/* it is the other daemon's */
+	err = d->lock < 0 ? d->lock : hooks_name(&d->hooks, o->pin_dir);
 	if (err)
 		goto fail;
-	err = load_bpf(d, p);
+	err = pins_load(o->pin_dir, p, &d->skel, &d->leave_datapath);
 	if (err)
 		goto fail;
 	err = maps_open(d->skel, &d->maps);
@@ -807,11 +569,8 @@ void daemon_stop(struct daemon *d)
 		roots_restore_all(&d->roots);
 		if (d->policy && d->policy->settings.metrics_textfile)
 			unlink(d->policy->settings.metrics_textfile);	/* nothing to report */
-		if (d->skel) {
-			unpin_all(d->skel->obj, d->o.pin_dir);
-			clsact_mark_clear_all(d->o.pin_dir);
-			rmdir(d->o.pin_dir);
-		}
+		if (d->skel)
+			pins_remove(d->skel, d->o.pin_dir);
 	}
 	link_watch_close(d->links);
 	tc_close(d->tc_mon);
@@ -824,49 +583,4 @@ void daemon_stop(struct daemon *d)
 	if (d->lock >= 0)
 		close(d->lock);	/* last: everything above is done under the lock */
 	free(d);
-}
-
-int daemon_check(const char *path)
-{
-	struct compiled *c = NULL;
-	struct policy *p = NULL;
-	int err;
-
-	int fq = host_fq();
-	size_t i;
-
-	err = policy_load(path, &p, NULL, NULL);
-	if (!err)
-		err = policy_settle_pace(p, fq != FQ_MISSING, NULL, NULL);
-	if (!err)
-		err = compile_policy(p, NULL, &c, NULL, NULL);
-	if (err)
-		goto out;
-	printf("%s: valid: %zu interface entries, %zu rules\n", path, p->n_ifaces,
-	       policy_rules(p));
-	for (i = 0; i < p->n_ifaces; i++) {
-		if (policy_iface_paces(&p->ifaces[i]) && fq == FQ_PRESENT)
-			printf("%s: egress paces (this kernel has fq)\n", p->ifaces[i].name);
-		else if (policy_iface_paces(&p->ifaces[i]))
-			printf("%s: egress paces if the kernel has fq (sch_fq); /lib/modules cannot "
-			       "be read here to tell, the daemon will find out\n",
-			       p->ifaces[i].name);
-		else if (p->ifaces[i].pace_fell_back)
-			printf("%s: egress polices instead of pacing: this kernel has no fq "
-			       "qdisc (sch_fq)\n",
-			       p->ifaces[i].name);
-	}
-	if (!p->settings.socket_pacing)
-		printf("socket pacing: off (settings.socket_pacing)\n");
-	else if (sockpace_cgroup_root())
-		printf("socket pacing: local TCP connections the rules cover are told their share "
-		       "(sock_ops at the cgroup v2 root %s)\n",
-		       sockpace_cgroup_root());
-	else
-		printf("socket pacing: not here: no cgroup v2 hierarchy is mounted; local TCP is "
-		       "limited by tc alone\n");
-out:
-	compile_free(c);
-	policy_free(p);
-	return err;
 }

@@ -50,7 +50,4 @@ void daemon_sockets_pass(struct daemon *d);
 /* One line for sd_notify STATUS=. */
 const char *daemon_status(const struct daemon *d);
 
-/* Validate a policy file as the daemon would load it: 0 valid, -errno not. */
-int daemon_check(const char *path);
-
 #endif

@@ -6,8 +6,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "host.h"
 
@@ -37,3 +40,15 @@ enum host_fq host_fq(void)
 	return found ? FQ_PRESENT : readable ? FQ_MISSING : FQ_MAYBE;
 }
 
+
+const char *host_cgroup2_root(void)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs sf;
+	size_t i;
+
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (!statfs(roots[i], &sf) && sf.f_type == CGROUP2_SUPER_MAGIC)
+			return roots[i];
+	return NULL;
+}

@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
+#include "policy_check.h"
 
 /*
  * The packaging's word for the next stop, overriding settings.on_stop once:
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check)
-		return daemon_check(o.policy_path) ? 1 : 0;
+		return policy_check_file(o.policy_path) ? 1 : 0;
 
 	log_init(level);
 	/* a SIGTERM while starting is acted on once started, by the loop: a clean stop */

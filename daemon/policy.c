@@ -199,6 +199,15 @@ int policy_settle_pace(struct policy *p, bool can_pace, pol_err_fn errfn, void *
 	return err;
 }
 
+size_t policy_n_rules(const struct policy *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n_ifaces; i++)
+		n += p->ifaces[i].dir[POL_INGRESS].n + p->ifaces[i].dir[POL_EGRESS].n;
+	return n;
+}
+
 bool policy_iface_paces(const struct pol_iface *pi)
 {
 	size_t r;

@@ -169,6 +169,8 @@ void policy_report(pol_err_fn errfn, void *ctx, const char *file, struct pol_pos
  * each rule that needed pace is reported and -EINVAL returned.
  */
 int policy_settle_pace(struct policy *p, bool can_pace, pol_err_fn err, void *ctx);
+/* How many rules, all interface entries and directions. */
+size_t policy_n_rules(const struct policy *p);
 /* Does any egress rule of the entry pace (after settling)? */
 bool policy_iface_paces(const struct pol_iface *pi);
 

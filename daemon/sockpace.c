@@ -11,16 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/magic.h>
 
 #include "tcshape.skel.h"
 #include "sockpace.skel.h"
 #include "tcshape_abi.h"
+#include "host.h"
 #include "log.h"
 #include "sockpace.h"
 
@@ -30,18 +29,6 @@ struct sockpace {
 	struct bpf_link *iter;		/* TCP sockets of our network namespace */
 	char cgroup[64];
 };
-
-const char *sockpace_cgroup_root(void)
-{
-	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
-	struct statfs sf;
-	size_t i;
-
-	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
-		if (!statfs(roots[i], &sf) && sf.f_type == CGROUP2_SUPER_MAGIC)
-			return roots[i];
-	return NULL;
-}
 
 /* Our own pinned maps (not the classifier's, which we only borrow). */
 static void unpin_own(struct sockpace_bpf *skel, const char *pin_dir)
@@ -84,7 +71,7 @@ static int load(struct tcshape_bpf *tc, const char *pin_dir, __u32 keys, struct 
 
 int sockpace_open(struct tcshape_bpf *tc, const char *pin_dir, __u32 keys, struct sockpace **out)
 {
-	const char *root = sockpace_cgroup_root();
+	const char *root = host_cgroup2_root();
 	struct sockpace *sp;
 	int err, cg;
 

@@ -15,12 +15,6 @@ struct tcshape_bpf;
 struct sockpace;
 
 /*
- * The cgroup v2 root systemd mounts (/sys/fs/cgroup, or /sys/fs/cgroup/unified
- * on a hybrid host), or NULL when there is none.
- */
-const char *sockpace_cgroup_root(void);
-
-/*
  * Load and attach, with room for keys limiter keys that have local sockets;
  * on failure a message says why, and the daemon goes on without.
  */

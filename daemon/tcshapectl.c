@@ -16,8 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
 #include "metrics.h"
+#include "paths.h"
+#include "policy_check.h"
 #include "sha256.h"
 #include "state.h"
 #include "units.h"
@@ -560,7 +561,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "tcshapectl: check takes one FILE\n");
 			return 2;
 		}
-		return daemon_check(argv[optind]) ? 1 : 0;
+		return policy_check_file(argv[optind]) ? 1 : 0;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "tcshapectl: unexpected argument \"%s\"\n", argv[optind]);
