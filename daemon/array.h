@@ -23,16 +23,16 @@ static inline void *array_grow(void *v, size_t n, size_t size)
 }
 
 /* Appends *item to (*v, *n); 0 or -ENOMEM. */
-#define ARRAY_PUSH(v, n, item)                                                    \
-	({                                                                        \
-		__typeof__(*(v)) _nv = array_grow(*(v), *(n), sizeof(**(v)));     \
-		int _err = -ENOMEM;                                               \
-		if (_nv) {                                                        \
-			*(v) = _nv;                                               \
-			_nv[(*(n))++] = (item);                                   \
-			_err = 0;                                                 \
-		}                                                                 \
-		_err;                                                             \
+#define ARRAY_PUSH(v, n, item)                                                \
+	({                                                                    \
+		__typeof__(*(v)) _nv = array_grow(*(v), *(n), sizeof(**(v))); \
+		int _err = -ENOMEM;                                           \
+		if (_nv) {                                                    \
+			*(v) = _nv;                                           \
+			_nv[(*(n))++] = (item);                               \
+			_err = 0;                                             \
+		}                                                             \
+		_err;                                                         \
 	})
 
 #endif

@@ -44,18 +44,18 @@ struct daemon {
 	struct tcshape_bpf *skel;
 	struct maps *maps;
 	struct tc *tc;
-	struct tc *tc_mon;		/* tc events: our filters deleted by others */
+	struct tc *tc_mon; /* tc events: our filters deleted by others */
 	struct link_watch *links;
-	struct policy *policy;		/* in force */
-	bool dirty;			/* links or tc changed: reconcile */
-	struct tcs_daemon rec;		/* what tcshapectl status shows */
-	char errors[1024];		/* errors of the reload being tried */
-	bool metrics_failed;		/* warned once until it works again */
-	bool leave_datapath;		/* stop without removing anything (failed adoption) */
-	int lock;			/* the pin dir, flocked: one daemon per pin dir */
+	struct policy *policy; /* in force */
+	bool dirty;	       /* links or tc changed: reconcile */
+	struct tcs_daemon rec; /* what tcshapectl status shows */
+	char errors[1024];     /* errors of the reload being tried */
+	bool metrics_failed;   /* warned once until it works again */
+	bool leave_datapath;   /* stop without removing anything (failed adoption) */
+	int lock;	       /* the pin dir, flocked: one daemon per pin dir */
 	struct hooks hooks;
 	struct roots roots;
-	struct sockpace *sp;		/* socket pacing, when on and the host offers it */
+	struct sockpace *sp; /* socket pacing, when on and the host offers it */
 	char status[512];
 };
 
@@ -88,8 +88,9 @@ static int path_entry_trusted(struct daemon *d, const char *policy, const char *
 	bool dir = S_ISDIR(st->st_mode);
 
 	if (st->st_uid != 0 && st->st_uid != geteuid())
-		snprintf(msg, sizeof(msg), "%s: refusing to read: %s%s is owned by uid %u, not root",
-			 policy, dir ? "directory " : "", what, (unsigned)st->st_uid);
+		snprintf(msg, sizeof(msg),
+			 "%s: refusing to read: %s%s is owned by uid %u, not root", policy,
+			 dir ? "directory " : "", what, (unsigned)st->st_uid);
 	else if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st->st_mode & S_ISVTX)))
 		snprintf(msg, sizeof(msg),
 			 "%s: refusing to read: %s%s is writable by %s (mode %04o); chmod go-w %s",
@@ -108,7 +109,7 @@ static int policy_trusted(struct daemon *d, const char *path)
 	int err;
 
 	if (!realpath(path, real) || stat(real, &st))
-		return 0;	/* policy_load says what is wrong with it */
+		return 0; /* policy_load says what is wrong with it */
 	err = path_entry_trusted(d, path, real, &st);
 	while (!err && (slash = strrchr(real, '/'))) {
 		slash[slash == real] = '\0';
@@ -145,7 +146,8 @@ static int bindings_for(struct daemon *d, const struct policy *p, const struct c
 		if (!pi)
 			continue;
 		for (dir = 0; dir < TCS_DIR_NR; dir++) {
-			const struct cmp_ruleset *rs = compile_ruleset(c, (size_t)(pi - p->ifaces), dir);
+			const struct cmp_ruleset *rs =
+				compile_ruleset(c, (size_t)(pi - p->ifaces), dir);
 
 			if (!rs)
 				continue;
@@ -171,9 +173,9 @@ static void warn_fallbacks(const struct policy *p)
 		if (p->ifaces[i].pace_fell_back)
 			log_at(LOG_WARNING, p->ifaces[i].name, NULL,
 			       "%s: this kernel has no fq qdisc (sch_fq), so its egress rules police "
-				 "(drop over the limit) instead of pacing; settings.pace_fallback: "
-				 "refuse makes this an error",
-				 p->ifaces[i].name);
+			       "(drop over the limit) instead of pacing; settings.pace_fallback: "
+			       "refuse makes this an error",
+			       p->ifaces[i].name);
 }
 
 /*
@@ -215,7 +217,7 @@ again:
 	fault_point("roots");
 	if (!err) {
 		err = maps_apply(d->maps, c, b, nb);
-		if (err && !d->errors[0])	/* STATUS= says what failed, not just errno */
+		if (err && !d->errors[0]) /* STATUS= says what failed, not just errno */
 			snprintf(d->errors, sizeof(d->errors),
 				 "publishing the policy to the maps: %s; nothing of it was kept",
 				 strerror(-err));
@@ -304,8 +306,9 @@ static void set_status(struct daemon *d)
 		snprintf(first, sizeof(first), "%.*s",
 			 (int)strcspn((char *)d->rec.last_error, "\n"), (char *)d->rec.last_error);
 	snprintf(d->status, sizeof(d->status), "%s%s%s%s: %zu rules on %zu hooks",
-		 first[0] ? "reload rejected: " : "", first, first[0] ? "; previous policy in force, " : "enforcing ",
-		 d->policy->path, policy_n_rules(d->policy), d->hooks.n);
+		 first[0] ? "reload rejected: " : "", first,
+		 first[0] ? "; previous policy in force, " : "enforcing ", d->policy->path,
+		 policy_n_rules(d->policy), d->hooks.n);
 	record(d);
 }
 
@@ -339,7 +342,7 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	if (err)
 		goto fail;
 	d->lock = pins_lock(o->pin_dir);
-	d->leave_datapath = d->lock == -EBUSY;	/* it is the other daemon's */
+	d->leave_datapath = d->lock == -EBUSY; /* it is the other daemon's */
 	err = d->lock < 0 ? d->lock : hooks_name(&d->hooks, o->pin_dir);
 	if (err)
 		goto fail;
@@ -365,7 +368,7 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 		hooks_adopt(&d->hooks, d->links);
 	err = apply(d, p);
 	if (err)
-		goto fail;	/* leave_datapath: what an earlier instance left keeps enforcing */
+		goto fail; /* leave_datapath: what an earlier instance left keeps enforcing */
 	d->leave_datapath = false;
 	d->policy = p;
 	log_set_policy(p->path);
@@ -425,8 +428,9 @@ uint64_t daemon_resync_usec(const struct daemon *d)
 
 uint64_t daemon_metrics_usec(const struct daemon *d)
 {
-	return d->policy->settings.metrics_textfile ? d->policy->settings.metrics_interval_ns / 1000
-						    : 0;
+	return d->policy->settings.metrics_textfile ?
+		       d->policy->settings.metrics_interval_ns / 1000 :
+		       0;
 }
 
 static struct state_fds state_fds_of(const struct daemon *d)
@@ -549,8 +553,7 @@ void daemon_stop(struct daemon *d)
 
 	if (!d)
 		return;
-	keep = d->leave_datapath ||
-	       (d->policy && d->policy->settings.on_stop == POL_ON_STOP_KEEP);
+	keep = d->leave_datapath || (d->policy && d->policy->settings.on_stop == POL_ON_STOP_KEEP);
 	if (d->leave_datapath && !d->skel) {
 		/* another daemon's pin dir: not even a log line about its datapath */
 	} else if (d->leave_datapath) {
@@ -561,14 +564,14 @@ void daemon_stop(struct daemon *d)
 			 d->o.pin_dir);
 		d->rec.running = 0;
 		record(d);
-		daemon_write_metrics(d);	/* tcshaped_up 0, the datapath's counters */
-		sockpace_close(d->sp, false, NULL);	/* the sockets keep their caps */
+		daemon_write_metrics(d);	    /* tcshaped_up 0, the datapath's counters */
+		sockpace_close(d->sp, false, NULL); /* the sockets keep their caps */
 	} else {
 		sockpace_close(d->sp, true, d->o.pin_dir);
 		hooks_remove_all(&d->hooks);
 		roots_restore_all(&d->roots);
 		if (d->policy && d->policy->settings.metrics_textfile)
-			unlink(d->policy->settings.metrics_textfile);	/* nothing to report */
+			unlink(d->policy->settings.metrics_textfile); /* nothing to report */
 		if (d->skel)
 			pins_remove(d->skel, d->o.pin_dir);
 	}
@@ -581,6 +584,6 @@ void daemon_stop(struct daemon *d)
 	hooks_free(&d->hooks);
 	roots_free(&d->roots);
 	if (d->lock >= 0)
-		close(d->lock);	/* last: everything above is done under the lock */
+		close(d->lock); /* last: everything above is done under the lock */
 	free(d);
 }

@@ -55,7 +55,9 @@ static int slot_free(struct hooks *hs, uint32_t ifindex, int dir, uint32_t prio)
 /* Put our filter on the hook; force: even if we believe it is there. */
 static int hook_attach(struct hooks *hs, uint32_t ifindex, int dir, uint32_t prio, bool force)
 {
-	struct tc_filter f = { .ifindex = ifindex, .dir = dir, .prio = prio,
+	struct tc_filter f = { .ifindex = ifindex,
+			       .dir = dir,
+			       .prio = prio,
 			       .handle = TCS_FILTER_HANDLE };
 	struct hook *h = hook_find(hs, ifindex, dir);
 	bool created = false;
@@ -77,9 +79,9 @@ static int hook_attach(struct hooks *hs, uint32_t ifindex, int dir, uint32_t pri
 		return err;
 	if (h && h->stale) {
 		h->stale = false;
-		log_at(LOG_INFO, h->ifname, NULL, "adopted %s filter on %s: program replaced in place",
-		       pol_dir_name(dir),
-			 h->ifname);
+		log_at(LOG_INFO, h->ifname, NULL,
+		       "adopted %s filter on %s: program replaced in place", pol_dir_name(dir),
+		       h->ifname);
 	}
 	if (h && h->prio != prio) {
 		/* priority changed: the new filter is live, drop the old one */
@@ -91,16 +93,18 @@ static int hook_attach(struct hooks *hs, uint32_t ifindex, int dir, uint32_t pri
 	}
 	if (h)
 		return 0;
-	err = ARRAY_PUSH(&hs->v, &hs->n, ((struct hook){ .ifindex = ifindex, .dir = dir,
-							 .prio = prio, .created_clsact = created }));
+	err = ARRAY_PUSH(&hs->v, &hs->n,
+			 ((struct hook){ .ifindex = ifindex,
+					 .dir = dir,
+					 .prio = prio,
+					 .created_clsact = created }));
 	if (err)
 		return err;
 	h = &hs->v[hs->n - 1];
 	if (!if_indextoname(ifindex, h->ifname))
 		snprintf(h->ifname, sizeof(h->ifname), "#%u", ifindex);
-	log_at(LOG_INFO, h->ifname, NULL, "attached %s on %s (pref %u%s)", pol_dir_name(dir), h->ifname,
-	       prio,
-		 created ? ", created clsact" : "");
+	log_at(LOG_INFO, h->ifname, NULL, "attached %s on %s (pref %u%s)", pol_dir_name(dir),
+	       h->ifname, prio, created ? ", created clsact" : "");
 	return 0;
 }
 
@@ -124,7 +128,9 @@ static int count_filter(const struct tc_filter_info *fi, void *ctx)
 /* Remove our filter; remove clsact too if we created it and nobody else uses it. */
 static void hook_detach(struct hooks *hs, struct hook *h)
 {
-	struct tc_filter f = { .ifindex = h->ifindex, .dir = h->dir, .prio = h->prio,
+	struct tc_filter f = { .ifindex = h->ifindex,
+			       .dir = h->dir,
+			       .prio = h->prio,
 			       .handle = TCS_FILTER_HANDLE };
 	char name[IF_NAMESIZE];
 	int err, others = 0, dir;
@@ -140,10 +146,11 @@ static void hook_detach(struct hooks *hs, struct hook *h)
 	}
 	err = tc_filter_detach(hs->tc, &f);
 	if (err && err != -ENOENT && err != -ENODEV)
-		log_at(LOG_WARNING, h->ifname, NULL, "detach %s on %s: %s", pol_dir_name(h->dir), h->ifname,
-		       strerror(-err));
+		log_at(LOG_WARNING, h->ifname, NULL, "detach %s on %s: %s", pol_dir_name(h->dir),
+		       h->ifname, strerror(-err));
 	else
-		log_at(LOG_INFO, h->ifname, NULL, "detached %s on %s", pol_dir_name(h->dir), h->ifname);
+		log_at(LOG_INFO, h->ifname, NULL, "detached %s on %s", pol_dir_name(h->dir),
+		       h->ifname);
 	fault_point("detached");
 	err = 0;
 	if (h->created_clsact && !hook_find_other(hs, h)) {
@@ -186,7 +193,10 @@ static int find_ours(const struct tc_filter_info *fi, void *ctx)
 	return 0;
 }
 
-/* Is (prio, our handle) on the hook taken by a filter not ours? Then a replace would take it over. */
+/*
+ * Is (prio, our handle) on the hook taken by a filter not ours? Then a
+ * replace would take it over.
+ */
 static int find_foreign(const struct tc_filter_info *fi, void *ctx)
 {
 	struct find_ours *fo = ctx;
@@ -219,12 +229,12 @@ static void hook_verify(struct hooks *hs, struct hook *h)
 		return;
 	err = hook_attach(hs, h->ifindex, h->dir, h->prio, true);
 	if (err)
-		log_at(LOG_ERR, h->ifname, NULL, "restore %s filter on %s: %s", pol_dir_name(h->dir),
-		       h->ifname, strerror(-err));
+		log_at(LOG_ERR, h->ifname, NULL, "restore %s filter on %s: %s",
+		       pol_dir_name(h->dir), h->ifname, strerror(-err));
 	else
 		log_at(LOG_WARNING, h->ifname, NULL,
 		       "restored %s filter on %s: it (or its clsact qdisc) had been deleted",
-			 pol_dir_name(h->dir), h->ifname);
+		       pol_dir_name(h->dir), h->ifname);
 }
 
 /*
@@ -271,8 +281,7 @@ void hooks_adopt(struct hooks *hs, struct link_watch *lw)
 		log_info("found %zu filters of an earlier instance; adopting them", hs->n);
 }
 
-int hooks_sync(struct hooks *hs, const struct binding *b, size_t nb, uint32_t prio,
-	       bool check_all)
+int hooks_sync(struct hooks *hs, const struct binding *b, size_t nb, uint32_t prio, bool check_all)
 {
 	size_t i;
 	int err, ret = 0;
@@ -286,8 +295,8 @@ int hooks_sync(struct hooks *hs, const struct binding *b, size_t nb, uint32_t pr
 			char name[IF_NAMESIZE] = "";
 
 			if_indextoname(b[i].ifindex, name);
-			log_at(LOG_ERR, name, NULL, "attach %s on %s: %s", pol_dir_name(b[i].dir), name,
-			       strerror(-err));
+			log_at(LOG_ERR, name, NULL, "attach %s on %s: %s", pol_dir_name(b[i].dir),
+			       name, strerror(-err));
 			ret = ret ? ret : err;
 		}
 	}

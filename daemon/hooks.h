@@ -15,8 +15,8 @@
 
 #include "tcshape_abi.h"
 
-#define TCS_FILTER_NAME		"tcshaped"
-#define TCS_FILTER_HANDLE	1
+#define TCS_FILTER_NAME	  "tcshaped"
+#define TCS_FILTER_HANDLE 1
 
 struct binding;
 struct link_watch;
@@ -28,16 +28,16 @@ struct hook {
 	int dir;
 	uint32_t prio;
 	bool created_clsact;
-	bool stale;		/* found from an earlier instance: its program is old */
-	bool check;		/* a tc event touched its interface: verify the filter */
+	bool stale; /* found from an earlier instance: its program is old */
+	bool check; /* a tc event touched its interface: verify the filter */
 	char ifname[IF_NAMESIZE];
 };
 
 struct hooks {
 	struct tc *tc;
-	const char *pin_dir;		/* where the clsact marks are kept */
-	int prog_fd[TCS_DIR_NR];	/* the classifier, per direction */
-	char filter_name[256];		/* whose filters are ours: see hooks_name() */
+	const char *pin_dir;	 /* where the clsact marks are kept */
+	int prog_fd[TCS_DIR_NR]; /* the classifier, per direction */
+	char filter_name[256];	 /* whose filters are ours: see hooks_name() */
 	struct hook *v;
 	size_t n;
 };
@@ -55,8 +55,7 @@ void hooks_adopt(struct hooks *hs, struct link_watch *links);
  * Attach where the bindings need us (replacing stale programs), verify hooks
  * a tc event touched (or all, with check_all), detach where no longer needed.
  */
-int hooks_sync(struct hooks *hs, const struct binding *b, size_t nb, uint32_t prio,
-	       bool check_all);
+int hooks_sync(struct hooks *hs, const struct binding *b, size_t nb, uint32_t prio, bool check_all);
 /* A tc event (type 0: events were lost): true if a hook of ours needs a check. */
 bool hooks_touch(struct hooks *hs, uint16_t type, uint32_t ifindex);
 /* Detach every filter, and the clsact qdiscs we created and nobody else uses. */

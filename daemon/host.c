@@ -40,7 +40,6 @@ enum host_fq host_fq(void)
 	return found ? FQ_PRESENT : readable ? FQ_MISSING : FQ_MAYBE;
 }
 
-
 const char *host_cgroup2_root(void)
 {
 	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };

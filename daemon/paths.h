@@ -6,7 +6,7 @@
 #ifndef TCS_PATHS_H
 #define TCS_PATHS_H
 
-#define TCS_DEFAULT_POLICY	"/etc/tcshaped/policy.yaml"
-#define TCS_DEFAULT_PIN_DIR	"/sys/fs/bpf/tcshaped"
+#define TCS_DEFAULT_POLICY  "/etc/tcshaped/policy.yaml"
+#define TCS_DEFAULT_PIN_DIR "/sys/fs/bpf/tcshaped"
 
 #endif

@@ -86,7 +86,8 @@ static int unpin_all(struct bpf_object *obj, const char *dir)
 	struct bpf_map *map;
 	int n = 0;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		n += !unlink(path);
 	}
@@ -98,7 +99,8 @@ static bool pins_exist(struct bpf_object *obj, const char *dir)
 	char path[PATH_MAX];
 	struct bpf_map *map;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		if (!access(path, F_OK))
 			return true;
@@ -118,7 +120,8 @@ static bool pins_fit(struct bpf_object *obj, const char *dir)
 	struct bpf_map *map;
 	bool fit = true;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		struct bpf_map_info info = { 0 };
 		__u32 len = sizeof(info);
 		int fd;
@@ -127,8 +130,8 @@ static bool pins_fit(struct bpf_object *obj, const char *dir)
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-		    info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != bpf_map__type(map) ||
+		    info.key_size != bpf_map__key_size(map) ||
 		    info.value_size != bpf_map__value_size(map) ||
 		    info.max_entries != bpf_map__max_entries(map) ||
 		    info.map_flags != bpf_map__map_flags(map)) {
@@ -162,7 +165,7 @@ static bool have_cap(int cap)
 	struct __user_cap_data_struct c[2] = { 0 };
 
 	if (syscall(SYS_capget, &h, c))
-		return true;	/* cannot tell: do not blame it */
+		return true; /* cannot tell: do not blame it */
 	return c[cap / 32].effective & (1u << (cap % 32));
 }
 
@@ -176,8 +179,10 @@ static const char *load_diagnose(int err)
 		enum bpf_func_id id;
 		const char *text;
 	} helpers[] = {
-		{ BPF_FUNC_loop, "; this kernel lacks the bpf_loop() helper (Linux 5.17 or later needed)" },
-		{ BPF_FUNC_skb_load_bytes, "; this kernel lacks bpf_skb_load_bytes() for tc programs" },
+		{ BPF_FUNC_loop,
+		  "; this kernel lacks the bpf_loop() helper (Linux 5.17 or later needed)" },
+		{ BPF_FUNC_skb_load_bytes,
+		  "; this kernel lacks bpf_skb_load_bytes() for tc programs" },
 		{ BPF_FUNC_ktime_get_ns, "; this kernel lacks bpf_ktime_get_ns() for tc programs" },
 	};
 	size_t i;

@@ -19,12 +19,12 @@
 #include "yaml_bounds.h"
 #include "yaml_walk.h"
 
-#define POL_MAX_FILE		(16u << 20)
+#define POL_MAX_FILE (16u << 20)
 /* checked on the event stream before the document is built (yaml_bounds.h) */
 static const struct yaml_bounds pol_bounds = {
-	.max_depth = 64,		/* a policy needs 7 */
-	.max_written = 1u << 20,	/* libyaml holds about 100 bytes per node */
-	.max_expanded = 1u << 22,	/* no alias bombs */
+	.max_depth = 64,	  /* a policy needs 7 */
+	.max_written = 1u << 20,  /* libyaml holds about 100 bytes per node */
+	.max_expanded = 1u << 22, /* no alias bombs */
 };
 
 void policy_report(pol_err_fn errfn, void *ctx, const char *file, struct pol_pos pos,

@@ -17,12 +17,12 @@
 #include "units.h"
 #include "yaml_walk.h"
 
-#define POL_VERSION		1
-#define POL_MAX_KEYS_MAX	(1u << 27)
-#define POL_RULE_NAME_MAX	63
-#define POL_IFNAME_MAX		15		/* IFNAMSIZ - 1 */
+#define POL_VERSION	  1
+#define POL_MAX_KEYS_MAX  (1u << 27)
+#define POL_RULE_NAME_MAX 63
+#define POL_IFNAME_MAX	  15 /* IFNAMSIZ - 1 */
 /* a pattern is part of a rule's identity, kept in tcs_rule_info.iface (64 bytes) */
-#define POL_IFGLOB_MAX		63
+#define POL_IFGLOB_MAX 63
 
 /*
  * Names seen so far in one list, for duplicate checks in O(1): a policy of
@@ -36,13 +36,13 @@ struct name_slot {
 
 struct name_set {
 	struct name_slot *v;
-	size_t cap;		/* a power of two, or 0 */
+	size_t cap; /* a power of two, or 0 */
 	size_t n;
 };
 
 static size_t name_hash(const char *s)
 {
-	uint64_t h = 14695981039346656037ull;	/* FNV-1a */
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
@@ -109,7 +109,7 @@ struct root_state;
 struct iface_state {
 	struct root_state *root;
 	struct pol_iface ifc;
-	const char *label;	/* the entry's name for messages */
+	const char *label; /* the entry's name for messages */
 	struct name_set rule_names[POL_DIR_NR];
 };
 
@@ -119,9 +119,9 @@ struct rule_state {
 	struct pol_rule r;
 	bool rate_ok;
 	yaml_node_t *burst;
-	yaml_node_t *ports;	/* first sport/dport: where a proto clash is reported */
+	yaml_node_t *ports; /* first sport/dport: where a proto clash is reported */
 	yaml_node_t *action;
-	yaml_node_t *max_delay, *ecn, *ecn_threshold;	/* pace keys, checked once all are read */
+	yaml_node_t *max_delay, *ecn, *ecn_threshold; /* pace keys, checked once all are read */
 };
 
 #define IFACE(f) offsetof(struct iface_state, f)
@@ -157,12 +157,13 @@ static int h_rule_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct 
 	const char *s = sval(n);
 	size_t len = strlen(s);
 
-	if (!len || len > POL_RULE_NAME_MAX || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-						     "abcdefghijklmnopqrstuvwxyz"
-						     "0123456789_.-") != len) {
+	if (!len || len > POL_RULE_NAME_MAX ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "abcdefghijklmnopqrstuvwxyz"
+		      "0123456789_.-") != len) {
 		perr(pc, n, "bad rule name \"%s\": use 1-%d characters from A-Z a-z 0-9 _ . -", s,
 		     POL_RULE_NAME_MAX);
-		return 0;	/* unnamed: it cannot clash with later rules */
+		return 0; /* unnamed: it cannot clash with later rules */
 	}
 	first = name_find(names, s);
 	if (first)
@@ -195,8 +196,11 @@ static int h_rate(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_ke
 }
 
 static const struct yw_choice per_choices[] = {
-	{ "flow", POL_PER_FLOW }, { "src", POL_PER_SRC }, { "dst", POL_PER_DST },
-	{ "rule", POL_PER_RULE }, { NULL, 0 },
+	{ "flow", POL_PER_FLOW },
+	{ "src", POL_PER_SRC },
+	{ "dst", POL_PER_DST },
+	{ "rule", POL_PER_RULE },
+	{ NULL, 0 },
 };
 static const struct yw_enum per_enum = {
 	per_choices, NULL, "one of: flow, src, dst, rule", "\"per\"", false,
@@ -204,7 +208,9 @@ static const struct yw_enum per_enum = {
 
 /* Every action a policy may name. */
 static const struct yw_choice action_choices[] = {
-	{ "drop", POL_ACT_DROP }, { "pace", POL_ACT_PACE }, { NULL, 0 },
+	{ "drop", POL_ACT_DROP },
+	{ "pace", POL_ACT_PACE },
+	{ NULL, 0 },
 };
 
 static int h_action(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
@@ -275,7 +281,8 @@ static void resolve_pace(struct pctx *pc, struct rule_state *rs)
 		if (ns < floor) {
 			perr(pc, rs->max_delay,
 			     "max_delay %s is shorter than one 64 KiB packet takes at %s (%llu us)",
-			     sval(rs->max_delay), units_fmt_rate(rs->r.rate_bps, rate, sizeof(rate)),
+			     sval(rs->max_delay),
+			     units_fmt_rate(rs->r.rate_bps, rate, sizeof(rate)),
 			     (unsigned long long)(floor / 1000));
 			return;
 		}
@@ -355,7 +362,8 @@ static int parse_rule(struct pctx *pc, yaml_node_t *map, void *obj, const struct
 	struct rule_state rs = {
 		.is = is,
 		.dir = dir,
-		.r = { .pos = pos_of(map), .per = POL_PER_FLOW,
+		.r = { .pos = pos_of(map),
+		       .per = POL_PER_FLOW,
 		       .action = dir == POL_EGRESS ? POL_ACT_AUTO : POL_ACT_DROP },
 	};
 	struct pol_rules *rules = &is->ifc.dir[dir];
@@ -417,18 +425,20 @@ static int h_iface_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct
 	if (!len)
 		perr(pc, n, "interface name must not be empty");
 	else if (strpbrk(s, "/: \t\r\n\v\f") || !strcmp(s, ".") || !strcmp(s, ".."))
-		perr(pc, n, "bad interface name \"%s\": names cannot be \".\" or \"..\" nor contain '/', ':' or whitespace",
+		perr(pc, n,
+		     "bad interface name \"%s\": names cannot be \".\" or \"..\" nor contain '/', ':' or whitespace",
 		     s);
 	else if (!glob && len > POL_IFNAME_MAX)
-		perr(pc, n, "interface name \"%s\" is longer than %d characters", s, POL_IFNAME_MAX);
+		perr(pc, n, "interface name \"%s\" is longer than %d characters", s,
+		     POL_IFNAME_MAX);
 	else if (glob && len > POL_IFGLOB_MAX)
 		perr(pc, n, "interface pattern \"%s\" is longer than %d characters", s,
 		     POL_IFGLOB_MAX);
 
 	first = name_find(&is->root->ifnames, s);
 	if (first)
-		perr(pc, n, "duplicate interface entry \"%s\" (first at %u:%u)", s,
-		     first->pos.line, first->pos.col);
+		perr(pc, n, "duplicate interface entry \"%s\" (first at %u:%u)", s, first->pos.line,
+		     first->pos.col);
 	is->ifc.name = strdup(s);
 	if (!is->ifc.name)
 		return -ENOMEM;
@@ -436,7 +446,8 @@ static int h_iface_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct
 }
 
 static const struct yw_each each_rule = {
-	"rule must be a mapping with \"name\" and \"rate\"", parse_rule,
+	"rule must be a mapping with \"name\" and \"rate\"",
+	parse_rule,
 };
 
 static const struct yw_key iface_keys[] = {
@@ -465,7 +476,9 @@ void pol_iface_free(struct pol_iface *ifc)
 static int parse_iface(struct pctx *pc, yaml_node_t *map, void *obj, const struct yw_key *key)
 {
 	struct root_state *root = obj;
-	struct iface_state is = { .root = root, .ifc = { .pos = pos_of(map) }, .label = "(unnamed)" };
+	struct iface_state is = { .root = root,
+				  .ifc = { .pos = pos_of(map) },
+				  .label = "(unnamed)" };
 	struct policy *p = root->p;
 	yaml_node_t *name = map_get(pc, map, "name");
 	unsigned int seen;
@@ -495,13 +508,13 @@ out:
 }
 
 static const struct yw_each each_iface = {
-	"interface entry must be a mapping with \"name\" and rules", parse_iface,
+	"interface entry must be a mapping with \"name\" and rules",
+	parse_iface,
 };
 
 /* ---- settings and the top level ------------------------------------------ */
 
-static int h_metrics_textfile(struct pctx *pc, yaml_node_t *n, void *obj,
-			      const struct yw_key *key)
+static int h_metrics_textfile(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
 {
 	struct policy *p = obj;
 	const char *s = sval(n);
@@ -515,8 +528,7 @@ static int h_metrics_textfile(struct pctx *pc, yaml_node_t *n, void *obj,
 	return p->settings.metrics_textfile ? 0 : -ENOMEM;
 }
 
-static int h_metrics_listen(struct pctx *pc, yaml_node_t *n, void *obj,
-			    const struct yw_key *key)
+static int h_metrics_listen(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
 {
 	struct policy *p = obj;
 	struct sockaddr_storage ss;
@@ -534,30 +546,38 @@ static int h_metrics_listen(struct pctx *pc, yaml_node_t *n, void *obj,
 
 static const struct yw_range max_keys_range = { 1, POL_MAX_KEYS_MAX };
 static const struct yw_range tc_priority_range = { 1, 65535 };
-static const struct yw_range period_range = { 1, 3600 };	/* seconds */
+static const struct yw_range period_range = { 1, 3600 }; /* seconds */
 
 static const struct yw_choice on_stop_choices[] = {
-	{ "remove", POL_ON_STOP_REMOVE }, { "keep", POL_ON_STOP_KEEP }, { NULL, 0 },
+	{ "remove", POL_ON_STOP_REMOVE },
+	{ "keep", POL_ON_STOP_KEEP },
+	{ NULL, 0 },
 };
 static const struct yw_enum on_stop_enum = { on_stop_choices, "remove, keep", NULL, NULL, false };
 
 static const struct yw_choice pace_fallback_choices[] = {
-	{ "drop", POL_PACE_FALLBACK_DROP }, { "refuse", POL_PACE_FALLBACK_REFUSE }, { NULL, 0 },
+	{ "drop", POL_PACE_FALLBACK_DROP },
+	{ "refuse", POL_PACE_FALLBACK_REFUSE },
+	{ NULL, 0 },
 };
 static const struct yw_enum pace_fallback_enum = {
 	pace_fallback_choices, "drop, refuse", NULL, NULL, false,
 };
 
 static const struct yw_choice root_qdisc_choices[] = {
-	{ "true", POL_ROOT_ANY }, { "false", POL_ROOT_NEVER },
-	{ "kernel-default", POL_ROOT_KERNEL_DEFAULT }, { NULL, 0 },
+	{ "true", POL_ROOT_ANY },
+	{ "false", POL_ROOT_NEVER },
+	{ "kernel-default", POL_ROOT_KERNEL_DEFAULT },
+	{ NULL, 0 },
 };
 static const struct yw_enum root_qdisc_enum = {
 	root_qdisc_choices, NULL, "true, false or kernel-default", NULL, false,
 };
 
 static const struct yw_choice socket_pacing_choices[] = {
-	{ "auto", 1 }, { "off", 0 }, { NULL, 0 },
+	{ "auto", 1 },
+	{ "off", 0 },
+	{ NULL, 0 },
 };
 static const struct yw_enum socket_pacing_enum = {
 	socket_pacing_choices, "auto, off", NULL, NULL, true,
@@ -617,8 +637,8 @@ static bool version_ok(struct pctx *pc, yaml_node_t *v)
 	if (parse_dec(sval(v), &num)) {
 		if (num == POL_VERSION)
 			return true;
-		perr(pc, v, "unsupported policy version %s; this tcshaped reads version %d", sval(v),
-		     POL_VERSION);
+		perr(pc, v, "unsupported policy version %s; this tcshaped reads version %d",
+		     sval(v), POL_VERSION);
 	} else {
 		perr(pc, v, "unsupported policy version \"%s\"; this tcshaped reads version %d",
 		     sval(v), POL_VERSION);
@@ -633,12 +653,14 @@ static int walk_root(struct pctx *pc, struct root_state *rst, yaml_node_t *root)
 	int err;
 
 	if (!root || is_null(root)) {
-		perr_at(pc, 1, 1, "empty policy; expected a mapping with \"version: %d\" and \"interfaces\"",
+		perr_at(pc, 1, 1,
+			"empty policy; expected a mapping with \"version: %d\" and \"interfaces\"",
 			POL_VERSION);
 		return 0;
 	}
 	if (root->type != YAML_MAPPING_NODE) {
-		perr(pc, root, "the policy must be a mapping with \"version: %d\" and \"interfaces\"",
+		perr(pc, root,
+		     "the policy must be a mapping with \"version: %d\" and \"interfaces\"",
 		     POL_VERSION);
 		return 0;
 	}
@@ -656,7 +678,6 @@ static int walk_root(struct pctx *pc, struct root_state *rst, yaml_node_t *root)
 		perr(pc, root, "missing \"interfaces\"");
 	return 0;
 }
-
 
 int policy_schema_walk(struct pctx *pc, yaml_node_t *root, void *obj)
 {

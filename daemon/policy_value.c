@@ -20,8 +20,8 @@ static const struct {
 	const char *name;
 	uint8_t num;
 } protos[] = {
-	{ "tcp", 6 }, { "udp", 17 }, { "icmp", 1 }, { "icmpv6", 58 }, { "sctp", 132 },
-	{ "udplite", 136 },
+	{ "tcp", 6 },	  { "udp", 17 },   { "icmp", 1 },
+	{ "icmpv6", 58 }, { "sctp", 132 }, { "udplite", 136 },
 };
 
 bool pol_proto_has_ports(unsigned int num)
@@ -64,7 +64,8 @@ int value_proto(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
 	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
 		if (!strcasecmp(s, protos[i].name))
 			return add_range(&m->proto, &m->n_proto, protos[i].num, protos[i].num);
-	perr(pc, n, "unknown protocol \"%s\"; use tcp, udp, icmp, icmpv6, sctp, udplite or a number 0-255",
+	perr(pc, n,
+	     "unknown protocol \"%s\"; use tcp, udp, icmp, icmpv6, sctp, udplite or a number 0-255",
 	     s);
 	return 0;
 }
@@ -73,7 +74,8 @@ int value_proto(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
 static bool port_value(struct pctx *pc, yaml_node_t *n, const char *text, uint64_t *v)
 {
 	if (!parse_dec(text, v)) {
-		perr(pc, n, "bad port \"%s\": expected a number 0-65535 or a range \"lo-hi\"", sval(n));
+		perr(pc, n, "bad port \"%s\": expected a number 0-65535 or a range \"lo-hi\"",
+		     sval(n));
 		return false;
 	}
 	if (*v > 65535) {
@@ -99,7 +101,8 @@ int value_port(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
 		hi = lo;
 	} else {
 		if ((size_t)(dash - s) >= sizeof(left)) {
-			perr(pc, n, "bad port \"%s\": expected a number 0-65535 or a range \"lo-hi\"", s);
+			perr(pc, n,
+			     "bad port \"%s\": expected a number 0-65535 or a range \"lo-hi\"", s);
 			return 0;
 		}
 		memcpy(left, s, (size_t)(dash - s));
@@ -161,8 +164,8 @@ int value_prefix(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
 		return 0;
 	}
 	if (len > max) {
-		perr(pc, n, "prefix length %s in \"%s\" is out of range 0-%u for IPv%u", slash + 1, s,
-		     max, pfx.family);
+		perr(pc, n, "prefix length %s in \"%s\" is out of range 0-%u for IPv%u", slash + 1,
+		     s, max, pfx.family);
 		return 0;
 	}
 	pfx.len = (uint8_t)len;
@@ -267,7 +270,8 @@ bool value_rate(struct pctx *pc, yaml_node_t *n, uint64_t *bps)
 		perr(pc, n, "rate \"%s\" needs a unit, e.g. %smbit or %sbps (bytes/s)", s, s, s);
 		return false;
 	case UV_BAD_UNIT:
-		perr(pc, n, "unknown rate unit \"%s\" in \"%s\"; use bit, kbit, mbit, gbit, tbit, bps, kbps, ... (tc(8) units)",
+		perr(pc, n,
+		     "unknown rate unit \"%s\" in \"%s\"; use bit, kbit, mbit, gbit, tbit, bps, kbps, ... (tc(8) units)",
 		     unit, s);
 		return false;
 	case UV_TOO_BIG:
@@ -277,8 +281,7 @@ bool value_rate(struct pctx *pc, yaml_node_t *n, uint64_t *bps)
 	return false;
 }
 
-void value_burst(struct pctx *pc, yaml_node_t *n, uint64_t rate_bps, bool rate_ok,
-		 uint64_t *bytes)
+void value_burst(struct pctx *pc, yaml_node_t *n, uint64_t rate_bps, bool rate_ok, uint64_t *bytes)
 {
 	const char *s, *unit = "";
 	enum unit_verdict why;
@@ -326,7 +329,8 @@ void value_burst(struct pctx *pc, yaml_node_t *n, uint64_t rate_bps, bool rate_o
 		     s);
 		break;
 	case UV_BAD_UNIT:
-		perr(pc, n, "unknown burst unit \"%s\" in \"%s\"; use b, kb, mb, gb, kbit, mbit, gbit (tc(8) sizes) or s, ms, us",
+		perr(pc, n,
+		     "unknown burst unit \"%s\" in \"%s\"; use b, kb, mb, gb, kbit, mbit, gbit (tc(8) sizes) or s, ms, us",
 		     unit, s);
 		break;
 	case UV_TOO_BIG:
@@ -334,4 +338,3 @@ void value_burst(struct pctx *pc, yaml_node_t *n, uint64_t rate_bps, bool rate_o
 		break;
 	}
 }
-

@@ -29,8 +29,8 @@ static void fq_params(const struct pol_iface *pi, struct tc_fq *fq)
 
 		if (rule->action != POL_ACT_PACE)
 			continue;
-		q = (uint64_t)((unsigned __int128)rule->rate_bps * rule->max_delay_ns /
-			       8000000000ull / 1514) + 1;
+		q = 1 + (uint64_t)((unsigned __int128)rule->rate_bps * rule->max_delay_ns /
+				   8000000000ull / 1514);
 		pkts = q > pkts ? q : pkts;
 		delay = rule->max_delay_ns > delay ? rule->max_delay_ns : delay;
 	}
@@ -59,14 +59,12 @@ static void root_restore(struct roots *rt, struct root *r)
 	if (if_indextoname(r->ifindex, name)) {
 		if (!tc_root_restore(rt->tc, r->ifindex, &r->old))
 			log_at(LOG_INFO, name, NULL, "restored root qdisc %s on %s",
-			       r->old.kind[0] ? r->old.kind : "default",
-				 name);
+			       r->old.kind[0] ? r->old.kind : "default", name);
 	}
 	*r = rt->v[--rt->n];
 }
 
-static void journal_add(struct roots_journal *j, int what, const struct root *r,
-			unsigned int txqs)
+static void journal_add(struct roots_journal *j, int what, const struct root *r, unsigned int txqs)
 {
 	if (j && ARRAY_PUSH(&j->v, &j->n, ((struct root_undo){ what, *r, txqs })))
 		log_warn("out of memory: a failed reload may leave a root qdisc changed");
@@ -102,8 +100,8 @@ void roots_undo(struct roots *rt, struct roots_journal *j)
  * kernel's default root (handle 0: nobody configured it): an operator's own
  * root (an HTB tree, say) is theirs unless manage_root_qdisc is true.
  */
-static bool root_may_replace(const struct policy *p, const char *ifname,
-			     const struct tc_root *cur, pol_err_fn errfn, void *ctx)
+static bool root_may_replace(const struct policy *p, const char *ifname, const struct tc_root *cur,
+			     pol_err_fn errfn, void *ctx)
 {
 	char msg[320];
 
@@ -119,7 +117,8 @@ static bool root_may_replace(const struct policy *p, const char *ifname,
 		snprintf(msg, sizeof(msg),
 			 "%s: pace rules need fq at the root, but the root qdisc is %s %x: that "
 			 "someone configured; tcshaped replaces only the kernel's default root "
-			 "unless settings.manage_root_qdisc is true (or give these rules action: drop)",
+			 "unless settings.manage_root_qdisc is true "
+			 "(or give these rules action: drop)",
 			 ifname, cur->kind, cur->handle >> 16);
 	errfn(ctx, msg);
 	return false;
@@ -138,70 +137,72 @@ int roots_sync(struct roots *rt, struct link_watch *lw, const struct policy *p,
 		return err;
 	/* pass 0 only checks, pass 1 changes: a refusal changes nothing */
 	for (pass = 0; pass < 2 && !ret; pass++)
-	for (i = 0; i < n_links; i++) {
-		const struct pol_iface *pi = NULL;
-		uint32_t ifindex = (uint32_t)links[i].ifindex;
-		struct root *r = root_find(rt, ifindex);
-		bool fresh = false;
-		struct tc_root cur;
-		struct tc_fq fq;
+		for (i = 0; i < n_links; i++) {
+			const struct pol_iface *pi = NULL;
+			uint32_t ifindex = (uint32_t)links[i].ifindex;
+			struct root *r = root_find(rt, ifindex);
+			bool fresh = false;
+			struct tc_root cur;
+			struct tc_fq fq;
 
-		for (k = 0; k < nb; k++)
-			if (b[k].ifindex == ifindex && b[k].dir == TCS_DIR_EGRESS)
-				pi = &p->ifaces[c->rs[b[k].rs].iface];
-		if (!pi || !policy_iface_paces(pi)) {
-			if (r && pass) {
-				journal_add(j, UNDO_RESTORED, r, links[i].txqs);
-				root_restore(rt, r);
+			for (k = 0; k < nb; k++)
+				if (b[k].ifindex == ifindex && b[k].dir == TCS_DIR_EGRESS)
+					pi = &p->ifaces[c->rs[b[k].rs].iface];
+			if (!pi || !policy_iface_paces(pi)) {
+				if (r && pass) {
+					journal_add(j, UNDO_RESTORED, r, links[i].txqs);
+					root_restore(rt, r);
+				}
+				continue;
 			}
-			continue;
-		}
-		if (tc_root_get(rt->tc, ifindex, &cur))
-			continue;
-		fq_params(pi, &fq);
-		if (cur.paces && (!r || r->fq.flow_limit == fq.flow_limit))
-			continue;
-		if (!pass) {
-			if (!r && !root_may_replace(p, links[i].name, &cur, errfn, ctx))
-				ret = -EINVAL;
-			continue;
-		}
-		if (!r) {
-			if (ARRAY_PUSH(&rt->v, &rt->n, ((struct root){ .ifindex = ifindex, .old = cur }))) {
-				ret = -ENOMEM;
+			if (tc_root_get(rt->tc, ifindex, &cur))
+				continue;
+			fq_params(pi, &fq);
+			if (cur.paces && (!r || r->fq.flow_limit == fq.flow_limit))
+				continue;
+			if (!pass) {
+				if (!r && !root_may_replace(p, links[i].name, &cur, errfn, ctx))
+					ret = -EINVAL;
+				continue;
+			}
+			if (!r) {
+				if (ARRAY_PUSH(&rt->v, &rt->n,
+					       ((struct root){ .ifindex = ifindex, .old = cur }))) {
+					ret = -ENOMEM;
+					break;
+				}
+				r = &rt->v[rt->n - 1];
+				fresh = true;
+			} else {
+				journal_add(j, UNDO_CHANGED, r, links[i].txqs);
+			}
+			r->fq = fq;
+			err = tc_root_set_fq(rt->tc, ifindex, links[i].txqs, &fq);
+			if (err && fresh) {
+				/* half done (mq without fq under it): put back what was there */
+				tc_root_restore(rt->tc, ifindex, &r->old);
+				rt->n--;
+			} else if (fresh) {
+				journal_add(j, UNDO_ADDED, r, links[i].txqs);
+			}
+			if (err == -ENOENT) {
+				/* "Specified qdisc kind is unknown": no fq in this kernel */
+				log_warn("%s: the kernel has no fq qdisc (sch_fq) after all",
+					 links[i].name);
+				rt->fq = FQ_MISSING;
+				ret = err;
 				break;
 			}
-			r = &rt->v[rt->n - 1];
-			fresh = true;
-		} else {
-			journal_add(j, UNDO_CHANGED, r, links[i].txqs);
+			if (err) {
+				ret = err;
+				continue;
+			}
+			log_at(LOG_INFO, links[i].name, NULL,
+			       "%s: root qdisc %s replaced by %s for pacing (flow_limit %u); put back "
+			       "on stop",
+			       links[i].name, r->old.kind[0] ? r->old.kind : "default",
+			       links[i].txqs > 1 ? "mq + fq" : "fq", fq.flow_limit);
 		}
-		r->fq = fq;
-		err = tc_root_set_fq(rt->tc, ifindex, links[i].txqs, &fq);
-		if (err && fresh) {
-			/* half done (mq without fq under it): put back what was there */
-			tc_root_restore(rt->tc, ifindex, &r->old);
-			rt->n--;
-		} else if (fresh) {
-			journal_add(j, UNDO_ADDED, r, links[i].txqs);
-		}
-		if (err == -ENOENT) {
-			/* "Specified qdisc kind is unknown": no fq in this kernel */
-			log_warn("%s: the kernel has no fq qdisc (sch_fq) after all", links[i].name);
-			rt->fq = FQ_MISSING;
-			ret = err;
-			break;
-		}
-		if (err) {
-			ret = err;
-			continue;
-		}
-		log_at(LOG_INFO, links[i].name, NULL,
-		       "%s: root qdisc %s replaced by %s for pacing (flow_limit %u); put back "
-			 "on stop",
-			 links[i].name, r->old.kind[0] ? r->old.kind : "default",
-			 links[i].txqs > 1 ? "mq + fq" : "fq", fq.flow_limit);
-	}
 	free(links);
 	return ret;
 }

@@ -27,7 +27,7 @@ struct root {
 
 struct roots {
 	struct tc *tc;
-	int fq;			/* enum host_fq: can this kernel pace; the kernel may say no later */
+	int fq; /* enum host_fq: can this kernel pace; the kernel may say no later */
 	struct root *v;
 	size_t n;
 };
@@ -35,7 +35,7 @@ struct roots {
 /* What roots_sync() changed, so that a reload failing later can put it back. */
 struct root_undo {
 	enum { UNDO_ADDED, UNDO_CHANGED, UNDO_RESTORED } what;
-	struct root r;		/* as it was before */
+	struct root r; /* as it was before */
 	unsigned int txqs;
 };
 

@@ -145,8 +145,9 @@ bool parse_uint(struct pctx *pc, yaml_node_t *n, const char *key, uint64_t *out)
 	if (parse_dec(s, out))
 		return true;
 	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
-		perr(pc, n, "\"%s\" must be a plain decimal number without leading zeros, got \"%s\"",
-		     key, s);
+		perr(pc, n,
+		     "\"%s\" must be a plain decimal number without leading zeros, got \"%s\"", key,
+		     s);
 	else
 		perr(pc, n, "\"%s\" must be a plain decimal number, got \"%s\"", key, s);
 	return false;
@@ -154,8 +155,8 @@ bool parse_uint(struct pctx *pc, yaml_node_t *n, const char *key, uint64_t *out)
 
 /* ---- handler tables ----------------------------------------------------- */
 
-int walk_map(struct pctx *pc, yaml_node_t *map, const struct yw_key *keys,
-		    const char *where, void *obj, unsigned int *seen)
+int walk_map(struct pctx *pc, yaml_node_t *map, const struct yw_key *keys, const char *where,
+	     void *obj, unsigned int *seen)
 {
 	yaml_node_pair_t *start = map->data.mapping.pairs.start;
 	yaml_node_pair_t *pair, *q;
@@ -177,7 +178,8 @@ int walk_map(struct pctx *pc, yaml_node_t *map, const struct yw_key *keys,
 		}
 		name = sval(k);
 		if (!strcmp(name, "<<")) {
-			perr(pc, k, "merge keys (\"<<\") are not supported; alias a whole rule, rule list or match instead");
+			perr(pc, k,
+			     "merge keys (\"<<\") are not supported; alias a whole rule, rule list or match instead");
 			continue;
 		}
 		for (q = start; q < pair; q++) {
@@ -203,9 +205,10 @@ int walk_map(struct pctx *pc, yaml_node_t *map, const struct yw_key *keys,
 			int j;
 
 			for (j = 0; keys[j].name && off < sizeof(hint); j++)
-				off += snprintf(hint + off, sizeof(hint) - off, "%s%s", j ? ", " : "",
-						keys[j].name);
-			perr(pc, k, "unknown key \"%s\" %s; expected one of: %s", name, where, hint);
+				off += snprintf(hint + off, sizeof(hint) - off, "%s%s",
+						j ? ", " : "", keys[j].name);
+			perr(pc, k, "unknown key \"%s\" %s; expected one of: %s", name, where,
+			     hint);
 			continue;
 		}
 		*seen |= KEY_BIT(i);
@@ -266,7 +269,6 @@ int yw_list(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *k)
 	}
 	return 0;
 }
-
 
 int yw_each(struct pctx *pc, yaml_node_t *seq, void *obj, const struct yw_key *key)
 {

@@ -16,7 +16,7 @@
 
 #include "policy.h"
 
-#define YW_MAX_ERRORS		50		/* past that it is noise: stop */
+#define YW_MAX_ERRORS 50 /* past that it is noise: stop */
 
 struct yaml_bounds;
 
@@ -41,9 +41,8 @@ void yw_emit(pol_err_fn errfn, void *ctx, const char *msg);
 /* line 0: no position, "FILE: message"; each message once; stops after 50. */
 void perr_at(struct pctx *pc, unsigned int line, unsigned int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-#define perr(pc, node, ...)                                                     \
-	perr_at(pc, (node)->start_mark.line + 1, (node)->start_mark.column + 1, \
-		__VA_ARGS__)
+#define perr(pc, node, ...) \
+	perr_at(pc, (node)->start_mark.line + 1, (node)->start_mark.column + 1, __VA_ARGS__)
 /* Frees what the walk said; -EINVAL when it said anything, else err. */
 int yw_done(struct pctx *pc, int err);
 
@@ -82,16 +81,15 @@ bool parse_uint(struct pctx *pc, yaml_node_t *n, const char *key, uint64_t *out)
 /* ---- handler tables ----------------------------------------------------------- */
 
 struct yw_key;
-typedef int (*yw_handler)(struct pctx *pc, yaml_node_t *node, void *obj,
-			  const struct yw_key *key);
+typedef int (*yw_handler)(struct pctx *pc, yaml_node_t *node, void *obj, const struct yw_key *key);
 
 struct yw_key {
 	const char *name;
-	yaml_node_type_t type;	/* YAML_NO_NODE: the handler checks */
-	const char *must;	/* completes "\"key\" must be ..." */
+	yaml_node_type_t type; /* YAML_NO_NODE: the handler checks */
+	const char *must;      /* completes "\"key\" must be ..." */
 	yw_handler fn;
-	size_t off;		/* generic handlers: the field in obj they write */
-	const void *arg;	/* generic handlers: their bounds, names or item parser */
+	size_t off;	 /* generic handlers: the field in obj they write */
+	const void *arg; /* generic handlers: their bounds, names or item parser */
 };
 
 #define KEY_BIT(i) (1u << (i))
@@ -108,7 +106,7 @@ int walk_map(struct pctx *pc, yaml_node_t *map, const struct yw_key *keys, const
 /* Each item of a list key (or its one scalar). */
 typedef int (*yw_item_fn)(struct pctx *pc, const char *key, yaml_node_t *n, void *obj);
 struct yw_items {
-	const char *one;	/* "each item of \"key\" must be ONE" */
+	const char *one; /* "each item of \"key\" must be ONE" */
 	yw_item_fn fn;
 };
 
@@ -131,7 +129,7 @@ int yw_enum(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key
 int yw_each(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key);
 
 struct yw_each {
-	const char *each;	/* "each EACH": what an item must be */
+	const char *each; /* "each EACH": what an item must be */
 	yw_handler fn;
 };
 
@@ -151,11 +149,11 @@ struct yw_choice {
  * "LABEL must be MUST; got \"WORD\"" (LABEL: the key's name unless given).
  */
 struct yw_enum {
-	const struct yw_choice *v;	/* ends with a NULL name */
+	const struct yw_choice *v; /* ends with a NULL name */
 	const char *one_of;
 	const char *must;
 	const char *label;
-	bool is_bool;			/* the field is a bool, not an int-sized enum */
+	bool is_bool; /* the field is a bool, not an int-sized enum */
 };
 
 /* The value of the word in the table, or -1. */

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 pkgs=(
-	build-essential pkg-config clang llvm
+	build-essential pkg-config clang llvm clang-format
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmnl-dev libnl-3-dev libnl-route-3-dev libyaml-dev libsystemd-dev
 	iproute2 iperf3 jq socat iputils-ping python3

@@ -18,9 +18,9 @@
 
 /* The daemon's start, apply and attach paths: never in tcshapectl. */
 static const char *const daemon_only[] = {
-	"daemon_start", "daemon_reload", "daemon_reconcile", "maps_open", "maps_apply",
-	"tc_filter_attach", "tc_clsact_ensure", "tc_root_set_fq", "link_watch_open",
-	"hooks_sync", "roots_sync", "pins_load", "sockpace_open",
+	"daemon_start",	    "daemon_reload",	"daemon_reconcile", "maps_open",       "maps_apply",
+	"tc_filter_attach", "tc_clsact_ensure", "tc_root_set_fq",   "link_watch_open", "hooks_sync",
+	"roots_sync",	    "pins_load",	"sockpace_open",
 };
 
 static char bindir[PATH_MAX];
