@@ -36,6 +36,10 @@ CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 		   -D_GNU_SOURCE -MMD -MP -I$(B) -Ibpf -Idaemon -Itests/lib
 CFLAGS		+= $(SAN_FLAGS)
+# CI (.ci/run sets CI=true) builds with -Werror; WERROR=1 does the same by hand
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+CFLAGS		+= -Werror
+endif
 LDFLAGS		+= $(SAN_FLAGS)
 PC_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS		 = $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
