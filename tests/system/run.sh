@@ -82,38 +82,15 @@ msg() { MSG="$*"; log "result: $*"; }
 skip() { msg "$*"; return $SKIP_RC; }
 now() { echo "$EPOCHREALTIME"; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }'; }
-within() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'; }
-mbit() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1e6 }'; }
-
-pid_running()
-{
-	local pid=$1 stat
-	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-	stat=$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) || return 1
-	[ "$stat" != Z ]
-}
-
-# End a PID this script started: SIG, up to T seconds, then SIGKILL.
-end_pid()
-{
-	local pid=$1 sig=${2:-TERM} t=${3:-5} i
-	[ -n "$pid" ] || return 0
-	if pid_running "$pid"; then
-		kill "-$sig" "$pid" 2>/dev/null
-		for ((i = 0; i < t * 10; i++)); do
-			pid_running "$pid" || break
-			sleep 0.1
-		done
-		pid_running "$pid" && kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-}
+# the e2e harness's helpers: tcs_pid_running, tcs_end_pid (PIDs this script
+# started), tcs_within, tcs_mbit; sourcing it only defines variables and functions
+. "$TCS_ROOT/tests/lib/netns.sh"
 
 # SIGKILL PID and everything below it (all of it started by this script).
 kill_tree()
 {
 	local pid=$1 all=() todo=("$1") p i
-	pid_running "$pid" || { wait "$pid" 2>/dev/null; return 0; }
+	tcs_pid_running "$pid" || { wait "$pid" 2>/dev/null; return 0; }
 	while [ ${#todo[@]} -gt 0 ]; do
 		p=${todo[0]}
 		todo=("${todo[@]:1}")
@@ -376,7 +353,7 @@ boot_container()
 	# The leader is nspawn's child, PID 1 of its own PID namespace, running
 	# systemd. An nspawn that ends before systemd said a word could not run.
 	for ((i = 0; i < 200; i++)); do
-		if ! pid_running "$NSPAWN_PID"; then
+		if ! tcs_pid_running "$NSPAWN_PID"; then
 			grep -q 'running in system mode' "$WORK/console.log" && return 1
 			return 2
 		fi
@@ -417,7 +394,7 @@ test_boot()
 		case $state in
 		running|degraded|maintenance|stopping|offline) break ;;
 		esac
-		pid_running "$NSPAWN_PID" || break
+		tcs_pid_running "$NSPAWN_PID" || break
 		sleep 0.5
 	done
 	if [ "$state" = degraded ]; then
@@ -549,10 +526,10 @@ udp_load()
 	BG_PIDS+=("$cpid")
 	wait "$cpid"
 	for ((i = 0; i < 30; i++)); do
-		pid_running "$spid" || break
+		tcs_pid_running "$spid" || break
 		sleep 0.1
 	done
-	end_pid "$spid" TERM 2
+	tcs_end_pid "$spid" TERM 2
 	BG_PIDS=()	# both reaped: their numbers may belong to someone else now
 	# the receiver's bytes and packets over its own measuring time, plus the
 	# headers the policer counts (tc sees whole frames)
@@ -564,13 +541,13 @@ udp_load()
 		return 1
 	}
 	read -r UDP_BPS rx lost <<< "$r"
-	log "$tag: offered ${rate}mbit, received $(mbit "$UDP_BPS") mbit L2 ($rx packets, $lost lost);" \
+	log "$tag: offered ${rate}mbit, received $(tcs_mbit "$UDP_BPS") mbit L2 ($rx packets, $lost lost);" \
 		"per second (payload): $(jq -r '[.intervals[].sum.bits_per_second / 1e6 * 100
 		| floor / 100] | map(tostring) | join(" ")' "$srv" 2>/dev/null)"
 }
 
 # received BPS within LO_PCT..HI_PCT of LIMIT_MBIT
-in_band() { within "$1" "$(( $2 * 10000 * LO_PCT ))" "$(( $2 * 10000 * HI_PCT ))"; }
+in_band() { tcs_within "$1" "$(( $2 * 10000 * LO_PCT ))" "$(( $2 * 10000 * HI_PCT ))"; }
 
 # measure TAG LIMIT_MBIT: UDP at twice the limit into UDP_BPS. A result out
 # of band is measured once more and the second one counts (MEASURE_NOTE says
@@ -584,7 +561,7 @@ measure()
 	in_band "$UDP_BPS" "$limit" && return 0
 	first=$UDP_BPS
 	udp_load "$tag-again" $((2 * limit)) || return 1
-	MEASURE_NOTE="(2nd try, 1st: $(mbit "$first") mbit)"
+	MEASURE_NOTE="(2nd try, 1st: $(tcs_mbit "$first") mbit)"
 }
 
 # Socket pacing under the unit's hardening (read-only cgroupfs, no
@@ -611,7 +588,7 @@ test_limit_10mbit()
 	[ -n "$STARTED" ] || { skip "tcshaped not running"; return; }
 	measure limit10 10 && bps=$UDP_BPS note=$MEASURE_NOTE
 	[ -n "$bps" ] || { msg "iperf3 failed"; return 1; }
-	msg "UDP at 20mbit offered: $(mbit "$bps") mbit received${note:+ $note}" \
+	msg "UDP at 20mbit offered: $(tcs_mbit "$bps") mbit received${note:+ $note}" \
 		"(limit 10mbit, $LO_PCT-$HI_PCT%)"
 	in_band "$bps" 10
 }
@@ -633,7 +610,7 @@ test_reload_applied()
 	[ -n "$bps" ] || { msg "iperf3 failed;$why"; return 1; }
 	in_band "$bps" 20 || why+=" rate out of band;"
 	msg "journal: \"$(journal | grep -E '^reload: applied ' | tail -1)\";" \
-		"UDP at 40mbit offered: $(mbit "$bps") mbit received${note:+ $note}" \
+		"UDP at 40mbit offered: $(tcs_mbit "$bps") mbit received${note:+ $note}" \
 		"(limit 20mbit)${why:+; FAILED:$why}"
 	[ -z "$why" ]
 }
@@ -660,7 +637,7 @@ test_reload_rejected()
 	measure rejected 20 && bps=$UDP_BPS note=$MEASURE_NOTE
 	[ -n "$bps" ] || { msg "iperf3 failed;$why"; return 1; }
 	in_band "$bps" 20 || why+=" old 20mbit limit not in force;"
-	msg "STATUS=\"$text\"; journal: \"$err\"; still 20mbit: $(mbit "$bps") mbit" \
+	msg "STATUS=\"$text\"; journal: \"$err\"; still 20mbit: $(tcs_mbit "$bps") mbit" \
 		"received of 40mbit offered${note:+ $note}${why:+; FAILED:$why}"
 	[ -z "$why" ]
 }
@@ -767,18 +744,18 @@ teardown()
 	for pid in "${BG_PIDS[@]}"; do
 		kill_tree "$pid"
 	done
-	if [ -n "$NSPAWN_PID" ] && pid_running "$NSPAWN_PID"; then
+	if [ -n "$NSPAWN_PID" ] && tcs_pid_running "$NSPAWN_PID"; then
 		# a clean poweroff first; nspawn turns SIGTERM into the same for -b
 		[ -n "$LEADER" ] && CTR_T=10 ctr systemctl poweroff --no-block >/dev/null 2>&1
 		for ((i = 0; i < 200; i++)); do
-			pid_running "$NSPAWN_PID" || break
+			tcs_pid_running "$NSPAWN_PID" || break
 			sleep 0.1
 		done
-		if pid_running "$NSPAWN_PID"; then
+		if tcs_pid_running "$NSPAWN_PID"; then
 			echo "teardown: the container did not power off within 20 s; console:" >&2
 			tail -15 "$WORK/console.log" | sed 's/\x1b\[[0-9;]*m//g; s/^/    /' >&2
 		fi
-		end_pid "$NSPAWN_PID" TERM 10
+		tcs_end_pid "$NSPAWN_PID" TERM 10
 	fi
 	[ -n "$NSPAWN_PID" ] && wait "$NSPAWN_PID" 2>/dev/null
 	# nspawn's lock on the image, left when it had to be killed
