@@ -17,6 +17,7 @@
 
 struct err_ctx {
 	const struct policy *p;
+	const struct pol_host *host;	/* what the actions are resolved against */
 	pol_err_fn fn;
 	void *ctx;
 };
@@ -524,7 +525,7 @@ static char *rule_ident(const struct pol_iface *pi, int dir, const struct pol_ru
 }
 
 static void rule_info(const struct pol_iface *pi, int dir, size_t idx, const struct pol_rule *r,
-		      struct tcs_rule_info *ri)
+		      enum pol_action action, struct tcs_rule_info *ri)
 {
 	memset(ri, 0, sizeof(*ri));
 	ri->rate_bps = r->rate_bps;
@@ -532,7 +533,7 @@ static void rule_info(const struct pol_iface *pi, int dir, size_t idx, const str
 	ri->idx = (__u32)idx;
 	ri->dir = (__u8)dir;
 	ri->per = (__u8)r->per;
-	ri->action = r->action == POL_ACT_PACE ? TCS_ACT_PACE : TCS_ACT_DROP;
+	ri->action = action == POL_ACT_PACE ? TCS_ACT_PACE : TCS_ACT_DROP;
 	snprintf((char *)ri->iface, sizeof(ri->iface), "%s", pi->name);
 	snprintf((char *)ri->name, sizeof(ri->name), "%s", r->name);
 }
@@ -643,13 +644,12 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 			 : r->per == POL_PER_DST	 ? TCS_PER_DST
 			 : r->per == POL_PER_RULE ? TCS_PER_RULE
 						  : TCS_PER_FLOW;
-		if (r->action == POL_ACT_PACE) {
+		if (policy_rule_action(e->p, r, e->host) == POL_ACT_PACE) {
 			tr.action = TCS_ACT_PACE;
 			tr.max_delay_ns = r->max_delay_ns;
 			tr.ecn_ns = r->ecn_ns;
 			tr.flags = r->ecn ? TCS_RF_ECN : 0;
 		} else {
-			/* AUTO only reaches here unsettled (pure tests): police */
 			tr.action = TCS_ACT_DROP;
 		}
 
@@ -699,7 +699,14 @@ out:
 int compile_policy(const struct policy *p, const struct compiled *prev, struct compiled **out,
 		   pol_err_fn err_fn, void *ctx)
 {
-	struct err_ctx e = { .p = p, .fn = err_fn, .ctx = ctx };
+	return compile_policy_for(p, NULL, prev, out, err_fn, ctx);
+}
+
+int compile_policy_for(const struct policy *p, const struct pol_host *host,
+		       const struct compiled *prev, struct compiled **out, pol_err_fn err_fn,
+		       void *ctx)
+{
+	struct err_ctx e = { .p = p, .host = host, .fn = err_fn, .ctx = ctx };
 	struct compiled *c = calloc(1, sizeof(*c));
 	struct budget b = { 0 };
 	size_t i, n_rs = 0, n_rules = 0, u = 0, r;
@@ -732,7 +739,8 @@ int compile_policy(const struct policy *p, const struct compiled *prev, struct c
 				const struct pol_rule *pr = &p->ifaces[i].dir[dir].v[r];
 
 				c->uids[u].ident = rule_ident(&p->ifaces[i], dir, pr);
-				rule_info(&p->ifaces[i], dir, r, pr, &c->uids[u].info);
+				rule_info(&p->ifaces[i], dir, r, pr, policy_rule_action(p, pr, host),
+					  &c->uids[u].info);
 				if (!c->uids[u++].ident)
 					goto nomem;
 				c->n_uids = u;

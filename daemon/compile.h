@@ -66,10 +66,16 @@ struct compiled {
 };
 
 /*
- * Compile p. prev (may be NULL) is the policy in force: rules with the same
- * identity keep their uid, so their limiter state and counters carry over.
- * Errors go to err as "FILE:LINE:COLUMN: message"; returns 0 or -errno.
+ * Compile p for the host (its facts decide what "auto" and "pace" rules do;
+ * check p with policy_host_check() first). prev (may be NULL) is the policy
+ * in force: rules with the same identity keep their uid, so their limiter
+ * state and counters carry over. Errors go to err as "FILE:LINE:COLUMN:
+ * message"; returns 0 or -errno.
  */
+int compile_policy_for(const struct policy *p, const struct pol_host *host,
+		       const struct compiled *prev, struct compiled **out, pol_err_fn err,
+		       void *ctx);
+/* The same with the actions as written ("auto" polices): for pure tests. */
 int compile_policy(const struct policy *p, const struct compiled *prev, struct compiled **out,
 		   pol_err_fn err, void *ctx);
 void compile_free(struct compiled *c);

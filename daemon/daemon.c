@@ -47,6 +47,7 @@ struct daemon {
 	struct tc *tc_mon; /* tc events: our filters deleted by others */
 	struct link_watch *links;
 	struct policy *policy; /* in force */
+	struct pol_host host;  /* what the policy in force was compiled for */
 	bool dirty;	       /* links or tc changed: reconcile */
 	struct tcs_daemon rec; /* what tcshapectl status shows */
 	char errors[1024];     /* errors of the reload being tried */
@@ -165,12 +166,12 @@ static int bindings_for(struct daemon *d, const struct policy *p, const struct c
 }
 
 /* Warn once per interface entry whose pace rules police because the kernel has no fq. */
-static void warn_fallbacks(const struct policy *p)
+static void warn_fallbacks(const struct policy *p, const struct pol_host *host)
 {
 	size_t i;
 
 	for (i = 0; i < p->n_ifaces; i++)
-		if (p->ifaces[i].pace_fell_back)
+		if (policy_iface_falls_back(p, &p->ifaces[i], host))
 			log_at(LOG_WARNING, p->ifaces[i].name, NULL,
 			       "%s: this kernel has no fq qdisc (sch_fq), so its egress rules police "
 			       "(drop over the limit) instead of pacing; settings.pace_fallback: "
@@ -179,25 +180,23 @@ static void warn_fallbacks(const struct policy *p)
 }
 
 /*
- * Compile p and put it in force: maps first (atomic), then the tc hooks.
- * Once the maps hold it, p is in force: an interface whose hook cannot be
- * attached (an "ingress" qdisc in the way, say) is logged and retried by
- * the next reconcile, it does not make the policy fail.
+ * Compile p for the host and put it in force: maps first (atomic), then the
+ * tc hooks. Once the maps hold it, p is in force: an interface whose hook
+ * cannot be attached (an "ingress" qdisc in the way, say) is logged and
+ * retried by the next reconcile, it does not make the policy fail.
  */
-static int apply(struct daemon *d, struct policy *p)
+static int apply_for(struct daemon *d, struct policy *p, const struct pol_host *host)
 {
 	struct roots_journal j = { 0 };
 	struct binding *b = NULL;
 	struct compiled *c;
-	bool can_pace = d->roots.fq != FQ_MISSING;
 	size_t nb = 0;
 	int err;
 
-again:
-	err = policy_settle_pace(p, can_pace, err_to_log, d);
+	err = policy_host_check(p, host, err_to_log, d);
 	if (err)
 		return err;
-	err = compile_policy(p, maps_current(d->maps), &c, err_to_log, d);
+	err = compile_policy_for(p, host, maps_current(d->maps), &c, err_to_log, d);
 	if (err)
 		return err;
 	err = bindings_for(d, p, c, &b, &nb);
@@ -206,14 +205,7 @@ again:
 		compile_free(c);
 		return err;
 	}
-	err = roots_sync(&d->roots, d->links, p, c, b, nb, &j, err_to_log, d);
-	if (err == -ENOENT && can_pace && d->roots.fq == FQ_MISSING) {
-		/* the kernel said it has no fq after all: settle again, police */
-		compile_free(c);
-		free(b);
-		can_pace = false;
-		goto again;
-	}
+	err = roots_sync(&d->roots, d->links, p, host, c, b, nb, &j, err_to_log, d);
 	fault_point("roots");
 	if (!err) {
 		err = maps_apply(d->maps, c, b, nb);
@@ -230,11 +222,31 @@ again:
 		return err;
 	}
 	free(j.v);
-	warn_fallbacks(p);
+	d->host = *host;
+	warn_fallbacks(p, host);
 	hooks_sync(&d->hooks, b, nb, p->settings.tc_priority, false);
 	fault_point("hooks");
 	free(b);
 	return 0;
+}
+
+/*
+ * The host facts come first and the pipeline runs forward from them. One
+ * fact is only learnt by asking: where /lib/modules is hidden, whether the
+ * kernel has fq shows when the first fq is asked for (roots_sync: -ENOENT,
+ * roots.fq now FQ_MISSING). Then p is compiled again, from the start, for
+ * the host as it now is known to be.
+ */
+static int apply(struct daemon *d, struct policy *p)
+{
+	struct pol_host host = { .can_pace = d->roots.fq != FQ_MISSING };
+	int err = apply_for(d, p, &host);
+
+	if (err == -ENOENT && host.can_pace && d->roots.fq == FQ_MISSING) {
+		host.can_pace = false;
+		err = apply_for(d, p, &host);
+	}
+	return err;
 }
 
 /*
@@ -483,7 +495,7 @@ int daemon_reconcile(struct daemon *d, bool full)
 	d->dirty = false;
 	err = bindings_for(d, d->policy, maps_current(d->maps), &b, &nb);
 	if (!err &&
-	    roots_sync(&d->roots, d->links, d->policy, maps_current(d->maps), b, nb, NULL,
+	    roots_sync(&d->roots, d->links, d->policy, &d->host, maps_current(d->maps), b, nb, NULL,
 		       err_to_log, d) == -ENOENT &&
 	    d->roots.fq == FQ_MISSING) {
 		/* an interface that came later showed the kernel has no fq: police */

@@ -167,32 +167,36 @@ void policy_free(struct policy *p)
 		policy_free_parts(p);
 }
 
-int policy_settle_pace(struct policy *p, bool can_pace, pol_err_fn errfn, void *ctx)
+enum pol_action policy_rule_action(const struct policy *p, const struct pol_rule *r,
+				   const struct pol_host *host)
+{
+	if (!host)
+		return r->action == POL_ACT_PACE ? POL_ACT_PACE : POL_ACT_DROP;
+	if (r->action == POL_ACT_DROP)
+		return POL_ACT_DROP;
+	if (host->can_pace || p->settings.pace_fallback == POL_PACE_FALLBACK_REFUSE)
+		return POL_ACT_PACE;
+	return POL_ACT_DROP;
+}
+
+int policy_host_check(const struct policy *p, const struct pol_host *host, pol_err_fn errfn,
+		      void *ctx)
 {
 	size_t i, r;
 	int err = 0;
 
+	if (host->can_pace || p->settings.pace_fallback != POL_PACE_FALLBACK_REFUSE)
+		return 0;
 	for (i = 0; i < p->n_ifaces; i++) {
-		struct pol_rules *rules = &p->ifaces[i].dir[POL_EGRESS];
+		const struct pol_rules *rules = &p->ifaces[i].dir[POL_EGRESS];
 
-		p->ifaces[i].pace_fell_back = false;
 		for (r = 0; r < rules->n; r++) {
-			struct pol_rule *rule = &rules->v[r];
-
-			if (rule->action == POL_ACT_DROP || can_pace) {
-				if (rule->action == POL_ACT_AUTO)
-					rule->action = POL_ACT_PACE;
+			if (rules->v[r].action == POL_ACT_DROP)
 				continue;
-			}
-			if (p->settings.pace_fallback == POL_PACE_FALLBACK_DROP) {
-				rule->action = POL_ACT_DROP;
-				p->ifaces[i].pace_fell_back = true;
-				continue;
-			}
-			policy_report(errfn, ctx, p->path, rule->action_pos,
+			policy_report(errfn, ctx, p->path, rules->v[r].action_pos,
 				      "rule \"%s\" needs pacing, but this kernel has no fq qdisc "
 				      "(sch_fq) and settings.pace_fallback is refuse",
-				      rule->name);
+				      rules->v[r].name);
 			err = -EINVAL;
 		}
 	}
@@ -208,12 +212,25 @@ size_t policy_n_rules(const struct policy *p)
 	return n;
 }
 
-bool policy_iface_paces(const struct pol_iface *pi)
+bool policy_iface_paces(const struct policy *p, const struct pol_iface *pi,
+			const struct pol_host *host)
 {
 	size_t r;
 
 	for (r = 0; r < pi->dir[POL_EGRESS].n; r++)
-		if (pi->dir[POL_EGRESS].v[r].action == POL_ACT_PACE)
+		if (policy_rule_action(p, &pi->dir[POL_EGRESS].v[r], host) == POL_ACT_PACE)
+			return true;
+	return false;
+}
+
+bool policy_iface_falls_back(const struct policy *p, const struct pol_iface *pi,
+			     const struct pol_host *host)
+{
+	size_t r;
+
+	for (r = 0; r < pi->dir[POL_EGRESS].n; r++)
+		if (pi->dir[POL_EGRESS].v[r].action != POL_ACT_DROP &&
+		    policy_rule_action(p, &pi->dir[POL_EGRESS].v[r], host) == POL_ACT_DROP)
 			return true;
 	return false;
 }

@@ -88,7 +88,6 @@ struct pol_iface {
 	char *name;	/* exact name or fnmatch(3) glob */
 	struct pol_pos pos;
 	struct pol_rules dir[POL_DIR_NR];
-	bool pace_fell_back;	/* set by policy_settle_pace() */
 };
 
 enum pol_on_stop {
@@ -163,16 +162,34 @@ void policy_report(pol_err_fn errfn, void *ctx, const char *file, struct pol_pos
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /*
- * Settle every "auto" and "pace" action for a host that can pace (has the
- * fq qdisc) or cannot. Without fq: under pace_fallback drop, rules police
- * instead and their interface entries get pace_fell_back; under refuse,
- * each rule that needed pace is reported and -EINVAL returned.
+ * What a policy is resolved against: facts about the host, found outside
+ * (host.c, or the kernel's answer), passed in, never written into the policy.
  */
-int policy_settle_pace(struct policy *p, bool can_pace, pol_err_fn err, void *ctx);
+struct pol_host {
+	bool can_pace;		/* the kernel has the fq qdisc (sch_fq) */
+};
+
+/*
+ * What the rule does on this host: "auto" and "pace" pace where the host can;
+ * without fq they police under pace_fallback drop. host NULL: as written
+ * ("auto" polices), for pure tests.
+ */
+enum pol_action policy_rule_action(const struct policy *p, const struct pol_rule *r,
+				   const struct pol_host *host);
+/*
+ * Can p be put in force on this host? Without fq and with pace_fallback
+ * refuse, each rule that needs pace is reported and -EINVAL returned.
+ */
+int policy_host_check(const struct policy *p, const struct pol_host *host, pol_err_fn err,
+		      void *ctx);
 /* How many rules, all interface entries and directions. */
 size_t policy_n_rules(const struct policy *p);
-/* Does any egress rule of the entry pace (after settling)? */
-bool policy_iface_paces(const struct pol_iface *pi);
+/* Does any egress rule of the entry pace on this host? */
+bool policy_iface_paces(const struct policy *p, const struct pol_iface *pi,
+			const struct pol_host *host);
+/* Does any egress rule of the entry police because this host cannot pace? */
+bool policy_iface_falls_back(const struct policy *p, const struct pol_iface *pi,
+			     const struct pol_host *host);
 
 /* First interface entry whose name or glob matches ifname, or NULL. */
 const struct pol_iface *policy_iface_for(const struct policy *p, const char *ifname);

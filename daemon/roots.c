@@ -18,7 +18,8 @@
 #include "roots.h"
 
 /* fq sized for what the entry's pace rules may queue: rate x max_delay. */
-static void fq_params(const struct pol_iface *pi, struct tc_fq *fq)
+static void fq_params(const struct policy *p, const struct pol_iface *pi,
+		      const struct pol_host *host, struct tc_fq *fq)
 {
 	uint64_t pkts = 0, delay = 0;
 	size_t r;
@@ -27,7 +28,7 @@ static void fq_params(const struct pol_iface *pi, struct tc_fq *fq)
 		const struct pol_rule *rule = &pi->dir[POL_EGRESS].v[r];
 		uint64_t q;
 
-		if (rule->action != POL_ACT_PACE)
+		if (policy_rule_action(p, rule, host) != POL_ACT_PACE)
 			continue;
 		q = 1 + (uint64_t)((unsigned __int128)rule->rate_bps * rule->max_delay_ns /
 				   8000000000ull / 1514);
@@ -125,8 +126,8 @@ static bool root_may_replace(const struct policy *p, const char *ifname, const s
 }
 
 int roots_sync(struct roots *rt, struct link_watch *lw, const struct policy *p,
-	       const struct compiled *c, const struct binding *b, size_t nb,
-	       struct roots_journal *j, pol_err_fn errfn, void *ctx)
+	       const struct pol_host *host, const struct compiled *c, const struct binding *b,
+	       size_t nb, struct roots_journal *j, pol_err_fn errfn, void *ctx)
 {
 	struct link_info *links = NULL;
 	size_t n_links = 0, i, k;
@@ -148,7 +149,7 @@ int roots_sync(struct roots *rt, struct link_watch *lw, const struct policy *p,
 			for (k = 0; k < nb; k++)
 				if (b[k].ifindex == ifindex && b[k].dir == TCS_DIR_EGRESS)
 					pi = &p->ifaces[c->rs[b[k].rs].iface];
-			if (!pi || !policy_iface_paces(pi)) {
+			if (!pi || !policy_iface_paces(p, pi, host)) {
 				if (r && pass) {
 					journal_add(j, UNDO_RESTORED, r, links[i].txqs);
 					root_restore(rt, r);
@@ -157,7 +158,7 @@ int roots_sync(struct roots *rt, struct link_watch *lw, const struct policy *p,
 			}
 			if (tc_root_get(rt->tc, ifindex, &cur))
 				continue;
-			fq_params(pi, &fq);
+			fq_params(p, pi, host, &fq);
 			if (cur.paces && (!r || r->fq.flow_limit == fq.flow_limit))
 				continue;
 			if (!pass) {

@@ -45,7 +45,7 @@ struct roots_journal {
 };
 
 /*
- * Every interface with pace rules on egress gets fq at its root (unless a
+ * Every interface with pace rules on egress (on this host) gets fq at its root (unless a
  * pacing root is there already); the root it had is remembered and put back
  * when it no longer needs fq. A root we may not replace makes it report
  * (errfn) and return -EINVAL before anything is changed, and the caller
@@ -53,8 +53,8 @@ struct roots_journal {
  * -ENOENT, with rt->fq FQ_MISSING: the kernel has no fq after all.
  */
 int roots_sync(struct roots *rt, struct link_watch *lw, const struct policy *p,
-	       const struct compiled *c, const struct binding *b, size_t nb,
-	       struct roots_journal *j, pol_err_fn errfn, void *ctx);
+	       const struct pol_host *host, const struct compiled *c, const struct binding *b,
+	       size_t nb, struct roots_journal *j, pol_err_fn errfn, void *ctx);
 /* Put the root qdiscs back as they were before this attempt, newest change first. */
 void roots_undo(struct roots *rt, struct roots_journal *j);
 /* Put back every root we replaced. */

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: the policy loader end to end, YAML text to compiled
  * tables. Every error must be "FILE:LINE:COLUMN: message"; a policy that
- * loads must settle, compile within the CMP_MAX_* bounds into tables that
+ * loads must resolve for the host, compile within the CMP_MAX_* bounds into tables that
  * point at its own rules, and compile again to the same tables and uids.
  */
 #include <errno.h>
@@ -57,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct compiled *c = NULL, *again = NULL;
 	struct fuzz_errs e = { 0 };
 	struct policy *p = NULL;
+	struct pol_host host;
 	size_t i;
 	int rc;
 
@@ -69,13 +70,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(p && !e.n, "valid, yet %u messages: %s", e.n, e.first);
 
-	/* the host without fq: either settled or refused with a message */
-	rc = policy_settle_pace(p, size & 1, fuzz_err, &e);
-	FUZZ_ASSERT(!rc || (rc == -EINVAL && e.n), "settle: %d, %u messages", rc, e.n);
+	/* a host with or without fq: either resolved or refused with a message */
+	host.can_pace = size & 1;
+	rc = policy_host_check(p, &host, fuzz_err, &e);
+	FUZZ_ASSERT(!rc || (rc == -EINVAL && e.n), "host check: %d, %u messages", rc, e.n);
 	if (rc)
 		goto out;
 
-	rc = compile_policy(p, NULL, &c, fuzz_err, &e);
+	rc = compile_policy_for(p, &host, NULL, &c, fuzz_err, &e);
 	if (rc) {
 		FUZZ_ASSERT(!c && (rc == -E2BIG || rc == -ENOMEM || rc == -ENOSPC),
 			    "compile: %d", rc);
@@ -85,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_tables(p, c);
 
 	/* a reload of the same file keeps every uid and every table */
-	rc = compile_policy(p, c, &again, fuzz_err, &e);
+	rc = compile_policy_for(p, &host, c, &again, fuzz_err, &e);
 	FUZZ_ASSERT(!rc, "recompile: %d", rc);
 	FUZZ_ASSERT(again->n_rs == c->n_rs && again->n_uids == c->n_uids, "recompile differs");
 	for (i = 0; i < c->n_uids; i++)

@@ -396,7 +396,7 @@ static int test_rule_defaults(void)
 	r = RULE_AT(p, 0, POL_EGRESS, 0);
 	if (r) {
 		CHECK_INT(r->per, POL_PER_FLOW);
-		/* egress without an action: pace where the host can, settled at load */
+		/* egress without an action: pace where the host can (policy_rule_action) */
 		CHECK_INT(r->action, POL_ACT_AUTO);
 		CHECK_U64(r->burst_bytes, POL_DEFAULT_BURST_MIN);
 		CHECK_INT(r->match.n_proto + r->match.n_sport + r->match.n_dport +
@@ -1118,26 +1118,35 @@ static int test_pace_keys(void)
 	return 0;
 }
 
-static int test_settle_pace(void)
+static int test_host_resolves_pace(void)
 {
 	static const char y[] = V1 "settings: {pace_fallback: refuse}\ninterfaces:\n"
 				   "  - name: eth0\n    egress:\n"
 				   "      - {name: a, rate: 1mbit}\n"
 				   "      - {name: b, rate: 1mbit, action: drop}\n"
 				   "      - {name: c, rate: 1mbit, action: pace}\n";
+	static const struct pol_host fq = { .can_pace = true }, no_fq = { .can_pace = false };
+	const struct pol_rule *v;
 	struct policy *p;
 
 	MUST_PARSE(p, y);
 	if (!p)
 		return 0;
+	v = p->ifaces[0].dir[POL_EGRESS].v;
 	CHECK_INT(p->settings.pace_fallback, POL_PACE_FALLBACK_REFUSE);
 	CHECK_INT(p->settings.manage_root_qdisc, POL_ROOT_KERNEL_DEFAULT);
 	/* a host with fq: auto and pace both pace */
-	CHECK_INT(policy_settle_pace(p, true, collect, &calls), 0);
-	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[0].action, POL_ACT_PACE);
-	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[1].action, POL_ACT_DROP);
-	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[2].action, POL_ACT_PACE);
-	CHECK(policy_iface_paces(&p->ifaces[0]));
+	CHECK_INT(policy_host_check(p, &fq, collect, &calls), 0);
+	CHECK_INT(policy_rule_action(p, &v[0], &fq), POL_ACT_PACE);
+	CHECK_INT(policy_rule_action(p, &v[1], &fq), POL_ACT_DROP);
+	CHECK_INT(policy_rule_action(p, &v[2], &fq), POL_ACT_PACE);
+	CHECK(policy_iface_paces(p, &p->ifaces[0], &fq));
+	CHECK(!policy_iface_falls_back(p, &p->ifaces[0], &fq));
+	/* the host is an input: the policy stays as written */
+	CHECK_INT(v[0].action, POL_ACT_AUTO);
+	/* no host (pure tests): as written, auto polices */
+	CHECK_INT(policy_rule_action(p, &v[0], NULL), POL_ACT_DROP);
+	CHECK_INT(policy_rule_action(p, &v[2], NULL), POL_ACT_PACE);
 	policy_free(p);
 
 	/* without fq, refuse: every rule that needed pace is named */
@@ -1145,7 +1154,7 @@ static int test_settle_pace(void)
 	if (!p)
 		return 0;
 	reset_errs();
-	CHECK_INT(policy_settle_pace(p, false, collect, &calls), -EINVAL);
+	CHECK_INT(policy_host_check(p, &no_fq, collect, &calls), -EINVAL);
 	CHECK_INT(n_errs, 2);
 	CHECK_STR(n_errs > 0 ? errs[0] : NULL,
 		  "t.yaml:6:9: rule \"a\" needs pacing, but this kernel has no fq qdisc (sch_fq) "
@@ -1162,10 +1171,11 @@ static int test_settle_pace(void)
 		return 0;
 	CHECK_INT(p->settings.manage_root_qdisc, POL_ROOT_NEVER);
 	CHECK_INT(p->settings.socket_pacing, 1);
-	CHECK_INT(policy_settle_pace(p, false, collect, &calls), 0);
-	CHECK_INT(p->ifaces[0].dir[POL_EGRESS].v[0].action, POL_ACT_DROP);
-	CHECK(p->ifaces[0].pace_fell_back);
-	CHECK(!policy_iface_paces(&p->ifaces[0]));
+	CHECK_INT(policy_host_check(p, &no_fq, collect, &calls), 0);
+	CHECK_INT(policy_rule_action(p, &p->ifaces[0].dir[POL_EGRESS].v[0], &no_fq), POL_ACT_DROP);
+	CHECK(policy_iface_falls_back(p, &p->ifaces[0], &no_fq));
+	CHECK(!policy_iface_paces(p, &p->ifaces[0], &no_fq));
+	CHECK(policy_iface_paces(p, &p->ifaces[0], &fq));
 	policy_free(p);
 	return 0;
 }
@@ -1766,7 +1776,7 @@ int main(void)
 	TEST(test_settings_lifecycle);
 	TEST(test_settings_metrics_listen);
 	TEST(test_pace_keys);
-	TEST(test_settle_pace);
+	TEST(test_host_resolves_pace);
 	TEST(test_sha256);
 	TEST(test_every_rule_key);
 	TEST(test_rule_defaults);
