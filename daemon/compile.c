@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "hash.h"
 
 #define NSEC_PER_SEC 1000000000ull
 
@@ -59,16 +60,6 @@ struct idx {
 	uint64_t *hash;
 	size_t *item;		/* item + 1; 0 = empty slot */
 };
-
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *c = p;
-
-	while (n--)
-		h = (h ^ *c++) * 0x100000001b3ull;
-	return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ull
 
 static int idx_grow(struct idx *x)
 {
@@ -311,7 +302,7 @@ static int set_eq(size_t item, const void *probe, const void *ctx)
 /* Class id (1-based) of the rule set in tmp, interning it. */
 static long set_intern(struct sets *s, const u32_vec *tmp)
 {
-	uint64_t h = fnv(tmp->v, tmp->n * sizeof(__u32), FNV_INIT);
+	uint64_t h = fnv1a(tmp->v, tmp->n * sizeof(__u32), FNV1A_INIT);
 	long id = idx_get(&s->index, h, s->off.n, set_eq, tmp, s);
 	size_t i;
 
@@ -451,7 +442,7 @@ static int match_eq(size_t item, const void *probe, const void *ctx)
 static int match_add(struct match_tab *t, const struct tcs_match_key *k, const struct tcs_rule *r)
 {
 	struct cmp_ruleset *rs = t->rs;
-	long id = idx_get(&t->index, fnv(k, sizeof(*k), FNV_INIT), rs->n_match, match_eq, k, t);
+	long id = idx_get(&t->index, fnv1a(k, sizeof(*k), FNV1A_INIT), rs->n_match, match_eq, k, t);
 
 	if (id < 0)
 		return (int)id;
@@ -678,9 +669,9 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 	}
 	qsort(rs->hdr.shapes, rs->hdr.nshapes, sizeof(rs->hdr.shapes[0]), shape_cmp);
 
-	rs->digest = fnv(&rs->hdr, sizeof(rs->hdr), FNV_INIT);
-	rs->digest = fnv(rs->cls, rs->n_cls * sizeof(*rs->cls), rs->digest);
-	rs->digest = fnv(rs->match, rs->n_match * sizeof(*rs->match), rs->digest);
+	rs->digest = fnv1a(&rs->hdr, sizeof(rs->hdr), FNV1A_INIT);
+	rs->digest = fnv1a(rs->cls, rs->n_cls * sizeof(*rs->cls), rs->digest);
+	rs->digest = fnv1a(rs->match, rs->n_match * sizeof(*rs->match), rs->digest);
 	b->match += rs->n_match;
 	b->cls += rs->n_cls;
 out:

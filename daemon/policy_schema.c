@@ -14,6 +14,7 @@
 #include "endpoint.h"
 #include "policy_schema.h"
 #include "policy_value.h"
+#include "strmap.h"
 #include "units.h"
 #include "yaml_walk.h"
 
@@ -25,81 +26,31 @@
 #define POL_IFGLOB_MAX 63
 
 /*
- * Names seen so far in one list, for duplicate checks in O(1): a policy of
- * 10,000 rules spent most of its parse in pairwise strcmp() otherwise. The
- * names are owned by the rules and entries, whose strings do not move.
+ * Names seen so far in one list, and where each was first written: duplicate
+ * checks in O(1) (a policy of 10,000 rules spent most of its parse in
+ * pairwise strcmp() otherwise). The names are owned by the rules and
+ * entries, whose strings do not move.
  */
-struct name_slot {
-	const char *name;
-	struct pol_pos pos;
-};
-
-struct name_set {
-	struct name_slot *v;
-	size_t cap; /* a power of two, or 0 */
-	size_t n;
-};
-
-static size_t name_hash(const char *s)
+static bool name_find(const struct strmap *names, const char *name, struct pol_pos *first)
 {
-	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+	const struct strmap_slot *sl = strmap_get(names, name);
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (size_t)h;
+	if (sl)
+		*first = (struct pol_pos){ (unsigned int)(sl->val >> 32), (unsigned int)sl->val };
+	return sl != NULL;
 }
 
-/* The slot holding name, or the empty slot where it would go. */
-static struct name_slot *name_slot(const struct name_set *ns, const char *name)
+static int name_add(struct strmap *names, const char *name, struct pol_pos pos)
 {
-	size_t i = name_hash(name) & (ns->cap - 1);
+	struct strmap_slot *sl;
+	bool added;
 
-	while (ns->v[i].name && strcmp(ns->v[i].name, name))
-		i = (i + 1) & (ns->cap - 1);
-	return &ns->v[i];
-}
-
-static const struct name_slot *name_find(const struct name_set *ns, const char *name)
-{
-	const struct name_slot *sl;
-
-	if (!ns->cap)
-		return NULL;
-	sl = name_slot(ns, name);
-	return sl->name ? sl : NULL;
-}
-
-/* Adds name unless present; kept at most half full. */
-static int name_add(struct name_set *ns, const char *name, struct pol_pos pos)
-{
-	struct name_slot *sl;
-	size_t i;
-
-	if (2 * (ns->n + 1) > ns->cap) {
-		struct name_set bigger = { .cap = ns->cap ? 2 * ns->cap : 16 };
-
-		bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
-		if (!bigger.v)
-			return -ENOMEM;
-		for (i = 0; i < ns->cap; i++)
-			if (ns->v[i].name)
-				*name_slot(&bigger, ns->v[i].name) = ns->v[i];
-		bigger.n = ns->n;
-		free(ns->v);
-		*ns = bigger;
-	}
-	sl = name_slot(ns, name);
-	if (!sl->name) {
-		*sl = (struct name_slot){ name, pos };
-		ns->n++;
-	}
+	sl = strmap_put(names, name, &added);
+	if (!sl)
+		return -ENOMEM;
+	if (added)
+		sl->val = (uint64_t)pos.line << 32 | pos.col;
 	return 0;
-}
-
-static void name_set_free(struct name_set *ns)
-{
-	free(ns->v);
-	*ns = (struct name_set){ 0 };
 }
 
 /* ---- rules: match fields ------------------------------------------------- */
@@ -110,7 +61,7 @@ struct iface_state {
 	struct root_state *root;
 	struct pol_iface ifc;
 	const char *label; /* the entry's name for messages */
-	struct name_set rule_names[POL_DIR_NR];
+	struct strmap rule_names[POL_DIR_NR];
 };
 
 struct rule_state {
@@ -129,7 +80,7 @@ struct rule_state {
 /* The whole policy while its top level is walked. */
 struct root_state {
 	struct policy *p;
-	struct name_set ifnames;
+	struct strmap ifnames;
 };
 
 static const struct yw_items proto_items = { "a protocol", value_proto };
@@ -152,8 +103,9 @@ static const struct yw_key match_keys[] = {
 static int h_rule_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
 {
 	struct rule_state *rs = obj;
-	struct name_set *names = &rs->is->rule_names[rs->dir];
-	const struct name_slot *first;
+	struct strmap *names = &rs->is->rule_names[rs->dir];
+	struct pol_pos first;
+	bool dup;
 	const char *s = sval(n);
 	size_t len = strlen(s);
 
@@ -165,15 +117,15 @@ static int h_rule_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct 
 		     POL_RULE_NAME_MAX);
 		return 0; /* unnamed: it cannot clash with later rules */
 	}
-	first = name_find(names, s);
-	if (first)
+	dup = name_find(names, s, &first);
+	if (dup)
 		perr(pc, n, "duplicate rule name \"%s\" in %s %s (first at %u:%u)", s,
-		     rs->is->label, pol_dir_name(rs->dir), first->pos.line, first->pos.col);
+		     rs->is->label, pol_dir_name(rs->dir), first.line, first.col);
 	/* kept even when a duplicate: it names the rule in later messages */
 	rs->r.name = strdup(s);
 	if (!rs->r.name)
 		return -ENOMEM;
-	return first ? 0 : name_add(names, rs->r.name, rs->r.pos);
+	return dup ? 0 : name_add(names, rs->r.name, rs->r.pos);
 }
 
 static int h_match(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
@@ -417,7 +369,8 @@ out_free:
 static int h_iface_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
 {
 	struct iface_state *is = obj;
-	const struct name_slot *first;
+	struct pol_pos first;
+	bool dup;
 	const char *s = sval(n);
 	size_t len = strlen(s);
 	bool glob = strpbrk(s, "*?[") != NULL;
@@ -435,14 +388,14 @@ static int h_iface_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct
 		perr(pc, n, "interface pattern \"%s\" is longer than %d characters", s,
 		     POL_IFGLOB_MAX);
 
-	first = name_find(&is->root->ifnames, s);
-	if (first)
-		perr(pc, n, "duplicate interface entry \"%s\" (first at %u:%u)", s, first->pos.line,
-		     first->pos.col);
+	dup = name_find(&is->root->ifnames, s, &first);
+	if (dup)
+		perr(pc, n, "duplicate interface entry \"%s\" (first at %u:%u)", s, first.line,
+		     first.col);
 	is->ifc.name = strdup(s);
 	if (!is->ifc.name)
 		return -ENOMEM;
-	return first ? 0 : name_add(&is->root->ifnames, is->ifc.name, is->ifc.pos);
+	return dup ? 0 : name_add(&is->root->ifnames, is->ifc.name, is->ifc.pos);
 }
 
 static const struct yw_each each_rule = {
@@ -502,8 +455,8 @@ static int parse_iface(struct pctx *pc, yaml_node_t *map, void *obj, const struc
 out_free:
 	pol_iface_free(&is.ifc);
 out:
-	name_set_free(&is.rule_names[POL_INGRESS]);
-	name_set_free(&is.rule_names[POL_EGRESS]);
+	strmap_free(&is.rule_names[POL_INGRESS]);
+	strmap_free(&is.rule_names[POL_EGRESS]);
 	return err;
 }
 
@@ -685,6 +638,6 @@ int policy_schema_walk(struct pctx *pc, yaml_node_t *root, void *obj)
 	int err;
 
 	err = walk_root(pc, &rst, root);
-	name_set_free(&rst.ifnames);
+	strmap_free(&rst.ifnames);
 	return err;
 }

@@ -16,83 +16,44 @@
 
 #include <yaml.h>
 
+#include "strmap.h"
 #include "yaml_bounds.h"
 
-/* anchor -> the number of nodes its node expands to; the last definition wins */
-struct anchor {
-	char *name;
-	size_t size;
-};
-
-struct anchors {
-	struct anchor *v;
-	size_t cap;		/* a power of two, or 0 */
-	size_t n;
-};
-
-static size_t anchor_hash(const char *s)
+/*
+ * Anchors: name -> the number of nodes its node expands to; the last
+ * definition wins. The names are the map's own copies.
+ */
+static int anchor_set(struct strmap *a, const char *name, size_t size)
 {
-	uint64_t h = 14695981039346656037ull;	/* FNV-1a */
+	struct strmap_slot *sl;
+	char *dup = strdup(name);
+	bool added;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (size_t)h;
-}
-
-static struct anchor *anchor_slot(const struct anchors *a, const char *name)
-{
-	size_t i = anchor_hash(name) & (a->cap - 1);
-
-	while (a->v[i].name && strcmp(a->v[i].name, name))
-		i = (i + 1) & (a->cap - 1);
-	return &a->v[i];
-}
-
-static int anchor_set(struct anchors *a, const char *name, size_t size)
-{
-	struct anchor *sl;
-	size_t i;
-
-	if (2 * (a->n + 1) > a->cap) {
-		struct anchors bigger = { .cap = a->cap ? 2 * a->cap : 16, .n = a->n };
-
-		bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
-		if (!bigger.v)
-			return -ENOMEM;
-		for (i = 0; i < a->cap; i++)
-			if (a->v[i].name)
-				*anchor_slot(&bigger, a->v[i].name) = a->v[i];
-		free(a->v);
-		*a = bigger;
-	}
-	sl = anchor_slot(a, name);
-	if (!sl->name) {
-		sl->name = strdup(name);
-		if (!sl->name)
-			return -ENOMEM;
-		a->n++;
-	}
-	sl->size = size;
+	if (!dup)
+		return -ENOMEM;
+	sl = strmap_put(a, dup, &added);
+	if (!added)
+		free(dup);
+	if (!sl)
+		return -ENOMEM;
+	sl->val = size;
 	return 0;
 }
 
-static size_t anchor_size(const struct anchors *a, const char *name)
+static size_t anchor_size(const struct strmap *a, const char *name)
 {
-	const struct anchor *sl;
+	const struct strmap_slot *sl = strmap_get(a, name);
 
-	if (!a->cap)
-		return 0;
-	sl = anchor_slot(a, name);
-	return sl->name ? sl->size : 0;	/* undefined: the loader reports it */
+	return sl ? (size_t)sl->val : 0;	/* undefined: the loader reports it */
 }
 
-static void anchors_free(struct anchors *a)
+static void anchors_free(struct strmap *a)
 {
 	size_t i;
 
 	for (i = 0; i < a->cap; i++)
-		free(a->v[i].name);
-	free(a->v);
+		free((char *)a->v[i].key);
+	strmap_free(a);
 }
 
 /* An open collection: the expanded count before it, and its anchor. */
@@ -118,7 +79,7 @@ int yaml_bounds_check(const char *buf, size_t len, const struct yaml_bounds *b,
 		      struct yaml_bounds_err *e)
 {
 	struct open_coll *stack = calloc(b->max_depth + 1, sizeof(*stack));
-	struct anchors anchors = { 0 };
+	struct strmap anchors = { 0 };
 	size_t written = 0, expanded = 0, depth = 0, i;
 	yaml_parser_t parser;
 	yaml_event_t ev;
