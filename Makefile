@@ -197,11 +197,13 @@ fuzz: deps
 	$(Q)B=$(B) tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # ---- style: the files held to .clang-format (the rest follows once formatted) ----
-FORMAT_SRCS	:= daemon/array.h daemon/daemon.c daemon/hash.h daemon/strmap.c daemon/strmap.h daemon/hooks.c daemon/hooks.h daemon/host.c \
-		   daemon/host.h daemon/paths.h daemon/pins.c daemon/pins.h daemon/policy.c \
-		   daemon/policy_check.c daemon/policy_check.h daemon/policy_schema.c \
-		   daemon/policy_schema.h daemon/policy_value.c daemon/policy_value.h daemon/roots.c \
-		   daemon/roots.h daemon/yaml_walk.c daemon/yaml_walk.h tests/unit/test_links.c
+FORMAT_SRCS	:= daemon/array.h daemon/daemon.c daemon/hash.h daemon/hooks.c daemon/hooks.h \
+		   daemon/host.c daemon/host.h daemon/paths.h daemon/pins.c daemon/pins.h \
+		   daemon/policy.c daemon/policy_check.c daemon/policy_check.h \
+		   daemon/policy_schema.c daemon/policy_schema.h daemon/policy_value.c \
+		   daemon/policy_value.h daemon/roots.c daemon/roots.h daemon/strmap.c \
+		   daemon/strmap.h daemon/yaml_walk.c daemon/yaml_walk.h tests/unit/test_links.c \
+		   tests/unit/test_sha256.c
 CLANG_FORMAT	?= clang-format
 
 format-check:

@@ -19,10 +19,10 @@ static const char *hex_of(const void *data, size_t len, char buf[65])
 	return sha256_hex(sum, buf);
 }
 
-#define VECTOR(s, want)                                                           \
-	do {                                                                      \
-		char _hex[65];                                                    \
-		CHECK_STR(hex_of(s, strlen(s), _hex), want);                      \
+#define VECTOR(s, want)                                      \
+	do {                                                 \
+		char _hex[65];                               \
+		CHECK_STR(hex_of(s, strlen(s), _hex), want); \
 	} while (0)
 
 static int test_fips_one_block(void)
