@@ -216,8 +216,6 @@ static int push_range(item_vec *out, unsigned int width, __u32 lo, __u32 hi, __u
 	return 0;
 }
 
-static const __u8 proto_with_ports[] = { 6, 17, 132, 136 };
-
 /* The items of rule r for field f; none when r leaves f unconstrained. */
 static int field_items(const struct pol_rule *r, __u32 idx, int f, item_vec *out)
 {
@@ -232,8 +230,8 @@ static int field_items(const struct pol_rule *r, __u32 idx, int f, item_vec *out
 		rg = m->proto, n = m->n_proto;
 		if (!n && (m->n_sport || m->n_dport)) {
 			/* ports only exist for these: a port rule implies them */
-			for (i = 0; i < sizeof(proto_with_ports); i++)
-				if (push_range(out, 8, proto_with_ports[i], proto_with_ports[i], idx))
+			for (i = 0; i < POL_N_PORT_PROTOS; i++)
+				if (push_range(out, 8, pol_port_protos[i], pol_port_protos[i], idx))
 					return -ENOMEM;
 			return 0;
 		}

@@ -196,7 +196,10 @@ const struct pol_iface *policy_iface_for(const struct policy *p, const char *ifn
 
 const char *pol_dir_name(enum pol_dir dir);
 const char *pol_per_name(enum pol_per per);
-/* Does the protocol number carry ports (tcp, udp, sctp, udplite)? */
+/* The protocols that carry ports: tcp, udp, sctp, udplite. */
+#define POL_N_PORT_PROTOS 4
+extern const uint8_t pol_port_protos[POL_N_PORT_PROTOS];
+/* Is num one of them? */
 bool pol_proto_has_ports(unsigned int num);
 /* The protocol's name as a policy writes it, else its number in buf. */
 const char *pol_proto_name(unsigned int num, char *buf, size_t len);

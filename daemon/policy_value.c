@@ -24,9 +24,16 @@ static const struct {
 	{ "icmpv6", 58 }, { "sctp", 132 }, { "udplite", 136 },
 };
 
+const uint8_t pol_port_protos[POL_N_PORT_PROTOS] = { 6, 17, 132, 136 };
+
 bool pol_proto_has_ports(unsigned int num)
 {
-	return num == 6 || num == 17 || num == 132 || num == 136;
+	size_t i;
+
+	for (i = 0; i < POL_N_PORT_PROTOS; i++)
+		if (pol_port_protos[i] == num)
+			return true;
+	return false;
 }
 
 const char *pol_proto_name(unsigned int num, char *buf, size_t len)

@@ -18,6 +18,7 @@
 
 #include "metrics.h"
 #include "paths.h"
+#include "policy.h"
 #include "policy_check.h"
 #include "sha256.h"
 #include "state.h"
@@ -363,7 +364,7 @@ static void addr(const struct tcs_key *k, const __u8 *a, char *buf, size_t len)
 /* A key as a person reads it: "udp [2001:db8::1]:40000 > [2001:db8::2]:5201". */
 static void key_text(const struct tcs_key *k, int per, char *buf, size_t len)
 {
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], proto[16];
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], proto[16], num[8];
 	bool v6 = k->family == TCS_FAMILY_V6;
 
 	switch (per) {
@@ -381,14 +382,11 @@ static void key_text(const struct tcs_key *k, int per, char *buf, size_t len)
 	}
 	addr(k, k->src, s, sizeof(s));
 	addr(k, k->dst, d, sizeof(d));
-	switch (k->proto) {
-	case 6: snprintf(proto, sizeof(proto), "tcp"); break;
-	case 17: snprintf(proto, sizeof(proto), "udp"); break;
-	case 132: snprintf(proto, sizeof(proto), "sctp"); break;
-	case 1: snprintf(proto, sizeof(proto), "icmp"); break;
-	case 58: snprintf(proto, sizeof(proto), "icmpv6"); break;
-	default: snprintf(proto, sizeof(proto), "proto %u", k->proto);
-	}
+	/* the policy's names (udplite too), "proto N" for the others */
+	if (pol_proto_name(k->proto, num, sizeof(num)) == num)
+		snprintf(proto, sizeof(proto), "proto %s", num);
+	else
+		snprintf(proto, sizeof(proto), "%s", pol_proto_name(k->proto, num, sizeof(num)));
 	if (k->sport || k->dport)
 		snprintf(buf, len, "%s %s%s%s:%u > %s%s%s:%u", proto, v6 ? "[" : "", s, v6 ? "]" : "",
 			 ntohs(k->sport), v6 ? "[" : "", d, v6 ? "]" : "", ntohs(k->dport));
