@@ -35,4 +35,12 @@ static inline void *array_grow(void *v, size_t n, size_t size)
 		_err;                                                         \
 	})
 
+/* Frees the array and leaves it empty. */
+#define ARRAY_CLEAR(v, n)   \
+	do {                \
+		free(v);    \
+		(v) = NULL; \
+		(n) = 0;    \
+	} while (0)
+
 #endif

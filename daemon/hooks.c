@@ -332,10 +332,3 @@ void hooks_remove_all(struct hooks *hs)
 	while (hs->n)
 		hook_detach(hs, &hs->v[hs->n - 1]);
 }
-
-void hooks_free(struct hooks *hs)
-{
-	free(hs->v);
-	hs->v = NULL;
-	hs->n = 0;
-}

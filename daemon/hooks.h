@@ -60,6 +60,5 @@ int hooks_sync(struct hooks *hs, const struct binding *b, size_t nb, uint32_t pr
 bool hooks_touch(struct hooks *hs, uint16_t type, uint32_t ifindex);
 /* Detach every filter, and the clsact qdiscs we created and nobody else uses. */
 void hooks_remove_all(struct hooks *hs);
-void hooks_free(struct hooks *hs);
 
 #endif

@@ -249,28 +249,14 @@ const struct pol_iface *policy_iface_for(const struct policy *p, const char *ifn
 
 const char *pol_dir_name(enum pol_dir dir)
 {
-	switch (dir) {
-	case POL_INGRESS:
-		return "ingress";
-	case POL_EGRESS:
-		return "egress";
-	default:
-		return "?";
-	}
+	static const char *const names[POL_DIR_NR] = { "ingress", "egress" };
+
+	return (unsigned int)dir < POL_DIR_NR ? names[dir] : "?";
 }
 
 const char *pol_per_name(enum pol_per per)
 {
-	switch (per) {
-	case POL_PER_FLOW:
-		return "flow";
-	case POL_PER_SRC:
-		return "src";
-	case POL_PER_DST:
-		return "dst";
-	case POL_PER_RULE:
-		return "rule";
-	default:
-		return "?";
-	}
+	static const char *const names[] = { "flow", "src", "dst", "rule" };
+
+	return (unsigned int)per <= POL_PER_RULE ? names[per] : "?";
 }

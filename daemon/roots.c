@@ -213,10 +213,3 @@ void roots_restore_all(struct roots *rt)
 	while (rt->n)
 		root_restore(rt, &rt->v[rt->n - 1]);
 }
-
-void roots_free(struct roots *rt)
-{
-	free(rt->v);
-	rt->v = NULL;
-	rt->n = 0;
-}

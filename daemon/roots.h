@@ -59,6 +59,5 @@ int roots_sync(struct roots *rt, struct link_watch *lw, const struct policy *p,
 void roots_undo(struct roots *rt, struct roots_journal *j);
 /* Put back every root we replaced. */
 void roots_restore_all(struct roots *rt);
-void roots_free(struct roots *rt);
 
 #endif
