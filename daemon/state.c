@@ -171,8 +171,13 @@ static int uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* r sorted by uid: O(log rules) for each of up to max_keys keys */
-static struct state_rule *rule_by_uid(struct state_rule *r, size_t n, __u32 uid)
+void state_rules_sort_by_uid(struct state_rule *r, size_t n)
+{
+	qsort(r, n, sizeof(*r), uid_cmp);
+}
+
+/* O(log rules) for each of up to max_keys keys */
+const struct state_rule *state_rule_by_uid(const struct state_rule *r, size_t n, __u32 uid)
 {
 	struct state_rule k = { .uid = uid };
 
@@ -260,7 +265,8 @@ struct key_count {
 static int key_count(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx)
 {
 	struct key_count *c = ctx;
-	struct state_rule *sr = rule_by_uid(c->r, c->n, k->uid);
+	/* c->r is ours to count in: the lookup only reads */
+	struct state_rule *sr = (struct state_rule *)state_rule_by_uid(c->r, c->n, k->uid);
 
 	if (sr)
 		sr->keys++;
@@ -317,7 +323,7 @@ int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 		nrules++;
 	}
 	if (nrules)
-		qsort(r, nrules, sizeof(*r), uid_cmp);
+		state_rules_sort_by_uid(r, nrules);
 	cnt.r = r;
 	cnt.n = nrules;
 	err = state_keys_walk(f->keys, key_count, &cnt);

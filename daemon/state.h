@@ -49,6 +49,10 @@ double state_rtt_quantile(const struct state_rule *now, const struct state_rule 
 __u64 state_sent_packets(const struct state_rule *r);
 __u64 state_sent_bytes(const struct state_rule *r);
 
+/* Rules ordered by uid, for state_rule_by_uid(); the rule of uid in them, or NULL. */
+void state_rules_sort_by_uid(struct state_rule *r, size_t n);
+const struct state_rule *state_rule_by_uid(const struct state_rule *r, size_t n, __u32 uid);
+
 /* Every rule, ordered by interface entry, direction and position. */
 int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n);
 

@@ -171,21 +171,6 @@ static int cmd_status(const struct state_fds *f)
 
 /* ---- stats ------------------------------------------------------------------ */
 
-static int uid_cmp(const void *a, const void *b)
-{
-	__u32 x = ((const struct state_rule *)a)->uid, y = ((const struct state_rule *)b)->uid;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The rule of uid in r, sorted by uid (a copy of the list, ordered for lookups). */
-static const struct state_rule *by_uid(const struct state_rule *r, size_t n, __u32 uid)
-{
-	struct state_rule probe = { .uid = uid };
-
-	return bsearch(&probe, r, n, sizeof(*r), uid_cmp);
-}
-
 /* A quantile of the interval's RTT samples, for a table cell: "-" without any. */
 static const char *rtt_cell(const struct state_rule *now, const struct state_rule *before,
 			    double q, char *buf, size_t len)
@@ -230,7 +215,7 @@ static void tcp_table(const struct state_rule *b, size_t nb, const struct state_
 	size_t i;
 
 	for (i = 0; i < nb; i++) {
-		const struct state_rule *old = by_uid(a, na, b[i].uid);
+		const struct state_rule *old = state_rule_by_uid(a, na, b[i].uid);
 
 		if (!b[i].tcp.conns_opened)
 			continue;
@@ -263,7 +248,7 @@ static int cmd_stats(const struct state_fds *f, double interval)
 	if ((err = state_rules(f, &b, &nb)) || (err = state_globals(f, g)))
 		goto fail;
 	dt = now_s() - t0;
-	qsort(a, na, sizeof(*a), uid_cmp);
+	state_rules_sort_by_uid(a, na);
 
 	if (!json)
 		printf("%-12s %-7s %-16s %-4s %-5s %10s %10s %12s %14s %12s %10s %6s\n",
@@ -272,7 +257,7 @@ static int cmd_stats(const struct state_fds *f, double interval)
 	else
 		printf("{\"interval\":%.3f,\"rules\":[", dt);
 	for (i = 0; i < nb; i++) {
-		const struct state_rule *old = by_uid(a, na, b[i].uid);
+		const struct state_rule *old = state_rule_by_uid(a, na, b[i].uid);
 		double rate = 0;
 		char lim[32], rt[32];
 
@@ -423,10 +408,10 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 	}
 	/* the same key in both snapshots */
 	qsort(a, na, sizeof(*a), key_cmp);
-	qsort(r, nr, sizeof(*r), uid_cmp);
+	state_rules_sort_by_uid(r, nr);
 	for (i = 0; i < nb; i++) {
 		const struct state_key *old = bsearch(&b[i], a, na, sizeof(*a), key_cmp);
-		const struct state_rule *sr = by_uid(r, nr, b[i].key.uid);
+		const struct state_rule *sr = state_rule_by_uid(r, nr, b[i].key.uid);
 
 		if (!sr || (rule && strcmp(rule, (char *)sr->info.name)))
 			continue;
