@@ -38,12 +38,20 @@ static uint64_t now_usec(void)
 /* --watch: reload once the policy's directory has been quiet this long */
 #define SETTLE_USEC	300000
 
+/* A timer whose period the policy in force sets (0: off), and what it runs. */
+struct periodic {
+	sd_event_source *src;
+	struct daemon *d;
+	uint64_t (*every)(const struct daemon *d);
+	void (*run)(struct daemon *d);
+};
+
 struct loop {
 	struct daemon *d;
 	sd_event_source *soon;		/* one-shot reconcile after events */
 	sd_event_source *resync;	/* periodic full reconcile */
-	sd_event_source *metrics;	/* settings.metrics_textfile */
-	sd_event_source *sockets;	/* socket pacing: receivers' windows */
+	struct periodic metrics;	/* settings.metrics_textfile */
+	struct periodic sockets;	/* socket pacing: receivers' windows */
 	sd_event_source *settle;	/* --watch: debounce */
 	struct watch *watch;		/* --watch, or NULL */
 	struct http *http;		/* settings.metrics_listen, or NULL */
@@ -73,25 +81,14 @@ static int http_sync(struct loop *l)
 	return l->http ? 0 : -errno;
 }
 
-static int on_metrics(sd_event_source *s, uint64_t usec, void *ud)
+static int on_periodic(sd_event_source *s, uint64_t usec, void *ud)
 {
-	struct loop *l = ud;
-	uint64_t every = daemon_metrics_usec(l->d);
+	struct periodic *p = ud;
+	uint64_t every = p->every(p->d);
 
 	if (!every)
 		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
-	daemon_write_metrics(l->d);
-	return sd_event_source_set_time(s, usec + every);
-}
-
-static int on_sockets(sd_event_source *s, uint64_t usec, void *ud)
-{
-	struct loop *l = ud;
-	uint64_t every = daemon_sockets_usec(l->d);
-
-	if (!every)
-		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
-	daemon_sockets_pass(l->d);
+	p->run(p->d);
 	return sd_event_source_set_time(s, usec + every);
 }
 
@@ -166,8 +163,8 @@ static void reload(struct loop *l)
 		watch_changed(l->watch);
 	if (!daemon_reload(l->d) && http_sync(l))
 		log_err("metrics: no /metrics endpoint until a reload can listen");
-	rearm(l->metrics, daemon_metrics_usec(l->d));
-	rearm(l->sockets, daemon_sockets_usec(l->d));
+	rearm(l->metrics.src, daemon_metrics_usec(l->d));
+	rearm(l->sockets.src, daemon_sockets_usec(l->d));
 	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(l->d));
 }
 
@@ -212,7 +209,11 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *
 int loop_run(struct daemon *d, const char *watch_path)
 {
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
-	struct loop l = { .d = d };
+	struct loop l = {
+		.d = d,
+		.metrics = { NULL, d, daemon_metrics_usec, daemon_write_metrics },
+		.sockets = { NULL, d, daemon_sockets_usec, daemon_sockets_pass },
+	};
 	sd_event *ev = NULL;
 	sigset_t mask;
 	size_t i;
@@ -234,10 +235,10 @@ int loop_run(struct daemon *d, const char *watch_path)
 	    (err = sd_event_add_time(ev, &l.soon, CLOCK_MONOTONIC, 0, 0, on_soon, &l)) < 0 ||
 	    (err = sd_event_add_time_relative(ev, &l.resync, CLOCK_MONOTONIC,
 					      daemon_resync_usec(d), 0, on_resync, &l)) < 0 ||
-	    (err = sd_event_add_time_relative(ev, &l.metrics, CLOCK_MONOTONIC, 0, 0, on_metrics,
-					      &l)) < 0 ||
-	    (err = sd_event_add_time_relative(ev, &l.sockets, CLOCK_MONOTONIC, 0,
-					      SOCKETS_ACCURACY_USEC, on_sockets, &l)) < 0 ||
+	    (err = sd_event_add_time_relative(ev, &l.metrics.src, CLOCK_MONOTONIC, 0, 0,
+					      on_periodic, &l.metrics)) < 0 ||
+	    (err = sd_event_add_time_relative(ev, &l.sockets.src, CLOCK_MONOTONIC, 0,
+					      SOCKETS_ACCURACY_USEC, on_periodic, &l.sockets)) < 0 ||
 	    (err = sd_event_add_time(ev, &l.settle, CLOCK_MONOTONIC, 0, 0, on_settle, &l)) < 0 ||
 	    (err = sd_event_set_watchdog(ev, true)) < 0)
 		goto out;
@@ -255,8 +256,8 @@ int loop_run(struct daemon *d, const char *watch_path)
 	}
 	if ((err = http_sync(&l)) < 0)
 		goto out;
-	sd_event_source_set_enabled(l.metrics, SD_EVENT_ON);
-	sd_event_source_set_enabled(l.sockets, SD_EVENT_ON);
+	sd_event_source_set_enabled(l.metrics.src, SD_EVENT_ON);
+	sd_event_source_set_enabled(l.sockets.src, SD_EVENT_ON);
 	sd_event_source_set_enabled(l.soon, SD_EVENT_OFF);
 	sd_event_source_set_enabled(l.resync, SD_EVENT_ON);
 
@@ -267,8 +268,8 @@ out:
 		log_err("event loop: %s", strerror(-err));
 	sd_event_source_unref(l.soon);
 	sd_event_source_unref(l.resync);
-	sd_event_source_unref(l.metrics);
-	sd_event_source_unref(l.sockets);
+	sd_event_source_unref(l.metrics.src);
+	sd_event_source_unref(l.sockets.src);
 	sd_event_source_unref(l.settle);
 	http_close(l.http);
 	watch_close(l.watch);
