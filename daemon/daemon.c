@@ -1,30 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The daemon's state: the loaded classifier, the policy in force, and the tc
- * hooks we attached. Everything that changes the kernel goes through here,
- * in the order file -> policy -> compiled tables -> maps -> tc hooks.
+ * The daemon: start, reload, reconcile and stop, each running the stages in
+ * order, file -> policy -> compiled tables -> maps -> tc hooks, over the
+ * modules that own them (pins.c, roots.c, hooks.c, maps.c); and the record
+ * tcshapectl status reads.
  */
 #include <errno.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/capability.h>
-#include <linux/magic.h>
 
 #include "tcshape.skel.h"
 #include "array.h"
-#include "clsact_mark.h"
 #include "compile.h"
 #include "daemon.h"
 #include "fault.h"
