@@ -17,6 +17,7 @@
 #include "tcshape_abi.h"
 #include "parse.bpf.h"
 #include "gcra.bpf.h"
+#include "total.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -87,6 +88,15 @@ struct {
 	__type(value, struct tcs_key_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_keys SEC(".maps");
+
+/* Rules with a total: one entry per (rule, interface) that carried traffic. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tcs_total_key);
+	__type(value, struct tcs_total_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_totals SEC(".maps");
 
 /*
  * TCP connections as classified, for their local sockets (sockpace.bpf.c):
@@ -317,10 +327,31 @@ static __always_inline void flow_key_of(const struct pkt *p, __u32 ruleset,
 	__builtin_memcpy(k->dst, p->dst, 16);
 }
 
+/*
+ * Keep the first bits of an address (network byte order), per 32-bit word:
+ * a per: src or per: dst key covers the rule's prefix (an IPv6 /64 by default).
+ */
+static __always_inline void addr_prefix(__u8 *a, __u32 bits)
+{
+	__u32 w[4], i, keep;
+
+	__builtin_memcpy(w, a, 16);
+	for (i = 0; i < 4; i++) {
+		keep = bits > 32 * i ? bits - 32 * i : 0;
+		if (keep < 32)
+			w[i] &= keep ? bpf_htonl(~0U << (32 - keep)) : 0;
+	}
+	__builtin_memcpy(a, w, 16);
+}
+
 /* The limiter key: what of the packet the rule's "per" keeps apart. */
 static __always_inline void limiter_key_of(const struct pkt *p, const struct tcs_rule *r,
 					   __u32 ifindex, struct tcs_key *k)
 {
+	__u32 host = p->family == TCS_FAMILY_V4 ? r->host4 : r->host6;
+	__u32 len = p->family == TCS_FAMILY_V4 ? 32 : 128;
+	__u32 bits = host < len ? len - host : 0;
+
 	__builtin_memset(k, 0, sizeof(*k));
 	k->uid = r->uid;
 	k->ifindex = ifindex;
@@ -336,10 +367,12 @@ static __always_inline void limiter_key_of(const struct pkt *p, const struct tcs
 	case TCS_PER_SRC:
 		k->family = p->family;
 		__builtin_memcpy(k->src, p->src, 16);
+		addr_prefix(k->src, bits);
 		break;
 	case TCS_PER_DST:
 		k->family = p->family;
 		__builtin_memcpy(k->dst, p->dst, 16);
+		addr_prefix(k->dst, bits);
 		break;
 	}
 }
@@ -471,10 +504,36 @@ __attribute__((noinline)) __u64 wire_len(struct __sk_buff *skb, struct pkt *p)
 	return len;
 }
 
+/* read-only data, not the stack: the classifier's frames are near the limit */
+static const struct tcs_key_state key_zero;
+static const struct tcs_total_state total_zero;
+
+/*
+ * A rule with a total: its (rule, interface) state, made on first use; if
+ * it cannot be made the key's own limit still holds.
+ */
+static __attribute__((noinline)) int charge_total(const struct tcs_rule *r, __u32 ifindex,
+						  struct tcs_key_state *st, struct total_io *io)
+{
+	struct tcs_total_key tk = { .uid = r->uid, .ifindex = ifindex };
+	struct tcs_total_state *ts;
+
+	ts = bpf_map_lookup_elem(&tcs_totals, &tk);
+	if (!ts) {
+		bpf_map_update_elem(&tcs_totals, &tk, &total_zero, BPF_NOEXIST);
+		ts = bpf_map_lookup_elem(&tcs_totals, &tk);
+		if (!ts) {
+			stat_inc(TCS_STAT_NO_STATE);
+			return charge(st, r, io->now, io->len, &io->dep);
+		}
+	}
+	return total_charge(ts, st, r, io);
+}
+
 static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
-	struct tcs_key_state *st, zero = {};
+	struct tcs_key_state *st;
 	struct tcs_flow_key fk;
 	struct tcs_rule rule = {}, *cached;
 	struct tcs_iface *iface;
@@ -525,7 +584,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	limiter_key_of(&p, &rule, skb->ifindex, &lk);
 	st = bpf_map_lookup_elem(&tcs_keys, &lk);
 	if (!st) {
-		bpf_map_update_elem(&tcs_keys, &lk, &zero, BPF_NOEXIST);
+		bpf_map_update_elem(&tcs_keys, &lk, &key_zero, BPF_NOEXIST);
 		st = bpf_map_lookup_elem(&tcs_keys, &lk);
 		if (!st) {
 			stat_inc(TCS_STAT_NO_STATE);
@@ -534,7 +593,14 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	}
 
 	now = bpf_ktime_get_ns();
-	ret = charge(st, &rule, now, len, &dep);
+	if (rule.total_mult) {
+		struct total_io io = { .now = now, .len = len };
+
+		ret = charge_total(&rule, skb->ifindex, st, &io);
+		dep = io.dep;
+	} else {
+		ret = charge(st, &rule, now, len, &dep);
+	}
 	if (ret == CHARGE_CONTENDED)
 		stat_inc(TCS_STAT_CONTENDED);
 	if (ret != CHARGE_DROP) {

@@ -25,6 +25,7 @@
 #define TCS_MAP_SHARES		"tcs_shares"
 #define TCS_MAP_TCP_STATS	"tcs_tcp_stats"
 #define TCS_MAP_SK		"tcs_sk"
+#define TCS_MAP_TOTALS		"tcs_totals"
 
 #define TCS_DIR_INGRESS	0
 #define TCS_DIR_EGRESS	1
@@ -139,7 +140,10 @@ struct tcs_match_key {
 
 /*
  * A compiled rule, as found by classification and cached per flow. The rate is
- * kept as the kernel's psched_ratecfg does: ns = len * mult >> shift.
+ * kept as the kernel's psched_ratecfg does: ns = len * mult >> shift. So is
+ * the rule's total (total_mult 0: none), the limit of all its keys together
+ * on one interface (bpf/total.bpf.h). host4/host6: the trailing bits of the
+ * address a per: src or per: dst key ignores (its key_prefix is what is left).
  */
 struct tcs_rule {
 	__u32 idx;		/* position in its ruleset: first match wins */
@@ -152,6 +156,11 @@ struct tcs_rule {
 	__u64 burst_ns;		/* bucket depth, as time at the rate */
 	__u64 max_delay_ns;	/* pace: a later departure is dropped */
 	__u64 ecn_ns;		/* pace + TCS_RF_ECN: a later departure is CE-marked */
+	__u32 total_mult;
+	__u8 total_shift;
+	__u8 host4;
+	__u8 host6;
+	__u8 pad;
 };
 
 /* tcs_flows: flow cache; a hit skips classification. */
@@ -189,6 +198,33 @@ struct tcs_key_state {
 	__u64 packets;
 	__u64 bytes;
 	__u64 dropped;		/* packets */
+	__u64 period;		/* rules with a total: the share period last counted in */
+	__u64 period_bytes;	/* ... and the bytes passed in it */
+};
+
+/*
+ * tcs_totals: per (rule, interface), the rule's total (bpf/total.bpf.h):
+ * the aggregate clock (clock.tat; clock's counters count what passed both
+ * limits, and dropped what the total refused), and per share period
+ * (TCS_SHARE_PERIOD_NS; slot period & 1, tagged with the period's low 24
+ * bits in bits 40-63) the keys that were active in it, how many of them
+ * used their whole share (busy), what the others used, and the share each
+ * key is held to in it.
+ */
+struct tcs_total_key {
+	__u32 uid;
+	__u32 ifindex;
+};
+
+#define TCS_TAG_SHIFT		40
+#define TCS_TOTAL_KEYS_BITS	20	/* keys[]: busy << 20 | active */
+#define TCS_LIGHT_UNIT		64	/* light[]: bytes / 64 */
+
+struct tcs_total_state {
+	struct tcs_key_state clock;
+	__u64 keys[2];		/* tag | busy keys << 20 | active keys */
+	__u64 light[2];		/* tag | bytes the keys below their share used, / 64 */
+	__u64 share[2];		/* tag | shift << 32 | mult: a key's rate (mult 0: the rule's) */
 };
 
 /*
@@ -233,11 +269,15 @@ struct tcs_meta {
 struct tcs_rule_info {
 	__u64 rate_bps;
 	__u64 burst_bytes;
+	__u64 total_bps;	/* 0: no total */
 	__u32 idx;		/* position in its interface entry + direction */
 	__u8 dir;
 	__u8 per;
 	__u8 action;
 	__u8 pad;
+	__u8 prefix4;		/* per: src/dst key prefix lengths */
+	__u8 prefix6;
+	__u8 pad2[6];
 	__u8 iface[TCS_NAME_MAX];	/* interface entry: name or glob */
 	__u8 name[TCS_NAME_MAX];
 };
@@ -363,15 +403,17 @@ _Static_assert(sizeof(struct tcs_iface) == 8, "abi");
 _Static_assert(sizeof(struct tcs_ruleset) == 8 + 8 * TCS_MAX_SHAPES, "abi");
 _Static_assert(sizeof(struct tcs_class_key) == 28, "abi");
 _Static_assert(sizeof(struct tcs_match_key) == 32, "abi");
-_Static_assert(sizeof(struct tcs_rule) == 40, "abi");
+_Static_assert(sizeof(struct tcs_rule) == 48, "abi");
 _Static_assert(sizeof(struct tcs_flow_key) == 44, "abi");
 _Static_assert(sizeof(struct tcs_key) == 48, "abi");
-_Static_assert(sizeof(struct tcs_key_state) == 32, "abi");
+_Static_assert(sizeof(struct tcs_key_state) == 48, "abi");
+_Static_assert(sizeof(struct tcs_total_key) == 8, "abi");
+_Static_assert(sizeof(struct tcs_total_state) == 96, "abi");
 _Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_frag_ports) == 8, "abi");
 _Static_assert(sizeof(struct tcs_rule_stats) == 64, "abi");
 _Static_assert(sizeof(struct tcs_meta) == 32, "abi");
-_Static_assert(sizeof(struct tcs_rule_info) == 152, "abi");
+_Static_assert(sizeof(struct tcs_rule_info) == 168, "abi");
 _Static_assert(sizeof(struct tcs_daemon) == 1368, "abi");
 _Static_assert(sizeof(struct tcs_sock_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_sock_note) == 56, "abi");

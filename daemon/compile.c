@@ -532,6 +532,9 @@ static void rule_info(const struct pol_iface *pi, int dir, size_t idx, const str
 	ri->idx = (__u32)idx;
 	ri->dir = (__u8)dir;
 	ri->per = (__u8)r->per;
+	ri->total_bps = r->total_bps;
+	ri->prefix4 = r->prefix4;
+	ri->prefix6 = r->prefix6;
 	ri->action = r->action == POL_ACT_PACE ? TCS_ACT_PACE : TCS_ACT_DROP;
 	snprintf((char *)ri->iface, sizeof(ri->iface), "%s", pi->name);
 	snprintf((char *)ri->name, sizeof(ri->name), "%s", r->name);
@@ -639,6 +642,10 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 		free(ident);
 		compile_ratecfg(r->rate_bps, &tr.mult, &tr.shift);
 		tr.burst_ns = compile_bytes_ns(r->burst_bytes, tr.mult, tr.shift);
+		if (r->total_bps)
+			compile_ratecfg(r->total_bps, &tr.total_mult, &tr.total_shift);
+		tr.host4 = (__u8)(32 - r->prefix4);
+		tr.host6 = (__u8)(128 - r->prefix6);
 		tr.per = r->per == POL_PER_SRC	 ? TCS_PER_SRC
 			 : r->per == POL_PER_DST	 ? TCS_PER_DST
 			 : r->per == POL_PER_RULE ? TCS_PER_RULE

@@ -408,6 +408,7 @@ struct rule_state {
 	yaml_node_t *ports;	/* first sport/dport: where a proto clash is reported */
 	yaml_node_t *action;
 	yaml_node_t *max_delay, *ecn, *ecn_threshold;	/* pace keys, checked once all are read */
+	yaml_node_t *total, *key_prefix;	/* checked once rate and per are read */
 };
 
 static const struct {
@@ -756,38 +757,45 @@ static int h_match(struct pctx *pc, yaml_node_t *n, void *obj)
 	return walk_map(pc, n, match_keys, "in match", obj, NULL);
 }
 
-static int h_rate(struct pctx *pc, yaml_node_t *n, void *obj)
+/* A rate ("rate", "total"): true and *v > 0, or the problem reported. */
+static bool rate_value(struct pctx *pc, yaml_node_t *n, const char *key, uint64_t *v)
 {
-	struct rule_state *rs = obj;
 	const char *s = sval(n), *unit = "";
 	char fixed[64];
 
-	switch (unit_why(s, units_parse_rate, &rs->r.rate_bps, &unit)) {
+	switch (unit_why(s, units_parse_rate, v, &unit)) {
 	case UV_OK:
-		if (!rs->r.rate_bps) {
-			perr(pc, n, "rate must be greater than 0");
-			return 0;
+		if (!*v) {
+			perr(pc, n, "%s must be greater than 0", key);
+			return false;
 		}
-		rs->rate_ok = true;
-		return 0;
+		return true;
 	case UV_SPACE:
 		no_spaces(s, fixed, sizeof(fixed));
-		perr(pc, n, "rate \"%s\" must not contain spaces; write %s", s, fixed);
-		return 0;
+		perr(pc, n, "%s \"%s\" must not contain spaces; write %s", key, s, fixed);
+		return false;
 	case UV_BAD_NUMBER:
-		perr(pc, n, "bad rate \"%s\": expected a number and a unit, e.g. 10mbit", s);
-		return 0;
+		perr(pc, n, "bad %s \"%s\": expected a number and a unit, e.g. 10mbit", key, s);
+		return false;
 	case UV_NO_UNIT:
-		perr(pc, n, "rate \"%s\" needs a unit, e.g. %smbit or %sbps (bytes/s)", s, s, s);
-		return 0;
+		perr(pc, n, "%s \"%s\" needs a unit, e.g. %smbit or %sbps (bytes/s)", key, s, s, s);
+		return false;
 	case UV_BAD_UNIT:
-		perr(pc, n, "unknown rate unit \"%s\" in \"%s\"; use bit, kbit, mbit, gbit, tbit, bps, kbps, ... (tc(8) units)",
-		     unit, s);
-		return 0;
+		perr(pc, n, "unknown %s unit \"%s\" in \"%s\"; use bit, kbit, mbit, gbit, tbit, bps, kbps, ... (tc(8) units)",
+		     key, unit, s);
+		return false;
 	case UV_TOO_BIG:
-		perr(pc, n, "rate \"%s\" is too large (more than 2^64-1 bit/s)", s);
-		return 0;
+		perr(pc, n, "%s \"%s\" is too large (more than 2^64-1 bit/s)", key, s);
+		return false;
 	}
+	return false;
+}
+
+static int h_rate(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	struct rule_state *rs = obj;
+
+	rs->rate_ok = rate_value(pc, n, "rate", &rs->r.rate_bps);
 	return 0;
 }
 
@@ -932,6 +940,77 @@ static void resolve_pace(struct pctx *pc, struct rule_state *rs)
 	}
 }
 
+/* ---- total and key_prefix (issue 13) ---- */
+
+static int h_total(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	struct rule_state *rs = obj;
+
+	rs->total = n;
+	if (!rate_value(pc, n, "total", &rs->r.total_bps))
+		rs->r.total_bps = 0;
+	return 0;
+}
+
+static void prefix_value(struct pctx *pc, yaml_node_t *n, const char *key, unsigned int max,
+			 uint8_t *out)
+{
+	uint64_t v;
+
+	if (!parse_uint(pc, n, key, &v))
+		return;
+	if (v > max) {
+		perr(pc, n, "key_prefix %s must be 0-%u (bits of the address); got %s", key,
+		     max, sval(n));
+		return;
+	}
+	*out = (uint8_t)v;
+}
+
+static int h_prefix4(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	prefix_value(pc, n, "ipv4", 32, &((struct rule_state *)obj)->r.prefix4);
+	return 0;
+}
+
+static int h_prefix6(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	prefix_value(pc, n, "ipv6", 128, &((struct rule_state *)obj)->r.prefix6);
+	return 0;
+}
+
+static const struct pol_key key_prefix_keys[] = {
+	{ "ipv4", YAML_SCALAR_NODE, "a number of bits, 0-32", h_prefix4 },
+	{ "ipv6", YAML_SCALAR_NODE, "a number of bits, 0-128", h_prefix6 },
+	{ NULL, YAML_NO_NODE, NULL, NULL },
+};
+
+static int h_key_prefix(struct pctx *pc, yaml_node_t *n, void *obj)
+{
+	((struct rule_state *)obj)->key_prefix = n;
+	return walk_map(pc, n, key_prefix_keys, "in key_prefix", obj, NULL);
+}
+
+/* Once the whole rule is read: a total holds several keys, at least one at its rate. */
+static void check_total(struct pctx *pc, struct rule_state *rs)
+{
+	char rate[32], total[32];
+
+	if (rs->key_prefix && rs->r.per != POL_PER_SRC && rs->r.per != POL_PER_DST)
+		perr(pc, rs->key_prefix, "key_prefix only applies to per: src or per: dst; this rule is per: %s",
+		     pol_per_name(rs->r.per));
+	if (!rs->total || !rs->r.total_bps)
+		return;
+	if (rs->r.per == POL_PER_RULE) {
+		perr(pc, rs->total, "total needs several keys (per: flow, src or dst); per: rule has one: set its rate");
+		return;
+	}
+	if (rs->rate_ok && rs->r.total_bps < rs->r.rate_bps)
+		perr(pc, rs->total, "total %s is below the rate %s: each key would never reach its rate; raise total or lower rate",
+		     units_fmt_rate(rs->r.total_bps, total, sizeof(total)),
+		     units_fmt_rate(rs->r.rate_bps, rate, sizeof(rate)));
+}
+
 static const struct pol_key rule_keys[] = {
 	{ "name", YAML_SCALAR_NODE, "a scalar", h_rule_name },
 	{ "match", YAML_MAPPING_NODE, "a mapping", h_match },
@@ -942,6 +1021,8 @@ static const struct pol_key rule_keys[] = {
 	{ "max_delay", YAML_SCALAR_NODE, "a scalar", h_max_delay },
 	{ "ecn", YAML_SCALAR_NODE, "a scalar", h_ecn },
 	{ "ecn_threshold", YAML_SCALAR_NODE, "a scalar", h_ecn_threshold },
+	{ "total", YAML_SCALAR_NODE, "a scalar", h_total },
+	{ "key_prefix", YAML_MAPPING_NODE, "a mapping such as { ipv4: 24, ipv6: 56 }", h_key_prefix },
 	{ NULL, YAML_NO_NODE, NULL, NULL },
 };
 enum { RK_NAME, RK_MATCH, RK_RATE };
@@ -1052,7 +1133,8 @@ static int parse_rule(struct pctx *pc, struct iface_state *is, enum pol_dir dir,
 		.is = is,
 		.dir = dir,
 		.r = { .pos = pos_of(map), .per = POL_PER_FLOW,
-		       .action = dir == POL_EGRESS ? POL_ACT_AUTO : POL_ACT_DROP },
+		       .action = dir == POL_EGRESS ? POL_ACT_AUTO : POL_ACT_DROP,
+		       .prefix4 = POL_DEFAULT_PREFIX4, .prefix6 = POL_DEFAULT_PREFIX6 },
 	};
 	struct pol_rules *rules = &is->ifc.dir[dir];
 	struct pol_rule *nv;
@@ -1078,6 +1160,7 @@ static int parse_rule(struct pctx *pc, struct iface_state *is, enum pol_dir dir,
 	if (!rs.action)
 		rs.r.action_pos = rs.r.pos;
 	resolve_pace(pc, &rs);
+	check_total(pc, &rs);
 
 	/* ports without proto: the compile step narrows to the port protocols */
 	for (i = 0; rs.ports && i < rs.r.match.n_proto; i++) {

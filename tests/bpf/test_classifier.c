@@ -536,6 +536,11 @@ static struct tcs_key key_make(__u32 uid, int per, const struct fr *f)
 		k.sport = htons(f->sport ? f->sport : 4000);
 		k.dport = htons(f->dport ? f->dport : 5201);
 	}
+	/* the default key_prefix: an IPv6 per: src/dst key is the /64 */
+	if (v6 && per == TCS_PER_SRC)
+		memset(k.src + 8, 0, 8);
+	if (v6 && per == TCS_PER_DST)
+		memset(k.dst + 8, 0, 8);
 	return k;
 }
 
@@ -877,8 +882,9 @@ static int tx_n(const struct fr *f, int n)
 static int per_case(const char *per_name, int per, int v6)
 {
 	char yaml[512], ident[64];
-	const char *s2 = v6 ? "2001:db8::21" : "198.18.0.21";
-	const char *d2 = v6 ? "2001:db8::22" : "198.18.0.22";
+	/* IPv6: in another /64, or per src/dst would share the first one's key */
+	const char *s2 = v6 ? "2001:db8:0:1::21" : "198.18.0.21";
+	const char *d2 = v6 ? "2001:db8:0:1::22" : "198.18.0.22";
 	struct fr f1 = { .v6 = v6, .len = 1000 };
 	struct fr f2 = f1, f3 = f1, f4 = f1;	/* other sport; other src; other dst */
 	struct tcs_key want[4];

@@ -877,7 +877,7 @@ static int test_unknown_keys(void)
 	EXPECT_ERR(V1 "interfaces:\n  - name: eth0\n    egres: []\n",
 		   "t.yaml:4:5: unknown key \"egres\" in interface entry; expected one of: name, ingress, egress");
 	EXPECT_ERR(R("        rat: 1mbit\n        rate: 1mbit\n"),
-		   "t.yaml:6:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold");
+		   "t.yaml:6:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold, total, key_prefix");
 	EXPECT_ERR(M("          port: 80\n"),
 		   "t.yaml:8:11: unknown key \"port\" in match; expected one of: proto, src, dst, sport, dport, dscp");
 	EXPECT_ERR(M("          Proto: tcp\n"),
@@ -1320,7 +1320,7 @@ static int test_all_errors_reported(void)
 	CHECK_STR(errs[3], "t.yaml:9:44: port 70000 is out of range 0-65535");
 	CHECK_STR(errs[4], "t.yaml:8:16: unknown burst unit \"xb\" in \"1xb\"; use b, kb, mb, gb, kbit, mbit, gbit (tc(8) sizes) or s, ms, us");
 	CHECK_STR(errs[5], "t.yaml:10:15: duplicate rule name \"a\" in eth0 egress (first at 6:9)");
-	CHECK_STR(errs[6], "t.yaml:11:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold");
+	CHECK_STR(errs[6], "t.yaml:11:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold, total, key_prefix");
 	CHECK_STR(errs[7], "t.yaml:10:9: missing \"rate\" in rule \"a\"");
 	CHECK_STR(errs[8], "t.yaml:12:11: duplicate interface entry \"eth0\" (first at 4:5)");
 	return 0;
@@ -1592,7 +1592,7 @@ static int test_load_bad_fixtures(void)
 	rc = load(src_path("tests/unit/fixtures/bad_many.yaml", path, sizeof(path)), &p);
 	CHECK_REFUSED(rc, p, 6);
 	if (n_errs == 6) {
-		snprintf(want, sizeof(want), "%s:7:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold", path);
+		snprintf(want, sizeof(want), "%s:7:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold, total, key_prefix", path);
 		CHECK_STR(errs[0], want);
 		snprintf(want, sizeof(want), "%s:6:9: missing \"rate\" in rule \"web\"", path);
 		CHECK_STR(errs[1], want);

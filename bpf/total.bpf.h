@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * A rule's total: all its keys on one interface together under one more
+ * GCRA clock, and inside it a fair share per key, recomputed every share
+ * period (TCS_SHARE_PERIOD_NS) by water-filling over the keys active in the
+ * last one. See docs/design.md, "Totals: fair shares inside a rule's limit".
+ * The share arithmetic stands alone (sockpace.bpf.c reads a key's share);
+ * total_charge() needs gcra.bpf.h (charge) included before this file.
+ */
+#ifndef TCS_TOTAL_BPF_H
+#define TCS_TOTAL_BPF_H
+
+#ifndef READ_ONCE
+#define READ_ONCE(x)		(*(volatile typeof(x) *)&(x))
+#endif
+#ifndef WRITE_ONCE
+#define WRITE_ONCE(x, v)	(*(volatile typeof(x) *)&(x) = (v))
+#endif
+
+#define TCS_TAG_MASK	0xffffffULL
+#define TCS_LOW40	((1ULL << TCS_TAG_SHIFT) - 1)
+#define TCS_KEYS_MASK	((1ULL << TCS_TOTAL_KEYS_BITS) - 1)
+
+static __always_inline __u64 tag_word(__u64 period)
+{
+	return (period & TCS_TAG_MASK) << TCS_TAG_SHIFT;
+}
+
+static __always_inline bool tagged(__u64 w, __u64 period)
+{
+	return (w >> TCS_TAG_SHIFT) == (period & TCS_TAG_MASK);
+}
+
+/*
+ * Bytes a rate of ns = len * mult >> shift lets through in one share period:
+ * (PERIOD << shift) / mult, in 64 bits (shift 30 at most before dividing;
+ * the rest after, which only drops bits below the quotient's 25th).
+ */
+static __always_inline __u64 period_bytes(__u32 mult, __u8 shift)
+{
+	__u8 pre = shift < 30 ? shift : 30;
+
+	if (!mult)
+		return ~0ULL;
+	return ((TCS_SHARE_PERIOD_NS << pre) / mult) << (shift - pre);
+}
+
+/* The kernel's psched_ratecfg_precompute, for bytes per share period. */
+static __always_inline __u64 share_word(__u64 period, __u64 bytes)
+{
+	__u64 factor = TCS_SHARE_PERIOD_NS, m = 0;
+	__u32 s;
+
+	if (!bytes)
+		bytes = 1;
+	for (s = 0; s < 63; s++) {
+		m = factor / bytes;
+		if (m >= (1ULL << 31) || (factor >> 62))
+			break;
+		factor <<= 1;
+	}
+	if (m > 0xffffffffULL)
+		m = 0xffffffffULL;
+	if (!m)
+		m = 1;
+	return tag_word(period) | (__u64)s << 32 | m;
+}
+
+/*
+ * A key's rate now (bits/s) under its rule's total: the lower of the rule's
+ * rate and the key's share of this period (or of the last, early in one).
+ */
+static __always_inline __u64 total_key_bps(const struct tcs_total_state *ts, __u64 now,
+					   __u64 rate_bps)
+{
+	__u64 e = now / TCS_SHARE_PERIOD_NS, sw = READ_ONCE(ts->share[e & 1]), bps;
+
+	if (!tagged(sw, e)) {
+		sw = READ_ONCE(ts->share[(e - 1) & 1]);
+		if (!tagged(sw, e - 1))
+			return rate_bps;
+	}
+	if (!(sw & 0xffffffffULL))
+		return rate_bps;
+	bps = period_bytes((__u32)sw, (__u8)(sw >> 32)) * 8 * (1000000000ULL / TCS_SHARE_PERIOD_NS);
+	return bps < rate_bps ? bps : rate_bps;
+}
+
+#ifdef TCS_GCRA_BPF_H
+/* Add v to a tagged slot of period e, starting it afresh if it is older. */
+static __always_inline void slot_add(__u64 *slot, __u64 e, __u64 v)
+{
+	__u64 old, new;
+	int i;
+
+	for (i = 0; i < TCS_CAS_TRIES; i++) {
+		old = READ_ONCE(*slot);
+		new = tagged(old, e) ? old + v : tag_word(e) | v;
+		if (TCS_CAS(slot, old, new) == old)
+			return;
+	}
+}
+
+/*
+ * The share of period e, from the keys of period e - 1 (water-filling):
+ * what the keys that did not use their share (light) used is theirs, the
+ * rest of the total is split evenly among the busy ones; never below
+ * total / active keys, never above the rule's rate (mult 0: the rule's own).
+ * No count of e - 1 (the rule was idle): the rule's rate, and the total
+ * alone holds the sum until the first period is counted.
+ */
+static __always_inline __u64 share_of(const struct tcs_total_state *ts, const struct tcs_rule *r,
+				      __u64 e)
+{
+	__u64 kw = READ_ONCE(ts->keys[(e - 1) & 1]), lw = READ_ONCE(ts->light[(e - 1) & 1]);
+	__u64 total, rate, light = 0, busy, all, share;
+
+	if (!tagged(kw, e - 1) || !(kw & TCS_KEYS_MASK))
+		return tag_word(e);
+	all = kw & TCS_KEYS_MASK;
+	busy = (kw >> TCS_TOTAL_KEYS_BITS) & TCS_KEYS_MASK;
+	if (tagged(lw, e - 1))
+		light = (lw & TCS_LOW40) * TCS_LIGHT_UNIT;
+	total = period_bytes(r->total_mult, r->total_shift);
+	rate = period_bytes(r->mult, r->shift);
+	share = busy ? (total > light ? total - light : 0) / busy : total;
+	if (share < total / all)
+		share = total / all;
+	if (share >= rate)
+		return tag_word(e);
+	return share_word(e, share);
+}
+
+/*
+ * The key's first packet of period e counts it in e: busy if it used at
+ * least 7/8 of its share of the period before (it wants more: a share of
+ * its own), light otherwise (what it used is its demand). A key that was
+ * idle then counts as busy: a newcomer gets a full share at once.
+ */
+static __always_inline void key_count(struct tcs_total_state *ts, struct tcs_key_state *st,
+				      const struct tcs_rule *r, __u64 e)
+{
+	__u64 old = READ_ONCE(st->period), used, sw, need, mult;
+	__u8 shift;
+	bool busy = true;
+
+	if (old == e || TCS_CAS(&st->period, old, e) != old)
+		return;
+	used = __sync_lock_test_and_set(&st->period_bytes, 0);
+	if (old + 1 == e) {
+		sw = READ_ONCE(ts->share[old & 1]);
+		mult = sw & 0xffffffffULL;
+		shift = (__u8)(sw >> 32);
+		if (!tagged(sw, old) || !mult) {
+			mult = r->mult;
+			shift = r->shift;
+		}
+		need = period_bytes((__u32)mult, shift);
+		busy = used >= need - need / 8;
+	}
+	slot_add(&ts->keys[e & 1], e, busy ? (1ULL << TCS_TOTAL_KEYS_BITS) | 1 : 1);
+	if (!busy)
+		slot_add(&ts->light[e & 1], e, used / TCS_LIGHT_UNIT);
+}
+
+/*
+ * charge() for a rule with a total: the key's clock at its share of the
+ * period (or the rule's rate, if lower), then the rule's clock at the total.
+ * The packet departs at the later of the two times; if the total refuses
+ * it, the key's charge is taken back: a dropped packet costs neither.
+ * Counters: the caller counts the key's; the total's clock counts what
+ * passed both, and what the total alone refused. A global function, as
+ * charge() is: verified once, and its stack is its own.
+ */
+struct total_io {
+	__u64 now;
+	__u64 len;
+	__u64 dep;	/* out: the departure time */
+};
+
+__attribute__((noinline)) int total_charge(struct tcs_total_state *ts, struct tcs_key_state *st,
+					   const struct tcs_rule *r, struct total_io *io)
+{
+	__u64 e, sw, cost, kdep = 0, tdep = 0, now, len;
+	struct tcs_rule lr;
+	int kret, tret;
+
+	if (!ts || !st || !r || !io)
+		return CHARGE_DROP;
+	now = io->now;
+	len = io->len;
+	e = now / TCS_SHARE_PERIOD_NS;
+	lr = *r;
+	key_count(ts, st, r, e);
+	sw = READ_ONCE(ts->share[e & 1]);
+	if (!tagged(sw, e)) {
+		sw = share_of(ts, r, e);
+		WRITE_ONCE(ts->share[e & 1], sw);	/* the same for every writer */
+	}
+	if (sw & 0xffffffffULL) {
+		lr.mult = (__u32)sw;
+		lr.shift = (__u8)(sw >> 32);
+	}
+	kret = charge(st, &lr, now, len, &kdep);
+	if (kret == CHARGE_DROP)
+		return CHARGE_DROP;
+	cost = ns_clamp(((len < TCS_LEN_MAX ? len : TCS_LEN_MAX) * lr.mult) >> lr.shift);
+	lr.mult = r->total_mult;
+	lr.shift = r->total_shift;
+	tret = charge(&ts->clock, &lr, now, len, &tdep);
+	if (tret == CHARGE_DROP) {
+		__sync_fetch_and_add(&st->tat, -cost);
+		__sync_fetch_and_add(&ts->clock.dropped, 1);
+		return CHARGE_DROP;
+	}
+	io->dep = kdep > tdep ? kdep : tdep;
+	__sync_fetch_and_add(&st->period_bytes, len);
+	__sync_fetch_and_add(&ts->clock.packets, 1);
+	__sync_fetch_and_add(&ts->clock.bytes, len);
+	return kret == CHARGE_CONTENDED || tret == CHARGE_CONTENDED ? CHARGE_CONTENDED
+								  : CHARGE_PASS;
+}
+#endif /* TCS_GCRA_BPF_H */
+
+#endif
