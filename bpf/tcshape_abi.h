@@ -224,7 +224,7 @@ struct tcs_total_state {
 	struct tcs_key_state clock;
 	__u64 keys[2];		/* tag | busy keys << 20 | active keys */
 	__u64 light[2];		/* tag | bytes the keys below their share used, / 64 */
-	__u64 share[2];		/* tag | shift << 32 | mult: a key's rate (mult 0: the rule's) */
+	__u64 share[2];		/* tag | known << 39 | shift << 32 | mult: a key's rate (mult 0: the rule's) */
 };
 
 /*

@@ -20,6 +20,8 @@
 #define TCS_TAG_MASK	0xffffffULL
 #define TCS_LOW40	((1ULL << TCS_TAG_SHIFT) - 1)
 #define TCS_KEYS_MASK	((1ULL << TCS_TOTAL_KEYS_BITS) - 1)
+#define TCS_SHARE_KNOWN	(1ULL << 39)	/* share[]: counted from the period before */
+#define TCS_SHIFT_MASK	0x3fULL
 
 static __always_inline __u64 tag_word(__u64 period)
 {
@@ -63,7 +65,7 @@ static __always_inline __u64 share_word(__u64 period, __u64 bytes)
 		m = 0xffffffffULL;
 	if (!m)
 		m = 1;
-	return tag_word(period) | (__u64)s << 32 | m;
+	return tag_word(period) | TCS_SHARE_KNOWN | (__u64)s << 32 | m;
 }
 
 /*
@@ -82,7 +84,7 @@ static __always_inline __u64 total_key_bps(const struct tcs_total_state *ts, __u
 	}
 	if (!(sw & 0xffffffffULL))
 		return rate_bps;
-	bps = period_bytes((__u32)sw, (__u8)(sw >> 32)) * 8 * (1000000000ULL / TCS_SHARE_PERIOD_NS);
+	bps = period_bytes((__u32)sw, (__u8)((sw >> 32) & TCS_SHIFT_MASK)) * 8 * (1000000000ULL / TCS_SHARE_PERIOD_NS);
 	return bps < rate_bps ? bps : rate_bps;
 }
 
@@ -127,7 +129,7 @@ static __always_inline __u64 share_of(const struct tcs_total_state *ts, const st
 	if (share < total / all)
 		share = total / all;
 	if (share >= rate)
-		return tag_word(e);
+		return tag_word(e) | TCS_SHARE_KNOWN;
 	return share_word(e, share);
 }
 
@@ -150,7 +152,7 @@ static __always_inline void key_count(struct tcs_total_state *ts, struct tcs_key
 	if (old + 1 == e) {
 		sw = READ_ONCE(ts->share[old & 1]);
 		mult = sw & 0xffffffffULL;
-		shift = (__u8)(sw >> 32);
+		shift = (__u8)((sw >> 32) & TCS_SHIFT_MASK);
 		if (!tagged(sw, old) || !mult) {
 			mult = r->mult;
 			shift = r->shift;
@@ -172,6 +174,26 @@ static __always_inline void key_count(struct tcs_total_state *ts, struct tcs_key
  * passed both, and what the total alone refused. A global function, as
  * charge() is: verified once, and its stack is its own.
  */
+/*
+ * Once the shares are known they add up to the total, and the clock would
+ * sit at an empty bucket (what leaves equals what refills), handing out any
+ * excess in arrival order: the share is what is fair, so a packet within
+ * its share passes and the total's clock goes into debt for it, up to one
+ * share period. Beyond that (shares overbooked while a light key grows or a
+ * new one arrives, until the next period counts them) the total refuses.
+ */
+static __always_inline bool total_owes(struct tcs_total_state *ts, const struct tcs_rule *tr,
+				       __u64 now, __u64 len)
+{
+	__u64 cost = ns_clamp(((len < TCS_LEN_MAX ? len : TCS_LEN_MAX) * tr->mult) >> tr->shift);
+	__u64 tat = __sync_fetch_and_add(&ts->clock.tat, cost);
+
+	if (tat < now + TCS_SHARE_PERIOD_NS)
+		return true;
+	__sync_fetch_and_add(&ts->clock.tat, -cost);
+	return false;
+}
+
 struct total_io {
 	__u64 now;
 	__u64 len;
@@ -199,7 +221,7 @@ __attribute__((noinline)) int total_charge(struct tcs_total_state *ts, struct tc
 	}
 	if (sw & 0xffffffffULL) {
 		lr.mult = (__u32)sw;
-		lr.shift = (__u8)(sw >> 32);
+		lr.shift = (__u8)((sw >> 32) & TCS_SHIFT_MASK);
 	}
 	kret = charge(st, &lr, now, len, &kdep);
 	if (kret == CHARGE_DROP)
@@ -208,6 +230,10 @@ __attribute__((noinline)) int total_charge(struct tcs_total_state *ts, struct tc
 	lr.mult = r->total_mult;
 	lr.shift = r->total_shift;
 	tret = charge(&ts->clock, &lr, now, len, &tdep);
+	if (tret == CHARGE_DROP && (sw & TCS_SHARE_KNOWN) && total_owes(ts, &lr, now, len)) {
+		tret = CHARGE_PASS;
+		tdep = kdep;
+	}
 	if (tret == CHARGE_DROP) {
 		__sync_fetch_and_add(&st->tat, -cost);
 		__sync_fetch_and_add(&ts->clock.dropped, 1);
