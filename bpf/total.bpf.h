@@ -136,18 +136,24 @@ static __always_inline __u64 share_of(const struct tcs_total_state *ts, const st
 /*
  * The key's first packet of period e counts it in e: busy if it used at
  * least 7/8 of its share of the period before (it wants more: a share of
- * its own), light otherwise (what it used is its demand). A key that was
- * idle then counts as busy: a newcomer gets a full share at once.
+ * its own), light otherwise (what it used is its demand). A busy key stays
+ * busy while it uses half its share: a sender that stalls for a moment
+ * (descheduled, bursty) must not hand its share to the others and take it
+ * back a period later, overbooking the total. A key that was idle counts
+ * as busy: a newcomer gets a full share at once. st->period's top bit
+ * remembers that the key was busy.
  */
+#define TCS_PERIOD_BUSY	(1ULL << 63)
 static __always_inline void key_count(struct tcs_total_state *ts, struct tcs_key_state *st,
 				      const struct tcs_rule *r, __u64 e)
 {
 	__u64 old = READ_ONCE(st->period), used, sw, need, mult;
+	bool busy = true, was = old & TCS_PERIOD_BUSY;
 	__u8 shift;
-	bool busy = true;
 
-	if (old == e || TCS_CAS(&st->period, old, e) != old)
+	if ((old & ~TCS_PERIOD_BUSY) == e || TCS_CAS(&st->period, old, e) != old)
 		return;
+	old &= ~TCS_PERIOD_BUSY;
 	used = __sync_lock_test_and_set(&st->period_bytes, 0);
 	if (old + 1 == e) {
 		sw = READ_ONCE(ts->share[old & 1]);
@@ -158,22 +164,15 @@ static __always_inline void key_count(struct tcs_total_state *ts, struct tcs_key
 			shift = r->shift;
 		}
 		need = period_bytes((__u32)mult, shift);
-		busy = used >= need - need / 8;
+		busy = used >= need - need / 8 || (was && used >= need / 2);
 	}
+	if (busy)
+		WRITE_ONCE(st->period, e | TCS_PERIOD_BUSY);
 	slot_add(&ts->keys[e & 1], e, busy ? (1ULL << TCS_TOTAL_KEYS_BITS) | 1 : 1);
 	if (!busy)
 		slot_add(&ts->light[e & 1], e, used / TCS_LIGHT_UNIT);
 }
 
-/*
- * charge() for a rule with a total: the key's clock at its share of the
- * period (or the rule's rate, if lower), then the rule's clock at the total.
- * The packet departs at the later of the two times; if the total refuses
- * it, the key's charge is taken back: a dropped packet costs neither.
- * Counters: the caller counts the key's; the total's clock counts what
- * passed both, and what the total alone refused. A global function, as
- * charge() is: verified once, and its stack is its own.
- */
 /*
  * Once the shares are known they add up to the total, and the clock would
  * sit at an empty bucket (what leaves equals what refills), handing out any

@@ -52,7 +52,8 @@ in_band() { tcs_within "$1" "$(tcs_calc "$2 * $LO_PCT / 100")" "$(tcs_calc "$2 *
 # One measurement of udp_shares; the text in MSG. 0: pass, 2: low (retry), 1: fail.
 udp_shares_once()
 {
-	local t=$1 light=$2 total=$3 i v sum=0 got=() fair low=0 bad=0 over=0 lv=0 offered
+	local t=$1 light=$2 total=$3 i v sum=0 got=() fair low=0 bad=0 over=0 lv=0 offered err0
+	err0=$(tcs_rx_udp_errors)
 	for i in 1 2 3 4; do
 		if [ "$i" = 4 ] && [ -n "$light" ]; then
 			offered="${light}M"
@@ -64,6 +65,7 @@ udp_shares_once()
 	tcs_iperf_wait || return 1
 	for i in 1 2 3 4; do
 		v=$(rx_l2 "$t$i" "$TCS_B4") || { MSG="no result for sender $i"; return 1; }
+		tcs_log "$t$i per second: $(jq -r '[.intervals[].sum.bits_per_second / 1e6 | . * 10 | floor / 10] | map(tostring) | join(" ")' "$TCS_TMP/$t$i.srv.json" 2>/dev/null)"
 		got+=("$(tcs_mbit "$v")")
 		sum=$(tcs_calc "$sum + $v")
 		[ "$i" = 4 ] && lv=$v
@@ -87,7 +89,7 @@ udp_shares_once()
 		done
 	fi
 	[ $bad -eq 0 ] && [ $low -eq 0 ] && [ $over -eq 0 ] && return 0
-	MSG+=" [load average $(cut -d' ' -f1 /proc/loadavg)]"
+	MSG+=" [receiver sockets dropped $(($(tcs_rx_udp_errors) - err0)), load average $(cut -d' ' -f1 /proc/loadavg)]"
 	# more than the total passed: never retried
 	[ $over -eq 1 ] && return 1
 	# low, or a share out of band: on a busy host a sender may have been descheduled
