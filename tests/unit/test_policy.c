@@ -1271,6 +1271,47 @@ static int test_bad_prefixes(void)
 	return 0;
 }
 
+static int test_total_and_key_prefix(void)
+{
+	struct policy *p;
+	struct pol_rule *r;
+
+	MUST_PARSE(p, R("        rate: 10mbit\n        per: src\n        total: 200mbit\n"
+			"        key_prefix: { ipv4: 24, ipv6: 56 }\n"));
+	r = RULE_AT(p, 0, POL_EGRESS, 0);
+	if (r) {
+		CHECK_U64(r->total_bps, 200000000);
+		CHECK_INT(r->prefix4, 24);
+		CHECK_INT(r->prefix6, 56);
+	}
+	policy_free(p);
+	/* the defaults: no total, one key per IPv4 host and per IPv6 /64 */
+	MUST_PARSE(p, R("        rate: 10mbit\n        per: src\n"));
+	r = RULE_AT(p, 0, POL_EGRESS, 0);
+	if (r) {
+		CHECK_U64(r->total_bps, 0);
+		CHECK_INT(r->prefix4, 32);
+		CHECK_INT(r->prefix6, 64);
+	}
+	policy_free(p);
+
+	EXPECT_ERR(R("        rate: 10mbit\n        total: 5mbit\n"),
+		   "t.yaml:7:16: total 5mbit is below the rate 10mbit: each key would never reach its rate; raise total or lower rate");
+	EXPECT_ERR(R("        rate: 10mbit\n        total: 5 mbit\n"),
+		   "t.yaml:7:16: total \"5 mbit\" must not contain spaces; write 5mbit");
+	EXPECT_ERR(R("        rate: 10mbit\n        per: rule\n        total: 20mbit\n"),
+		   "t.yaml:8:16: total needs several keys (per: flow, src or dst); per: rule has one: set its rate");
+	EXPECT_ERR(R("        rate: 10mbit\n        per: src\n        key_prefix: { ipv4: 33 }\n"),
+		   "t.yaml:8:29: key_prefix ipv4 must be 0-32 (bits of the address); got 33");
+	EXPECT_ERR(R("        rate: 10mbit\n        per: dst\n        key_prefix: { ipv6: 129 }\n"),
+		   "t.yaml:8:29: key_prefix ipv6 must be 0-128 (bits of the address); got 129");
+	EXPECT_ERR(R("        rate: 10mbit\n        per: src\n        key_prefix: { ipv5: 8 }\n"),
+		   "t.yaml:8:23: unknown key \"ipv5\" in key_prefix; expected one of: ipv4, ipv6");
+	EXPECT_ERR(R("        rate: 10mbit\n        key_prefix: { ipv6: 48 }\n"),
+		   "t.yaml:7:21: key_prefix only applies to per: src or per: dst; this rule is per: flow");
+	return 0;
+}
+
 static int test_bad_settings(void)
 {
 	EXPECT_ERR(V1 "settings: {max_keys: 0}\ninterfaces: []\n",
@@ -1804,6 +1845,7 @@ int main(void)
 	TEST(test_bad_dscp);
 	TEST(test_bad_prefixes);
 	TEST(test_bad_settings);
+	TEST(test_total_and_key_prefix);
 
 	TEST(test_all_errors_reported);
 	TEST(test_alias_error_said_once);
