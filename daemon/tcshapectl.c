@@ -246,6 +246,55 @@ static void tcp_table(const struct state_rule *b, size_t nb, const struct state_
 	}
 }
 
+/* What passed a rule's total in the interval, bits/s. */
+static double total_rate(const struct state_rule *r, const struct state_rule *old, double dt)
+{
+	if (!old || r->total.bytes < old->total.bytes || dt <= 0)
+		return 0;
+	return (double)(r->total.bytes - old->total.bytes) * 8 / dt;
+}
+
+/* Rules with a total: its limit and usage beside the per-key figures. */
+static void total_json(const struct state_rule *r, const struct state_rule *old, double dt)
+{
+	if (!r->info.total_bps)
+		return;
+	printf(",\"total\":{\"limit_bps\":%llu,\"rate_bps\":%.0f,\"packets\":%llu,\"bytes\":%llu,"
+	       "\"dropped_packets\":%llu,\"active_keys\":%llu,\"busy_keys\":%llu,"
+	       "\"share_bps\":%llu}",
+	       (unsigned long long)r->info.total_bps, total_rate(r, old, dt),
+	       (unsigned long long)r->total.packets, (unsigned long long)r->total.bytes,
+	       (unsigned long long)r->total.dropped, (unsigned long long)r->total.active_keys,
+	       (unsigned long long)r->total.busy_keys,
+	       (unsigned long long)(r->total.share_bps ? r->total.share_bps : r->info.rate_bps));
+}
+
+static void total_table(const struct state_rule *b, size_t nb, const struct state_rule *a,
+			size_t na, double dt)
+{
+	char lim[32], rt[32], sh[32];
+	size_t i, shown = 0;
+
+	for (i = 0; i < nb; i++) {
+		const struct state_rule *r = &b[i];
+
+		if (!r->info.total_bps)
+			continue;
+		if (!shown++)
+			printf("\ntotals (all keys of a rule together; SHARE: what each busy key may use)\n"
+			       "%-12s %-7s %-16s %10s %10s %10s %8s %8s %12s\n", "INTERFACE", "DIR",
+			       "RULE", "TOTAL", "RATE", "SHARE", "ACTIVE", "BUSY", "TOTAL_DROPS");
+		units_fmt_rate(r->info.total_bps, lim, sizeof(lim));
+		units_fmt_rate((uint64_t)total_rate(r, by_uid(a, na, r->uid), dt), rt, sizeof(rt));
+		units_fmt_rate(r->total.share_bps ? r->total.share_bps : r->info.rate_bps, sh,
+			       sizeof(sh));
+		printf("%-12s %-7s %-16s %10s %10s %10s %8llu %8llu %12llu\n", (char *)r->info.iface,
+		       state_dir_name(r->info.dir), (char *)r->info.name, lim, rt, sh,
+		       (unsigned long long)r->total.active_keys,
+		       (unsigned long long)r->total.busy_keys, (unsigned long long)r->total.dropped);
+	}
+}
+
 static int cmd_stats(const struct state_fds *f, double interval)
 {
 	struct state_rule *a = NULL, *b = NULL;
@@ -297,6 +346,7 @@ static int cmd_stats(const struct state_fds *f, double interval)
 			       (unsigned long long)b[i].packets[TCS_V_DROP],
 			       (unsigned long long)b[i].bytes[TCS_V_DROP],
 			       (unsigned long long)b[i].keys);
+			total_json(&b[i], old, dt);
 			tcp_json(&b[i], old);
 			putchar('}');
 			continue;
@@ -312,8 +362,10 @@ static int cmd_stats(const struct state_fds *f, double interval)
 		       (unsigned long long)b[i].packets[TCS_V_DROP],
 		       (unsigned long long)b[i].packets[TCS_V_MARK], (unsigned long long)b[i].keys);
 	}
-	if (!json)
+	if (!json) {
+		total_table(b, nb, a, na, dt);
 		tcp_table(b, nb, a, na);
+	}
 	if (json) {
 		printf("],\"packets\":{");
 		for (i = 0; i < TCS_STAT_NR; i++)

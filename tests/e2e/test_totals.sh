@@ -100,7 +100,7 @@ udp_shares_once()
 # 20mbit; each offers 16mbit, or the fourth LIGHT_MBIT only.
 udp_shares()
 {
-	local light=${1:-} total=20000000 try rc msg=''
+	local light=${1:-} total=20000000 try rc msg='' st
 	policy "$TCS_TMP/policy.yaml" udp flow 8mbit 20mbit
 	tcs_daemon_start "$TCS_TMP/policy.yaml" || { tcs_msg "daemon did not start"; return 1; }
 	for try in 1 2; do
@@ -110,7 +110,15 @@ udp_shares()
 		[ $rc -eq 2 ] && [ $try -eq 1 ] && continue
 		break
 	done
-	ctl stats | grep -i -A3 total | head -8 | while read -r l; do tcs_log "stats: $l"; done
+	# tcshapectl shows the total beside the per-key figures
+	ctl stats --interval 0.1 | sed -n '/^totals/,/^$/p' | while read -r l; do tcs_log "stats: $l"; done
+	st=$(ctl stats --json --interval 0.1 | jq -c '.rules[] | select(.rule == "r") | .total') || st=
+	tcs_log "stats --json total: $st"
+	if ! jq -e '.limit_bps == 20000000 and .packets > 0 and .bytes > 0 and .active_keys == 0' \
+		<<< "$st" >/dev/null; then
+		msg+="; tcshapectl stats --json .total is wrong: $st"
+		rc=1
+	fi
 	tcs_msg "$msg"
 	[ $rc -eq 0 ]
 }
