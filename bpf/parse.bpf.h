@@ -3,8 +3,9 @@
  * Packet parsing for the classifier: Ethernet with up to two VLAN tags, or no
  * link-layer header at all (TCS_IF_L3 devices: tun, WireGuard, PPP, ipip,
  * sit, gre), then IPv4 with options, IPv6 with a bounded extension-header
- * walk, L4 ports. Reads with bpf_skb_load_bytes so headers in non-linear
- * skbs are seen too.
+ * walk, L4 ports. The common packet is read straight from the linear head
+ * (parse_fast); the rest with bpf_skb_load_bytes (parse_pkt), so headers in
+ * non-linear skbs and every odd frame are seen too.
  *
  * Verdicts for odd frames (docs/policy.md repeats them):
  *  - not IPv4/IPv6 (ARP, LLDP, ...; on an L3 device, skb->protocol neither
@@ -261,6 +262,83 @@ l3:
 	if (proto == bpf_htons(ETH_P_IPV6))
 		return parse_ipv6(skb, p, off);
 	return PARSE_NOT_IP;
+}
+
+/*
+ * The common packet, read straight from the skb's linear head: Ethernet
+ * without tags (or an L3 device's bare IP), IPv4 not fragmented with or
+ * without options, or IPv6 without extension headers, carrying TCP or UDP
+ * whose header is in the head. Fills p exactly as parse_pkt() would, and
+ * returns PARSE_OK; anything else (tags, fragments, extension headers, other
+ * protocols, headers cut short or beyond the head) returns -1 and is left to
+ * parse_pkt(), which gives the odd frames their verdicts. Inline, so the
+ * packet pointers stay the caller's: no helper call for a common packet.
+ */
+static __always_inline int parse_fast(struct __sk_buff *skb, struct pkt *p, __u32 if_flags)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u32 off = 0, l4;
+	__u16 proto;
+	__u8 *h, *t;
+
+	if (if_flags & TCS_IF_L3) {
+		proto = (__u16)skb->protocol;
+	} else {
+		struct ethhdr *eth = data;
+
+		if ((void *)(eth + 1) > end)
+			return -1;
+		proto = eth->h_proto;
+		off = sizeof(*eth);
+	}
+	h = data + off;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		if ((void *)(h + 20) > end)
+			return -1;
+		/* version 4, no options or some, not a fragment of anything */
+		if ((h[0] >> 4) != 4 || (h[0] & 0xf) < 5 || (h[6] & 0x3f) || h[7])
+			return -1;
+		l4 = off + (h[0] & 0xf) * 4;
+		p->family = TCS_FAMILY_V4;
+		p->proto = h[9];
+		p->dscp = h[1] >> 2;
+		p->ecn = h[1] & 3;
+		__builtin_memcpy(&p->frag_id, h + 4, 2);
+		__builtin_memcpy(p->src, h + 12, 4);
+		__builtin_memcpy(p->dst, h + 16, 4);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		if ((void *)(h + 40) > end)
+			return -1;
+		if ((h[0] >> 4) != 6)
+			return -1;
+		l4 = off + 40;
+		p->family = TCS_FAMILY_V6;
+		p->proto = h[6];
+		p->dscp = ((h[0] & 0xf) << 2) | (h[1] >> 6);
+		p->ecn = (h[1] >> 4) & 3;
+		__builtin_memcpy(p->src, h + 8, 16);
+		__builtin_memcpy(p->dst, h + 24, 16);
+	} else {
+		return -1;
+	}
+	if (l4 > 0xff)
+		return -1;
+	t = data + l4;
+	p->l3_off = (__u16)off;
+	if (p->proto == IPPROTO_TCP) {
+		if ((void *)(t + 20) > end)
+			return -1;
+		p->hdr_len = l4 + (t[12] >> 4) * 4;
+	} else if (p->proto == IPPROTO_UDP) {
+		if ((void *)(t + 8) > end)
+			return -1;
+		p->hdr_len = l4 + 8;
+	} else {
+		return -1;
+	}
+	__builtin_memcpy(&p->sport, t, 2);
+	__builtin_memcpy(&p->dport, t + 2, 2);
+	return PARSE_OK;
 }
 
 #define TCS_PORT_VXLAN		4789

@@ -530,15 +530,70 @@ static __attribute__((noinline)) int charge_total(const struct tcs_rule *r, __u3
 	return total_charge(ts, st, r, io);
 }
 
+/*
+ * The charge step: the packet's limiter key under its rule pays len bytes to
+ * its GCRA clock; returns the packet's fate. Every matched packet that is
+ * not dropped beforehand goes through here, from one call site.
+ */
+static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p,
+				      const struct tcs_rule *rule, __u64 len)
+{
+	struct tcs_key_state *st;
+	struct tcs_key lk;
+	__u64 now, dep;
+	int ret;
+
+	limiter_key_of(p, rule, skb->ifindex, &lk);
+	st = bpf_map_lookup_elem(&tcs_keys, &lk);
+	if (!st) {
+		bpf_map_update_elem(&tcs_keys, &lk, &key_zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&tcs_keys, &lk);
+		if (!st) {
+			stat_inc(TCS_STAT_NO_STATE);
+			return TC_ACT_UNSPEC;
+		}
+	}
+
+	now = bpf_ktime_get_ns();
+	if (rule->total_mult) {
+		struct total_io io = { .now = now, .len = len };
+
+		ret = charge_total(rule, skb->ifindex, st, &io);
+		dep = io.dep;
+	} else {
+		ret = charge(st, rule, now, len, &dep);
+	}
+	if (ret == CHARGE_CONTENDED)
+		stat_inc(TCS_STAT_CONTENDED);
+	if (ret != CHARGE_DROP) {
+		int verdict = TCS_V_PASS;
+
+		if (dep > now) {
+			verdict = TCS_V_PACED;
+			if ((rule->flags & TCS_RF_ECN) && dep - now > rule->ecn_ns &&
+			    !mark_ce(skb, p))
+				verdict = TCS_V_MARK;
+			/* fq sends it then; a later time the sender chose stands */
+			if (skb->tstamp < dep)
+				skb->tstamp = dep;
+		}
+		__sync_fetch_and_add(&st->packets, 1);
+		__sync_fetch_and_add(&st->bytes, len);
+		count(rule, verdict, len);
+		return TC_ACT_UNSPEC;
+	}
+	__sync_fetch_and_add(&st->dropped, 1);
+	count(rule, TCS_V_DROP, len);
+	return TC_ACT_SHOT;
+}
+
 static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
-	struct tcs_key_state *st;
 	struct tcs_flow_key fk;
 	struct tcs_rule rule = {}, *cached;
 	struct tcs_iface *iface;
-	struct tcs_key lk;
-	__u64 len, now, dep;
+	__u64 len;
 	struct pkt p = {};
 	int ret, orphan;
 
@@ -546,7 +601,9 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	if (!iface)
 		return TC_ACT_UNSPEC;
 
-	ret = parse_pkt(skb, &p, iface->flags);
+	ret = parse_fast(skb, &p, iface->flags);
+	if (ret != PARSE_OK)
+		ret = parse_pkt(skb, &p, iface->flags);
 	if (ret == PARSE_NOT_IP) {
 		stat_inc(TCS_STAT_NOT_IP);
 		return TC_ACT_UNSPEC;
@@ -580,49 +637,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 		goto drop_orphan;	/* its flow's key needs the ports */
 
 	len = wire_len(skb, &p);
-
-	limiter_key_of(&p, &rule, skb->ifindex, &lk);
-	st = bpf_map_lookup_elem(&tcs_keys, &lk);
-	if (!st) {
-		bpf_map_update_elem(&tcs_keys, &lk, &key_zero, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&tcs_keys, &lk);
-		if (!st) {
-			stat_inc(TCS_STAT_NO_STATE);
-			return TC_ACT_UNSPEC;
-		}
-	}
-
-	now = bpf_ktime_get_ns();
-	if (rule.total_mult) {
-		struct total_io io = { .now = now, .len = len };
-
-		ret = charge_total(&rule, skb->ifindex, st, &io);
-		dep = io.dep;
-	} else {
-		ret = charge(st, &rule, now, len, &dep);
-	}
-	if (ret == CHARGE_CONTENDED)
-		stat_inc(TCS_STAT_CONTENDED);
-	if (ret != CHARGE_DROP) {
-		int verdict = TCS_V_PASS;
-
-		if (dep > now) {
-			verdict = TCS_V_PACED;
-			if ((rule.flags & TCS_RF_ECN) && dep - now > rule.ecn_ns &&
-			    !mark_ce(skb, &p))
-				verdict = TCS_V_MARK;
-			/* fq sends it then; a later time the sender chose stands */
-			if (skb->tstamp < dep)
-				skb->tstamp = dep;
-		}
-		__sync_fetch_and_add(&st->packets, 1);
-		__sync_fetch_and_add(&st->bytes, len);
-		count(&rule, verdict, len);
-		return TC_ACT_UNSPEC;
-	}
-	__sync_fetch_and_add(&st->dropped, 1);
-	count(&rule, TCS_V_DROP, len);
-	return TC_ACT_SHOT;
+	return charge_key(skb, &p, &rule, len);
 
 drop_orphan:
 	stat_inc(TCS_STAT_FRAG_NO_FIRST);

@@ -237,72 +237,182 @@ static int rs_equal(const struct cmp_ruleset *a, const struct cmp_ruleset *b)
 	       !memcmp(a->match, b->match, a->n_match * sizeof(*a->match));
 }
 
-/* Delete a published ruleset's entries: header first, so lookups stop early. */
-static void rs_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+/*
+ * A ruleset's entries of one table, as maps_apply() writes them: key_size
+ * bytes of key (the ruleset id at id_off) and val_size bytes of value at
+ * val_off, stride bytes apart.
+ */
+struct entries {
+	int fd;
+	const unsigned char *at;
+	size_t n, stride, key_size, id_off, val_off, val_size;
+};
+
+#define ENTRIES(fd_, arr, n_, key_t, val_m)                                              \
+	((struct entries){ .fd = (fd_), .at = (const void *)(arr), .n = (n_),            \
+			   .stride = sizeof(*(arr)), .key_size = sizeof(key_t),          \
+			   .id_off = offsetof(key_t, ruleset),                           \
+			   .val_off = offsetof(typeof(*(arr)), val_m),                   \
+			   .val_size = sizeof((arr)->val_m) })
+
+#define BATCH		4096
+#ifndef ENOTSUPP
+#define ENOTSUPP	524	/* the kernel's: no such operation for this map type */
+#endif
+
+/*
+ * The kernel refused the batch as a whole (count untouched): no batch
+ * operation for this map type, or none at all (before 5.6).
+ */
+static bool batch_unsupported(int e, __u32 cnt, size_t n)
+{
+	return cnt == n && (e == ENOTSUPP || e == EOPNOTSUPP || e == EINVAL);
+}
+
+/* Keys (and values, if vals) of e's entries [from, from + n) under id. */
+static void entries_copy(const struct entries *e, size_t from, size_t n, uint32_t id,
+			 unsigned char *keys, unsigned char *vals)
 {
 	size_t i;
 
-	bpf_map_delete_elem(m->rulesets, &id);
-	for (i = 0; i < rs->n_match; i++) {
-		struct tcs_match_key k = rs->match[i].key;
+	for (i = 0; i < n; i++) {
+		const unsigned char *x = e->at + (from + i) * e->stride;
 
-		k.ruleset = id;
-		bpf_map_delete_elem(m->match, &k);
-	}
-	for (i = 0; i < rs->n_cls; i++) {
-		struct tcs_class_key k = rs->cls[i].key;
-
-		k.ruleset = id;
-		bpf_map_delete_elem(m->class, &k);
+		memcpy(keys + i * e->key_size, x, e->key_size);
+		memcpy(keys + i * e->key_size + e->id_off, &id, sizeof(id));
+		if (vals)
+			memcpy(vals + i * e->val_size, x + e->val_off, e->val_size);
 	}
 }
 
 /*
+ * Write e's entries under id: a batch of them per syscall where the kernel
+ * can (BPF_MAP_UPDATE_BATCH: hashes and LPM tries alike), else one at a
+ * time. A table of 100,000 prefixes costs 25 syscalls, not 100,000. A batch
+ * cannot say BPF_NOEXIST, and need not: id is fresh (reserved in tcs_meta
+ * before anything is written, above every id the maps hold, see
+ * ids_recover()), so nothing else is under it. Returns how many it wrote,
+ * in order: all of them, or fewer with -errno in *err.
+ */
+static size_t entries_write(const struct entries *e, uint32_t id, int *err)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	unsigned char *keys = malloc(BATCH * e->key_size), *vals = malloc(BATCH * e->val_size);
+	bool batch = true;
+	size_t done = 0, n, i;
+
+	*err = 0;
+	if (!keys || !vals) {
+		*err = -ENOMEM;
+		goto out;
+	}
+	while (done < e->n) {
+		bool fault = false;
+		__u32 cnt;
+
+		n = e->n - done < BATCH ? e->n - done : BATCH;
+		for (i = 0; i < n && !fault; i++)
+			fault = fault_map_write();
+		if (fault)
+			n = i - 1;	/* the failing write is the i-th */
+		entries_copy(e, done, n, id, keys, vals);
+		cnt = (__u32)n;
+		if (batch && n && bpf_map_update_batch(e->fd, keys, vals, &cnt, &o)) {
+			if (!batch_unsupported(errno, cnt, n)) {
+				*err = -errno;
+				done += cnt;
+				goto out;
+			}
+			batch = false;
+		}
+		for (i = 0; !batch && i < n; i++) {
+			if (bpf_map_update_elem(e->fd, keys + i * e->key_size,
+						vals + i * e->val_size, BPF_NOEXIST)) {
+				*err = -errno;
+				done += i;
+				goto out;
+			}
+		}
+		done += n;
+		if (fault) {
+			*err = -ENOSPC;
+			goto out;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return done;
+}
+
+/* Delete e's first n entries under id: batched where the kernel can. */
+static void entries_delete(const struct entries *e, size_t n, uint32_t id)
+{
+	unsigned char *keys = malloc(BATCH * e->key_size);
+	size_t done = 0, k, i;
+
+	while (done < n) {
+		__u32 cnt;
+
+		k = n - done < BATCH ? n - done : BATCH;
+		if (!keys) {
+			unsigned char key[64];
+
+			entries_copy(e, done++, 1, id, key, NULL);
+			bpf_map_delete_elem(e->fd, key);
+			continue;
+		}
+		entries_copy(e, done, k, id, keys, NULL);
+		cnt = (__u32)k;
+		if (bpf_map_delete_batch(e->fd, keys, &cnt, NULL)) {
+			/* unsupported, or one was gone: the rest one at a time */
+			for (i = cnt; i < k; i++)
+				bpf_map_delete_elem(e->fd, keys + i * e->key_size);
+		}
+		done += k;
+	}
+	free(keys);
+}
+
+static struct entries class_entries(const struct maps *m, const struct cmp_ruleset *rs)
+{
+	return ENTRIES(m->class, rs->cls, rs->n_cls, struct tcs_class_key, cls);
+}
+
+static struct entries match_entries(const struct maps *m, const struct cmp_ruleset *rs)
+{
+	return ENTRIES(m->match, rs->match, rs->n_match, struct tcs_match_key, rule);
+}
+
+/* Delete a published ruleset's entries: header first, so lookups stop early. */
+static void rs_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+{
+	struct entries me = match_entries(m, rs), ce = class_entries(m, rs);
+
+	bpf_map_delete_elem(m->rulesets, &id);
+	entries_delete(&me, me.n, id);
+	entries_delete(&ce, ce.n, id);
+}
+
+/*
  * Write a ruleset under a new id; its header last, when it is complete. On
- * failure it deletes what it wrote itself, and only that: an entry that was
- * there already (EEXIST) belongs to someone else.
+ * failure it deletes what it wrote, and only that.
  */
 static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
 {
-	size_t c = 0, n = 0;
-	int err = 0;
+	struct entries ce = class_entries(m, rs), me = match_entries(m, rs);
+	size_t c, n = 0;
+	int err;
 
-	for (; c < rs->n_cls; c++) {
-		struct tcs_class_key k = rs->cls[c].key;
-
-		k.ruleset = id;
-		if (fault_map_write() ||
-		    bpf_map_update_elem(m->class, &k, &rs->cls[c].cls, BPF_NOEXIST)) {
-			err = -errno;
-			goto undo;
-		}
-	}
-	for (; n < rs->n_match; n++) {
-		struct tcs_match_key k = rs->match[n].key;
-
-		k.ruleset = id;
-		if (fault_map_write() ||
-		    bpf_map_update_elem(m->match, &k, &rs->match[n].rule, BPF_NOEXIST)) {
-			err = -errno;
-			goto undo;
-		}
-	}
-	if (!bpf_map_update_elem(m->rulesets, &id, &rs->hdr, BPF_NOEXIST))
+	c = entries_write(&ce, id, &err);
+	if (!err)
+		n = entries_write(&me, id, &err);
+	if (!err && !bpf_map_update_elem(m->rulesets, &id, &rs->hdr, BPF_NOEXIST))
 		return 0;
-	err = -errno;
-undo:
-	while (n--) {
-		struct tcs_match_key k = rs->match[n].key;
-
-		k.ruleset = id;
-		bpf_map_delete_elem(m->match, &k);
-	}
-	while (c--) {
-		struct tcs_class_key k = rs->cls[c].key;
-
-		k.ruleset = id;
-		bpf_map_delete_elem(m->class, &k);
-	}
+	if (!err)
+		err = -errno;
+	entries_delete(&me, n, id);
+	entries_delete(&ce, c, id);
 	return err;
 }
 
@@ -310,6 +420,26 @@ undo:
 static int rule_known(const struct compiled *c, const struct cmp_uid *u)
 {
 	return !!bsearch(u, c->uids, c->n_uids, sizeof(*u), uid_cmp);
+}
+
+/*
+ * A per-CPU entry of a map that is not preallocated comes from the kernel's
+ * per-CPU allocator, whose free pages are refilled in the background: a
+ * policy of thousands of new rules can find it empty for a moment (ENOMEM)
+ * and succeed a millisecond later. Wait for it, up to a second.
+ */
+static int stats_create(int fd, const __u32 *uid, const void *zero)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (!bpf_map_update_elem(fd, uid, zero, BPF_NOEXIST))
+			return 0;
+		if (errno != ENOMEM)
+			return -1;
+		usleep(1000);
+	}
+	return -1;
 }
 
 /*
@@ -325,8 +455,7 @@ static int rules_publish(struct maps *m, const struct compiled *c)
 	if (!zero)
 		return -ENOMEM;
 	for (i = 0; i < c->n_uids; i++) {
-		if (bpf_map_update_elem(m->rule_stats, &c->uids[i].uid, zero, BPF_NOEXIST) &&
-		    errno != EEXIST) {
+		if (stats_create(m->rule_stats, &c->uids[i].uid, zero) && errno != EEXIST) {
 			err = -errno;
 			break;
 		}
