@@ -204,8 +204,8 @@ struct tcs_key_state {
 
 /*
  * tcs_totals: per (rule, interface), the rule's total (bpf/total.bpf.h):
- * the aggregate clock (clock.tat; clock's counters count what passed both
- * limits, and dropped what the total refused), and per share period
+ * the aggregate clock (clock.tat; clock.dropped counts what the total
+ * refused: what passes is the rule's tcs_rule_stats), and per share period
  * (TCS_SHARE_PERIOD_NS; slot period & 1, tagged with the period's low 24
  * bits in bits 40-63) the keys that were active in it, how many of them
  * used their whole share (busy), what the others used, and the share each

@@ -240,8 +240,6 @@ __attribute__((noinline)) int total_charge(struct tcs_total_state *ts, struct tc
 	}
 	io->dep = kdep > tdep ? kdep : tdep;
 	__sync_fetch_and_add(&st->period_bytes, len);
-	__sync_fetch_and_add(&ts->clock.packets, 1);
-	__sync_fetch_and_add(&ts->clock.bytes, len);
 	return kret == CHARGE_CONTENDED || tret == CHARGE_CONTENDED ? CHARGE_CONTENDED
 								  : CHARGE_PASS;
 }

@@ -77,11 +77,6 @@ static __u64 total_limit(const struct state_rule *r)
 	return r->info.total_bps / 8;
 }
 
-static __u64 total_bytes(const struct state_rule *r)
-{
-	return r->total.bytes;
-}
-
 static __u64 total_dropped(const struct state_rule *r)
 {
 	return r->total.dropped;
@@ -97,7 +92,10 @@ static __u64 total_keys(const struct state_rule *r)
 	return r->total.active_keys;
 }
 
-/* Rules with a total (bpf/total.bpf.h): its limit, usage and fair share. */
+/*
+ * Rules with a total (bpf/total.bpf.h): its limit, refusals and fair share;
+ * what passes it is tcshaped_rule_bytes_total.
+ */
 static void total_metrics(FILE *o, const struct state_rule *r, size_t n)
 {
 	struct state_rule *t = calloc(n ? n : 1, sizeof(*t));
@@ -111,8 +109,6 @@ static void total_metrics(FILE *o, const struct state_rule *r, size_t n)
 	if (nt) {
 		per_rule(o, t, nt, "tcshaped_rule_total_limit_bytes_per_second", "gauge",
 			 "A rule's total: all its keys together, L2 bytes per second", total_limit);
-		per_rule(o, t, nt, "tcshaped_rule_total_bytes_total", "counter",
-			 "Bytes that passed a rule's key and total limits", total_bytes);
 		per_rule(o, t, nt, "tcshaped_rule_total_dropped_packets_total", "counter",
 			 "Packets within their key's limit that the rule's total refused",
 			 total_dropped);

@@ -294,8 +294,6 @@ static void totals_add(const struct state_fds *f, struct state_rule *r, size_t n
 		sr = rule_by_uid(r, n, k.uid);
 		if (!sr || bpf_map_lookup_elem(f->totals, &k, &ts))
 			continue;
-		sr->total.packets += ts.clock.packets;
-		sr->total.bytes += ts.clock.bytes;
 		sr->total.dropped += ts.clock.dropped;
 		/* the last period that is complete */
 		kw = ts.keys[(e - 1) & 1];

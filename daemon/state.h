@@ -27,14 +27,13 @@ int state_open_pins(const char *dir, struct state_fds *f);
 void state_close(struct state_fds *f);
 
 /*
- * A rule's total (bpf/total.bpf.h), summed over the interfaces it is on:
- * what passed both limits, what the total alone refused, and from the last
- * counted share period the active and busy keys and the share each busy
- * key is held to (the lowest over the interfaces; 0: the rule's rate).
+ * A rule's total (bpf/total.bpf.h), summed over the interfaces it is on
+ * (what passes it is what the rule sent): what the total alone refused, and
+ * from the last counted share period the active and busy keys and the
+ * share each busy key is held to (the lowest over the interfaces; 0: the
+ * rule's rate).
  */
 struct state_total {
-	__u64 packets;
-	__u64 bytes;
 	__u64 dropped;
 	__u64 active_keys;
 	__u64 busy_keys;

@@ -246,12 +246,12 @@ static void tcp_table(const struct state_rule *b, size_t nb, const struct state_
 	}
 }
 
-/* What passed a rule's total in the interval, bits/s. */
-static double total_rate(const struct state_rule *r, const struct state_rule *old, double dt)
+/* What passed a rule (and so its total) in the interval, bits/s. */
+static double sent_rate(const struct state_rule *r, const struct state_rule *old, double dt)
 {
-	if (!old || r->total.bytes < old->total.bytes || dt <= 0)
+	if (!old || state_sent_bytes(r) < state_sent_bytes(old) || dt <= 0)
 		return 0;
-	return (double)(r->total.bytes - old->total.bytes) * 8 / dt;
+	return (double)(state_sent_bytes(r) - state_sent_bytes(old)) * 8 / dt;
 }
 
 /* Rules with a total: its limit and usage beside the per-key figures. */
@@ -259,11 +259,10 @@ static void total_json(const struct state_rule *r, const struct state_rule *old,
 {
 	if (!r->info.total_bps)
 		return;
-	printf(",\"total\":{\"limit_bps\":%llu,\"rate_bps\":%.0f,\"packets\":%llu,\"bytes\":%llu,"
+	printf(",\"total\":{\"limit_bps\":%llu,\"rate_bps\":%.0f,"
 	       "\"dropped_packets\":%llu,\"active_keys\":%llu,\"busy_keys\":%llu,"
 	       "\"share_bps\":%llu}",
-	       (unsigned long long)r->info.total_bps, total_rate(r, old, dt),
-	       (unsigned long long)r->total.packets, (unsigned long long)r->total.bytes,
+	       (unsigned long long)r->info.total_bps, sent_rate(r, old, dt),
 	       (unsigned long long)r->total.dropped, (unsigned long long)r->total.active_keys,
 	       (unsigned long long)r->total.busy_keys,
 	       (unsigned long long)(r->total.share_bps ? r->total.share_bps : r->info.rate_bps));
@@ -285,7 +284,7 @@ static void total_table(const struct state_rule *b, size_t nb, const struct stat
 			       "%-12s %-7s %-16s %10s %10s %10s %8s %8s %12s\n", "INTERFACE", "DIR",
 			       "RULE", "TOTAL", "RATE", "SHARE", "ACTIVE", "BUSY", "TOTAL_DROPS");
 		units_fmt_rate(r->info.total_bps, lim, sizeof(lim));
-		units_fmt_rate((uint64_t)total_rate(r, by_uid(a, na, r->uid), dt), rt, sizeof(rt));
+		units_fmt_rate((uint64_t)sent_rate(r, by_uid(a, na, r->uid), dt), rt, sizeof(rt));
 		units_fmt_rate(r->total.share_bps ? r->total.share_bps : r->info.rate_bps, sh,
 			       sizeof(sh));
 		printf("%-12s %-7s %-16s %10s %10s %10s %8llu %8llu %12llu\n", (char *)r->info.iface,
@@ -320,11 +319,9 @@ static int cmd_stats(const struct state_fds *f, double interval)
 		printf("{\"interval\":%.3f,\"rules\":[", dt);
 	for (i = 0; i < nb; i++) {
 		const struct state_rule *old = by_uid(a, na, b[i].uid);
-		double rate = 0;
+		double rate = sent_rate(&b[i], old, dt);
 		char lim[32], rt[32];
 
-		if (old && state_sent_bytes(&b[i]) >= state_sent_bytes(old))
-			rate = (double)(state_sent_bytes(&b[i]) - state_sent_bytes(old)) * 8 / dt;
 		if (json) {
 			printf("%s{\"interface\":", i ? "," : "");
 			jstr((char *)b[i].info.iface);
