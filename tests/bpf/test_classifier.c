@@ -33,6 +33,7 @@
 #include "policy.h"
 #include "tcshape.skel.h"
 #include "tcshape_abi.h"
+#include "total.bpf.h"
 
 #define LO		1		/* loopback: where test_run puts the skb by default */
 #define MAX_KEYS	256		/* tcs_flows / tcs_keys size for the tests */
@@ -2674,30 +2675,37 @@ static void fresh_period(void)
 }
 
 /* Within its key's limit, over the total: dropped, and neither is charged. */
-static int test_total_police(void)
+static int total_police_case(int ingress)
 {
 	struct fr a = { .len = 1500 }, b = { .len = 1500, .src = "198.18.0.9" };
+	int prog;
 	struct tcs_total_state ts;
 	struct tcs_key kb;
 	struct tcs_rule r;
 	__u64 tat_b, tat_t;
 	__u32 uid;
 
-	SETUP(TOTAL_POLICY(""));
-	uid = uid_of("lo/egress/r/src");
+	if (ingress)
+		SETUP("version: 1\ninterfaces:\n  - name: lo\n    ingress:\n"
+		      "      - { name: r, match: { dport: 5201 }, rate: 1mbit, burst: 3000, "
+		      "total: 1500kbit, per: src }\n");
+	else
+		SETUP(TOTAL_POLICY(""));
+	prog = ingress ? E.in : E.eg;
+	uid = uid_of(ingress ? "lo/ingress/r/src" : "lo/egress/r/src");
 	r = rule_of(uid);
 	CHECK(r.total_mult != 0);
 	/* 1500 B at 1.5 Mbit/s: 8 ms (to the ns, as the ratecfg rounds) */
 	CHECK_U64((compile_bytes_ns(1500, r.total_mult, r.total_shift) + 500) / 1000, 8000);
 	fresh_period();
-	CHECK_INT(tx(E.eg, &a), PASS);
-	CHECK_INT(tx(E.eg, &a), PASS);
-	CHECK_INT(tx(E.eg, &a), DROP);	/* a's key: its burst is spent */
-	CHECK_INT(tx(E.eg, &b), PASS);	/* the total's third packet */
+	CHECK_INT(tx(prog, &a), PASS);
+	CHECK_INT(tx(prog, &a), PASS);
+	CHECK_INT(tx(prog, &a), DROP);	/* a's key: its burst is spent */
+	CHECK_INT(tx(prog, &b), PASS);	/* the total's third packet */
 	kb = key_make(uid, TCS_PER_SRC, &b);
 	tat_b = key_state(&kb).tat;
 	tat_t = total_state(uid).clock.tat;
-	CHECK_INT(tx(E.eg, &b), DROP);	/* b's key has room, the total has none */
+	CHECK_INT(tx(prog, &b), DROP);	/* b's key has room, the total has none */
 	CHECK_U64(key_state(&kb).tat, tat_b);
 	CHECK_U64(key_state(&kb).packets, 1);
 	CHECK_U64(key_state(&kb).dropped, 1);
@@ -2706,6 +2714,53 @@ static int test_total_police(void)
 	CHECK_U64(ts.clock.dropped, 1);	/* the total's refusals, not the keys' */
 	CHECK_U64(rst_get(uid).pass, 3);
 	CHECK_U64(rst_get(uid).drop, 2);
+	env_down();
+	return 0;
+}
+
+static int test_total_police(void)
+{
+	return total_police_case(0);
+}
+
+static int test_total_police_ingress(void)
+{
+	return total_police_case(1);
+}
+
+/*
+ * The fair share: keys counted in one period set the next period's share.
+ * Three new keys (busy: a newcomer wants a full share) under 1.5 Mbit/s:
+ * 500 kbit/s each from the next period on, below their 1 Mbit/s rate.
+ */
+static int test_total_share(void)
+{
+	struct fr f[3] = { { .len = 100 }, { .len = 100, .src = "198.18.0.9" },
+			   { .len = 100, .src = "198.18.0.10" } };
+	struct tcs_total_state ts;
+	__u64 bps, kw, e;
+	__u32 uid;
+	int i;
+
+	SETUP(TOTAL_POLICY(""));
+	uid = uid_of("lo/egress/r/src");
+	fresh_period();
+	e = now_ns() / TCS_SHARE_PERIOD_NS;
+	for (i = 0; i < 3; i++)
+		CHECK_INT(tx(E.eg, &f[i]), PASS);
+	ts = total_state(uid);
+	CHECK_U64(total_key_bps(&ts, now_ns(), 1000000), 1000000);	/* not counted yet */
+	while (now_ns() / TCS_SHARE_PERIOD_NS == e)	/* the next period, not one later */
+		usleep(1000);
+	e++;
+	CHECK_INT(tx(E.eg, &f[0]), PASS);	/* computes this period's share */
+	ts = total_state(uid);
+	kw = ts.keys[(e - 1) & 1];
+	CHECK_U64(kw & TCS_KEYS_MASK, 3);				/* active */
+	CHECK_U64(kw >> TCS_TOTAL_KEYS_BITS & TCS_KEYS_MASK, 3);	/* busy */
+	bps = total_key_bps(&ts, now_ns(), 1000000);
+	if (bps < 499000 || bps > 501000)
+		T_FAILED("share %llu bit/s, want 500000", (unsigned long long)bps);
 	env_down();
 	return 0;
 }
@@ -2818,6 +2873,8 @@ int main(void)
 	TEST(test_per_dst);
 	TEST(test_per_dst_v6);
 	TEST(test_total_police);
+	TEST(test_total_police_ingress);
+	TEST(test_total_share);
 	TEST(test_total_pace);
 	TEST(test_key_prefix_v4);
 	TEST(test_key_prefix_v6);
