@@ -75,7 +75,7 @@ static __always_inline __u64 share_word(__u64 period, __u64 bytes)
 static __always_inline __u64 total_key_bps(const struct tcs_total_state *ts, __u64 now,
 					   __u64 rate_bps)
 {
-	__u64 e = now / TCS_SHARE_PERIOD_NS, sw = READ_ONCE(ts->share[e & 1]), bps;
+	__u64 e = now / TCS_SHARE_PERIOD_NS, sw = READ_ONCE(ts->share[e & 1]), bytes;
 
 	if (!tagged(sw, e)) {
 		sw = READ_ONCE(ts->share[(e - 1) & 1]);
@@ -84,8 +84,10 @@ static __always_inline __u64 total_key_bps(const struct tcs_total_state *ts, __u
 	}
 	if (!(sw & 0xffffffffULL))
 		return rate_bps;
-	bps = period_bytes((__u32)sw, (__u8)((sw >> 32) & TCS_SHIFT_MASK)) * 8 * (1000000000ULL / TCS_SHARE_PERIOD_NS);
-	return bps < rate_bps ? bps : rate_bps;
+	bytes = period_bytes((__u32)sw, (__u8)((sw >> 32) & TCS_SHIFT_MASK));
+	/* bits per second: 8 bits, 10 periods */
+	bytes *= 8 * (1000000000ULL / TCS_SHARE_PERIOD_NS);
+	return bytes < rate_bps ? bytes : rate_bps;
 }
 
 #ifdef TCS_GCRA_BPF_H
