@@ -107,8 +107,8 @@ static __always_inline void slot_add(__u64 *slot, __u64 e, __u64 v)
 
 /*
  * The share of period e, from the keys of period e - 1 (water-filling):
- * what the keys that did not use their share (light) used is theirs, the
- * rest of the total is split evenly among the busy ones; never below
+ * what the keys that did not use their share (light) used, and a quarter
+ * more, is theirs, the rest of the total is split evenly among the busy ones; never below
  * total / active keys, never above the rule's rate (mult 0: the rule's own).
  * No count of e - 1 (the rule was idle): the rule's rate, and the total
  * alone holds the sum until the first period is counted.
@@ -138,7 +138,10 @@ static __always_inline __u64 share_of(const struct tcs_total_state *ts, const st
 /*
  * The key's first packet of period e counts it in e: busy if it used at
  * least 7/8 of its share of the period before (it wants more: a share of
- * its own), light otherwise (what it used is its demand). A busy key stays
+ * its own), light otherwise: what it used, and a quarter more, is set
+ * aside for it. The quarter lets a light key that wants more grow while
+ * the busy keys fill the total: it becomes busy in a few periods instead
+ * of staying held at what it got. A busy key stays
  * busy while it uses half its share: a sender that stalls for a moment
  * (descheduled, bursty) must not hand its share to the others and take it
  * back a period later, overbooking the total. A key that was idle counts
@@ -172,7 +175,7 @@ static __always_inline void key_count(struct tcs_total_state *ts, struct tcs_key
 		WRITE_ONCE(st->period, e | TCS_PERIOD_BUSY);
 	slot_add(&ts->keys[e & 1], e, busy ? (1ULL << TCS_TOTAL_KEYS_BITS) | 1 : 1);
 	if (!busy)
-		slot_add(&ts->light[e & 1], e, used / TCS_LIGHT_UNIT);
+		slot_add(&ts->light[e & 1], e, (used + used / 4) / TCS_LIGHT_UNIT);
 }
 
 /*
