@@ -10,6 +10,10 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -480,7 +484,7 @@ __attribute__((noinline)) __u64 wire_len(struct __sk_buff *skb, struct pkt *p)
 static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p,
 				      const struct tcs_rule *rule, __u64 len)
 {
-	struct tcs_key_state *st, zero = {};
+	struct tcs_key_state *st;
 	struct tcs_key lk;
 	__u64 now, dep;
 	int ret;
@@ -488,6 +492,8 @@ static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p
 	limiter_key_of(p, rule, skb->ifindex, &lk);
 	st = bpf_map_lookup_elem(&tcs_keys, &lk);
 	if (!st) {
+		struct tcs_key_state zero = {};
+
 		bpf_map_update_elem(&tcs_keys, &lk, &zero, BPF_NOEXIST);
 		st = bpf_map_lookup_elem(&tcs_keys, &lk);
 		if (!st) {
