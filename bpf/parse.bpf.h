@@ -279,7 +279,7 @@ static __always_inline int parse_fast(struct __sk_buff *skb, struct pkt *p, __u3
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	__u32 off = 0, l4;
 	__u16 proto;
-	__u8 *h, *t;
+	void *t;
 
 	if (if_flags & TCS_IF_L3) {
 		proto = (__u16)skb->protocol;
@@ -291,33 +291,37 @@ static __always_inline int parse_fast(struct __sk_buff *skb, struct pkt *p, __u3
 		proto = eth->h_proto;
 		off = sizeof(*eth);
 	}
-	h = data + off;
+	/* the headers' own types: aligned word loads, not byte by byte */
 	if (proto == bpf_htons(ETH_P_IP)) {
-		if ((void *)(h + 20) > end)
+		struct iphdr *ip = data + off;
+
+		if ((void *)(ip + 1) > end)
 			return -1;
-		/* version 4, no options or some, not a fragment of anything */
-		if ((h[0] >> 4) != 4 || (h[0] & 0xf) < 5 || (h[6] & 0x3f) || h[7])
+		/* version 4, with or without options, not a fragment of anything */
+		if (ip->version != 4 || ip->ihl < 5 || (ip->frag_off & bpf_htons(0x3fff)))
 			return -1;
-		l4 = off + (h[0] & 0xf) * 4;
+		l4 = off + ip->ihl * 4;
 		p->family = TCS_FAMILY_V4;
-		p->proto = h[9];
-		p->dscp = h[1] >> 2;
-		p->ecn = h[1] & 3;
-		__builtin_memcpy(&p->frag_id, h + 4, 2);
-		__builtin_memcpy(p->src, h + 12, 4);
-		__builtin_memcpy(p->dst, h + 16, 4);
+		p->proto = ip->protocol;
+		p->dscp = ip->tos >> 2;
+		p->ecn = ip->tos & 3;
+		p->frag_id = ip->id;
+		__builtin_memcpy(p->src, &ip->saddr, 4);
+		__builtin_memcpy(p->dst, &ip->daddr, 4);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		if ((void *)(h + 40) > end)
+		struct ipv6hdr *ip6 = data + off;
+
+		if ((void *)(ip6 + 1) > end)
 			return -1;
-		if ((h[0] >> 4) != 6)
+		if (ip6->version != 6)
 			return -1;
-		l4 = off + 40;
+		l4 = off + sizeof(*ip6);
 		p->family = TCS_FAMILY_V6;
-		p->proto = h[6];
-		p->dscp = ((h[0] & 0xf) << 2) | (h[1] >> 6);
-		p->ecn = (h[1] >> 4) & 3;
-		__builtin_memcpy(p->src, h + 8, 16);
-		__builtin_memcpy(p->dst, h + 24, 16);
+		p->proto = ip6->nexthdr;
+		p->dscp = (ip6->priority << 2) | (ip6->flow_lbl[0] >> 6);
+		p->ecn = (ip6->flow_lbl[0] >> 4) & 3;
+		__builtin_memcpy(p->src, &ip6->saddr, 16);
+		__builtin_memcpy(p->dst, &ip6->daddr, 16);
 	} else {
 		return -1;
 	}
@@ -326,18 +330,24 @@ static __always_inline int parse_fast(struct __sk_buff *skb, struct pkt *p, __u3
 	t = data + l4;
 	p->l3_off = (__u16)off;
 	if (p->proto == IPPROTO_TCP) {
-		if ((void *)(t + 20) > end)
+		struct tcphdr *tcp = t;
+
+		if ((void *)(tcp + 1) > end)
 			return -1;
-		p->hdr_len = l4 + (t[12] >> 4) * 4;
+		p->hdr_len = l4 + tcp->doff * 4;
+		p->sport = tcp->source;
+		p->dport = tcp->dest;
 	} else if (p->proto == IPPROTO_UDP) {
-		if ((void *)(t + 8) > end)
+		struct udphdr *udp = t;
+
+		if ((void *)(udp + 1) > end)
 			return -1;
-		p->hdr_len = l4 + 8;
+		p->hdr_len = l4 + sizeof(*udp);
+		p->sport = udp->source;
+		p->dport = udp->dest;
 	} else {
 		return -1;
 	}
-	__builtin_memcpy(&p->sport, t, 2);
-	__builtin_memcpy(&p->dport, t + 2, 2);
 	return PARSE_OK;
 }
 

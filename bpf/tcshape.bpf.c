@@ -10,6 +10,10 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -211,14 +215,14 @@ static __always_inline int frag_learn(struct pkt *p)
 	return 0;
 }
 
-static __always_inline __u32 class_of(__u32 ruleset, __u8 field, __u8 family,
+static __always_inline __u32 class_of(__u32 table, __u8 field, __u8 family,
 				      const void *val, __u32 bits)
 {
 	struct tcs_class_key k = {};
 	__u32 *cls;
 
 	k.prefixlen = TCS_CLASS_HDR_BITS + bits;
-	k.ruleset = ruleset;
+	k.ruleset = table;
 	k.field = field;
 	k.family = family;
 	__builtin_memcpy(k.data, val, 16);
@@ -278,33 +282,34 @@ __attribute__((noinline)) int classify(const struct pkt *p, __u32 ruleset, struc
 	const struct tcs_ruleset *rs = bpf_map_lookup_elem(&tcs_rulesets, &ruleset);
 	struct shape_walk w = { .ruleset = ruleset, .best = TCS_IDX_NONE };
 	__u8 port[16] = {}, byte[16] = {};
-	__u32 fields, abits;
+	__u32 fields, abits, table;
 
 	if (!rs || !p || !out)
 		return -1;
 	fields = rs->fields;
+	table = rs->class_table;
 	abits = p->family == TCS_FAMILY_V4 ? 32 : 128;
 
 	if (fields & (1 << TCS_F_PROTO)) {
 		byte[0] = p->proto;
-		w.cls[TCS_F_PROTO] = class_of(ruleset, TCS_F_PROTO, 0, byte, 8);
+		w.cls[TCS_F_PROTO] = class_of(table, TCS_F_PROTO, 0, byte, 8);
 	}
 	if (fields & (1 << TCS_F_DSCP)) {
 		byte[0] = p->dscp;
-		w.cls[TCS_F_DSCP] = class_of(ruleset, TCS_F_DSCP, 0, byte, 8);
+		w.cls[TCS_F_DSCP] = class_of(table, TCS_F_DSCP, 0, byte, 8);
 	}
 	if (fields & (1 << TCS_F_SPORT)) {
 		__builtin_memcpy(port, &p->sport, 2);
-		w.cls[TCS_F_SPORT] = class_of(ruleset, TCS_F_SPORT, 0, port, 16);
+		w.cls[TCS_F_SPORT] = class_of(table, TCS_F_SPORT, 0, port, 16);
 	}
 	if (fields & (1 << TCS_F_DPORT)) {
 		__builtin_memcpy(port, &p->dport, 2);
-		w.cls[TCS_F_DPORT] = class_of(ruleset, TCS_F_DPORT, 0, port, 16);
+		w.cls[TCS_F_DPORT] = class_of(table, TCS_F_DPORT, 0, port, 16);
 	}
 	if (fields & (1 << TCS_F_SRC))
-		w.cls[TCS_F_SRC] = class_of(ruleset, TCS_F_SRC, p->family, p->src, abits);
+		w.cls[TCS_F_SRC] = class_of(table, TCS_F_SRC, p->family, p->src, abits);
 	if (fields & (1 << TCS_F_DST))
-		w.cls[TCS_F_DST] = class_of(ruleset, TCS_F_DST, p->family, p->dst, abits);
+		w.cls[TCS_F_DST] = class_of(table, TCS_F_DST, p->family, p->dst, abits);
 
 	bpf_loop(TCS_MAX_SHAPES, shape_step, &w, 0);
 	if (w.best == TCS_IDX_NONE)

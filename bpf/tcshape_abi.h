@@ -112,12 +112,18 @@ struct tcs_shape {
 struct tcs_ruleset {
 	__u32 fields;		/* union of all shapes: fields worth looking up */
 	__u32 nshapes;
+	__u32 class_table;	/* whose tcs_class entries it uses (see below) */
+	__u32 pad;
 	struct tcs_shape shapes[TCS_MAX_SHAPES];
 };
 
 /*
  * tcs_class: LPM trie. prefixlen counts from ruleset: 64 bits of
- * ruleset/field/family/pad, then up to 128 bits of value. Values are
+ * ruleset/field/family/pad, then up to 128 bits of value. ruleset is the
+ * class table's id: the id of the ruleset that first published it. A new
+ * ruleset whose class table is the same as one in force (a reload that
+ * changed rates, actions or other interfaces) names that one in its
+ * class_table instead of publishing its own. Values are
  * network byte order: an IPv4 address in data[0..3], an IPv6 address in
  * data[0..15], a port as two bytes, proto and dscp as one byte.
  */
@@ -400,7 +406,7 @@ struct tcs_rule_stats {
 
 _Static_assert(sizeof(struct tcs_iface_key) == 8, "abi");
 _Static_assert(sizeof(struct tcs_iface) == 8, "abi");
-_Static_assert(sizeof(struct tcs_ruleset) == 8 + 8 * TCS_MAX_SHAPES, "abi");
+_Static_assert(sizeof(struct tcs_ruleset) == 16 + 8 * TCS_MAX_SHAPES, "abi");
 _Static_assert(sizeof(struct tcs_class_key) == 28, "abi");
 _Static_assert(sizeof(struct tcs_match_key) == 32, "abi");
 _Static_assert(sizeof(struct tcs_rule) == 48, "abi");

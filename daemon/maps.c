@@ -25,6 +25,7 @@ struct maps {
 	int ncpus;
 	struct compiled *cur;
 	uint32_t *cur_ids;		/* published id of each cur->rs */
+	uint32_t *cur_tables;		/* its class table's id (tcs_ruleset.class_table) */
 	struct binding *bind;		/* bindings in force */
 	size_t n_bind;
 	uint32_t next_id;
@@ -210,6 +211,7 @@ void maps_close(struct maps *m)
 		close(m->rcu_inner);
 	compile_free(m->cur);
 	free(m->cur_ids);
+	free(m->cur_tables);
 	free(m->bind);
 	free(m);
 }
@@ -384,30 +386,46 @@ static struct entries match_entries(const struct maps *m, const struct cmp_rules
 	return ENTRIES(m->match, rs->match, rs->n_match, struct tcs_match_key, rule);
 }
 
-/* Delete a published ruleset's entries: header first, so lookups stop early. */
+/* Same class table: same prefixes, same class ids. */
+static bool cls_equal(const struct cmp_ruleset *a, const struct cmp_ruleset *b)
+{
+	return a->n_cls == b->n_cls && !memcmp(a->cls, b->cls, a->n_cls * sizeof(*a->cls));
+}
+
+/* Delete a published ruleset: header first, so lookups stop early; not its class table. */
 static void rs_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
 {
-	struct entries me = match_entries(m, rs), ce = class_entries(m, rs);
+	struct entries me = match_entries(m, rs);
 
 	bpf_map_delete_elem(m->rulesets, &id);
 	entries_delete(&me, me.n, id);
-	entries_delete(&ce, ce.n, id);
+}
+
+static void table_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t table)
+{
+	struct entries ce = class_entries(m, rs);
+
+	entries_delete(&ce, ce.n, table);
 }
 
 /*
- * Write a ruleset under a new id; its header last, when it is complete. On
- * failure it deletes what it wrote, and only that.
+ * Write a ruleset under a new id, using class table `table`: its own (table
+ * is id), written here, or one in force. Its header last, when it is
+ * complete. On failure it deletes what it wrote, and only that.
  */
-static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id, uint32_t table)
 {
 	struct entries ce = class_entries(m, rs), me = match_entries(m, rs);
-	size_t c, n = 0;
-	int err;
+	struct tcs_ruleset hdr = rs->hdr;
+	size_t c = 0, n = 0;
+	int err = 0;
 
-	c = entries_write(&ce, id, &err);
+	if (table == id)
+		c = entries_write(&ce, id, &err);
 	if (!err)
 		n = entries_write(&me, id, &err);
-	if (!err && !bpf_map_update_elem(m->rulesets, &id, &rs->hdr, BPF_NOEXIST))
+	hdr.class_table = table;
+	if (!err && !bpf_map_update_elem(m->rulesets, &id, &hdr, BPF_NOEXIST))
 		return 0;
 	if (!err)
 		err = -errno;
@@ -416,10 +434,10 @@ static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
 	return err;
 }
 
-/* Is a rule of this identity (and so this uid) in c? */
-static int rule_known(const struct compiled *c, const struct cmp_uid *u)
+/* The rule of c with u's identity (and so its uid), or NULL. */
+static const struct cmp_uid *rule_find(const struct compiled *c, const struct cmp_uid *u)
 {
-	return !!bsearch(u, c->uids, c->n_uids, sizeof(*u), uid_cmp);
+	return bsearch(u, c->uids, c->n_uids, sizeof(*u), uid_cmp);
 }
 
 /*
@@ -444,9 +462,12 @@ static int stats_create(int fd, const __u32 *uid, const void *zero)
 
 /*
  * Counters of new rules start at zero, those of kept rules continue; every
- * rule's description is (re)written for tcshapectl and later restarts.
+ * rule's description is written for tcshapectl and later restarts. prev is
+ * what this instance published last (NULL: nothing yet): a rule it holds
+ * with the same uid has its counters, and its description if unchanged, so
+ * a reload that changes one rule of 10,000 writes one.
  */
-static int rules_publish(struct maps *m, const struct compiled *c)
+static int rules_publish(struct maps *m, const struct compiled *c, const struct compiled *prev)
 {
 	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
 	size_t i;
@@ -455,11 +476,16 @@ static int rules_publish(struct maps *m, const struct compiled *c)
 	if (!zero)
 		return -ENOMEM;
 	for (i = 0; i < c->n_uids; i++) {
-		if (stats_create(m->rule_stats, &c->uids[i].uid, zero) && errno != EEXIST) {
+		const struct cmp_uid *u = &c->uids[i], *o = prev ? rule_find(prev, u) : NULL;
+
+		if (o && o->uid == u->uid) {
+			if (!memcmp(&o->info, &u->info, sizeof(u->info)))
+				continue;
+		} else if (stats_create(m->rule_stats, &u->uid, zero) && errno != EEXIST) {
 			err = -errno;
 			break;
 		}
-		if (bpf_map_update_elem(m->rule_info, &c->uids[i].uid, &c->uids[i].info, BPF_ANY)) {
+		if (bpf_map_update_elem(m->rule_info, &u->uid, &u->info, BPF_ANY)) {
 			err = -errno;
 			break;
 		}
@@ -516,7 +542,7 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 	size_t i, n = 0;
 
 	for (i = 0; i < old->n_uids; i++) {
-		if (rule_known(c, &old->uids[i]))
+		if (rule_find(c, &old->uids[i]))
 			continue;
 		bpf_map_delete_elem(m->rule_stats, &old->uids[i].uid);
 		bpf_map_delete_elem(m->rule_info, &old->uids[i].uid);
@@ -528,21 +554,22 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 	free(gone);
 }
 
-static int id_current(const struct maps *m, uint32_t id)
+static int id_in(const uint32_t *ids, size_t n, uint32_t id)
 {
 	size_t i;
 
-	for (i = 0; i < m->cur->n_rs; i++)
-		if (m->cur_ids[i] == id)
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
 			return 1;
 	return 0;
 }
 
 /*
- * Delete the entries of map fd (keys of key_size, ruleset id at id_off) that
- * belong to no ruleset in force: what a killed earlier instance left.
+ * Delete the entries of map fd (keys of key_size, ruleset or class table
+ * id at id_off) whose id is not in live (the n in force): what a killed
+ * earlier instance left.
  */
-static void sweep_map(struct maps *m, int fd, size_t key_size, size_t id_off)
+static void sweep_map(int fd, size_t key_size, size_t id_off, const uint32_t *live, size_t nl)
 {
 	unsigned char key[64], next[64], *stale = NULL;
 	size_t n = 0, i;
@@ -555,7 +582,7 @@ static void sweep_map(struct maps *m, int fd, size_t key_size, size_t id_off)
 		memcpy(key, next, key_size);
 		prev = key;
 		memcpy(&id, key + id_off, sizeof(id));
-		if (id_current(m, id))
+		if (id_in(live, nl, id))
 			continue;
 		ns = realloc(stale, (n + 1) * key_size);
 		if (!ns)
@@ -597,11 +624,13 @@ static void sweep_bindings(struct maps *m)
 
 static void maps_sweep(struct maps *m)
 {
-	sweep_map(m, m->rulesets, sizeof(__u32), 0);
-	sweep_map(m, m->match, sizeof(struct tcs_match_key),
-		  offsetof(struct tcs_match_key, ruleset));
-	sweep_map(m, m->class, sizeof(struct tcs_class_key),
-		  offsetof(struct tcs_class_key, ruleset));
+	size_t n = m->cur->n_rs;
+
+	sweep_map(m->rulesets, sizeof(__u32), 0, m->cur_ids, n);
+	sweep_map(m->match, sizeof(struct tcs_match_key), offsetof(struct tcs_match_key, ruleset),
+		  m->cur_ids, n);
+	sweep_map(m->class, sizeof(struct tcs_class_key), offsetof(struct tcs_class_key, ruleset),
+		  m->cur_tables, n);
 	sweep_bindings(m);
 	m->swept = 1;
 }
@@ -620,6 +649,7 @@ static const struct binding *bind_find(const struct binding *b, size_t n, uint32
 int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size_t nb)
 {
 	uint32_t *ids = calloc(c->n_rs ? c->n_rs : 1, sizeof(*ids));
+	uint32_t *tables = calloc(c->n_rs ? c->n_rs : 1, sizeof(*tables));
 	unsigned char *fresh = calloc(c->n_rs ? c->n_rs : 1, 1);
 	unsigned char *kept = calloc(m->cur->n_rs + 1, 1);
 	struct binding *nbind = calloc(nb ? nb : 1, sizeof(*nbind));
@@ -629,23 +659,41 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	size_t i, j;
 	int err = 0;
 
-	if (!ids || !fresh || !kept || !nbind) {
+	if (!ids || !tables || !fresh || !kept || !nbind) {
 		err = -ENOMEM;
 		goto out;
 	}
 	memcpy(nbind, b, nb * sizeof(*b));
 
-	/* 1. every ruleset: the one already published if identical, else a new one */
+	/*
+	 * 1. every ruleset: the one already published if identical, else a
+	 * new one; a new one shares the class table (most of a big policy's
+	 * entries) of one in force or written before it if it is the same.
+	 */
 	for (i = 0; i < c->n_rs; i++) {
 		for (j = 0; j < m->cur->n_rs; j++) {
 			if (c == m->cur ? i == j : rs_equal(&c->rs[i], &m->cur->rs[j])) {
 				ids[i] = m->cur_ids[j];
+				tables[i] = m->cur_tables[j];
 				kept[j] = 1;
 				break;
 			}
 		}
-		if (j == m->cur->n_rs)
-			ids[i] = next_id++;
+		if (j < m->cur->n_rs)
+			continue;
+		ids[i] = tables[i] = next_id++;
+		for (j = 0; j < m->cur->n_rs; j++)
+			if (cls_equal(&c->rs[i], &m->cur->rs[j]))
+				break;
+		if (j < m->cur->n_rs) {
+			tables[i] = m->cur_tables[j];
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (cls_equal(&c->rs[i], &c->rs[j]))
+				break;
+		if (j < i)
+			tables[i] = tables[j];
 	}
 	/*
 	 * The ids (and rule uids) are reserved before anything is written
@@ -670,7 +718,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 				break;
 		if (j < m->cur->n_rs)
 			continue;
-		err = rs_write(m, &c->rs[i], ids[i]);
+		err = rs_write(m, &c->rs[i], ids[i], tables[i]);
 		if (err) {
 			log_err("publish ruleset %u: %s", ids[i], strerror(-err));
 			goto undo;
@@ -679,7 +727,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	}
 	if (c != m->cur)
 		fault_point("written");
-	err = c == m->cur ? 0 : rules_publish(m, c);
+	err = c == m->cur ? 0 : rules_publish(m, c, m->cur_ids ? m->cur : NULL);
 	if (err) {
 		log_err("publish rules: %s", strerror(-err));
 		goto undo;
@@ -713,6 +761,10 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	for (j = 0; j < m->cur->n_rs; j++)
 		if (!kept[j])
 			rs_delete(m, &m->cur->rs[j], m->cur_ids[j]);
+	for (j = 0; j < m->cur->n_rs; j++)
+		if (!id_in(tables, c->n_rs, m->cur_tables[j]) &&
+		    !id_in(m->cur_tables, j, m->cur_tables[j]))
+			table_delete(m, &m->cur->rs[j], m->cur_tables[j]);
 	if (c != m->cur)
 		rules_forget(m, m->cur, c);
 	if (c != m->cur)
@@ -721,12 +773,14 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	if (c != m->cur)
 		compile_free(m->cur);
 	free(m->cur_ids);
+	free(m->cur_tables);
 	free(m->bind);
 	m->cur = c;
 	m->cur_ids = ids;
+	m->cur_tables = tables;
 	m->bind = nbind;
 	m->n_bind = nb;
-	ids = NULL;
+	ids = tables = NULL;
 	nbind = NULL;
 	if (!m->swept)
 		maps_sweep(m);
@@ -749,16 +803,21 @@ unflip:
 	}
 	maps_sync(m);
 undo:
-	for (i = 0; i < c->n_rs; i++)
-		if (fresh[i])
-			rs_delete(m, &c->rs[i], ids[i]);
+	for (i = 0; i < c->n_rs; i++) {
+		if (!fresh[i])
+			continue;
+		rs_delete(m, &c->rs[i], ids[i]);
+		if (tables[i] == ids[i])
+			table_delete(m, &c->rs[i], ids[i]);
+	}
 	rules_forget(m, c, m->cur);
-	rules_publish(m, m->cur);
+	rules_publish(m, m->cur, c);
 	/* the uids c took are reserved in tcs_meta: never hand them out again */
 	if (c->next_uid > m->cur->next_uid)
 		m->cur->next_uid = c->next_uid;
 out:
 	free(ids);
+	free(tables);
 	free(fresh);
 	free(kept);
 	free(nbind);
