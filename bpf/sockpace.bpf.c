@@ -88,8 +88,9 @@ struct {
 } tcs_rule_info SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct tcs_total_key);
 	__type(value, struct tcs_total_state);
 } tcs_totals SEC(".maps");

@@ -93,10 +93,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_keys SEC(".maps");
 
-/* Rules with a total: one entry per (rule, interface) that carried traffic. */
+/*
+ * Rules with a total: one entry per (rule, interface) that carried traffic.
+ * Not preallocated (it holds what is in use); the daemon deletes a removed
+ * rule's entries.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct tcs_total_key);
 	__type(value, struct tcs_total_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -150,7 +155,10 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_meta SEC(".maps");
 
-/* Written by the daemon, read by tcshapectl; the classifier never reads it. */
+/*
+ * Written by the daemon, read by tcshapectl; the classifier reads only a
+ * total's rate from it, once a share period per rule and interface.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -514,13 +522,17 @@ static const struct tcs_key_state key_zero;
 static const struct tcs_total_state total_zero;
 
 /*
- * A rule with a total: its (rule, interface) state, made on first use; if
- * it cannot be made the key's own limit still holds.
+ * A rule with a total: its (rule, interface) state, made on first use; the
+ * total itself is read from the rule's tcs_rule_info once a share period
+ * (so a reload that changes it takes effect within one). If the state
+ * cannot be made, or the total is not known, the key's own limit holds.
  */
 static __attribute__((noinline)) int charge_total(const struct tcs_rule *r, __u32 ifindex,
 						  struct tcs_key_state *st, struct total_io *io)
 {
 	struct tcs_total_key tk = { .uid = r->uid, .ifindex = ifindex };
+	__u64 e = io->now / TCS_SHARE_PERIOD_NS;
+	const struct tcs_rule_info *ri;
 	struct tcs_total_state *ts;
 
 	ts = bpf_map_lookup_elem(&tcs_totals, &tk);
@@ -532,6 +544,15 @@ static __attribute__((noinline)) int charge_total(const struct tcs_rule *r, __u3
 			return charge(st, r, io->now, io->len, &io->dep);
 		}
 	}
+	if (!tagged(READ_ONCE(ts->share[e & 1]), e) || !ts->total_mult) {
+		ri = bpf_map_lookup_elem(&tcs_rule_info, &r->uid);
+		if (ri && ri->total_mult) {
+			WRITE_ONCE(ts->total_mult, ri->total_mult);
+			WRITE_ONCE(ts->total_shift, ri->total_shift);
+		}
+	}
+	if (!ts->total_mult)
+		return charge(st, r, io->now, io->len, &io->dep);
 	return total_charge(ts, st, r, io);
 }
 
@@ -560,7 +581,7 @@ static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p
 	}
 
 	now = bpf_ktime_get_ns();
-	if (rule->total_mult) {
+	if (rule->flags & TCS_RF_TOTAL) {
 		struct total_io io = { .now = now, .len = len };
 
 		ret = charge_total(rule, skb->ifindex, st, &io);

@@ -60,6 +60,7 @@
 #define TCS_ACT_PACE	1	/* shape: stamp a departure time for fq (egress) */
 
 #define TCS_RF_ECN	1	/* pace: CE-mark ECN-capable packets past ecn_ns */
+#define TCS_RF_TOTAL	2	/* the rule has a total (tcs_totals) */
 
 /* Per-rule verdict counters. */
 #define TCS_V_PASS	0	/* sent now */
@@ -146,27 +147,26 @@ struct tcs_match_key {
 
 /*
  * A compiled rule, as found by classification and cached per flow. The rate is
- * kept as the kernel's psched_ratecfg does: ns = len * mult >> shift. So is
- * the rule's total (total_mult 0: none), the limit of all its keys together
- * on one interface (bpf/total.bpf.h). host4/host6: the trailing bits of the
- * address a per: src or per: dst key ignores (its key_prefix is what is left).
+ * kept as the kernel's psched_ratecfg does: ns = len * mult >> shift. With
+ * TCS_RF_TOTAL the rule has a total (bpf/total.bpf.h), whose own rate is in
+ * its tcs_rule_info and cached in its tcs_totals entries: not here, as every
+ * flow cache entry holds a copy of this struct. host4/host6: the trailing
+ * bits of the address a per: src or per: dst key ignores (its key_prefix is
+ * what is left; a zeroed rule keeps whole addresses).
  */
 struct tcs_rule {
-	__u32 idx;		/* position in its ruleset: first match wins */
+	__u16 idx;		/* position in its ruleset: first match wins (< CMP_MAX_RULES) */
+	__u8 host4;
+	__u8 host6;
 	__u32 uid;		/* stable across reloads: limiter state, counters */
 	__u32 mult;
 	__u8 shift;
 	__u8 action;		/* TCS_ACT_* */
 	__u8 per;		/* TCS_PER_* */
-	__u8 flags;
+	__u8 flags;		/* TCS_RF_* */
 	__u64 burst_ns;		/* bucket depth, as time at the rate */
 	__u64 max_delay_ns;	/* pace: a later departure is dropped */
 	__u64 ecn_ns;		/* pace + TCS_RF_ECN: a later departure is CE-marked */
-	__u32 total_mult;
-	__u8 total_shift;
-	__u8 host4;
-	__u8 host6;
-	__u8 pad;
 };
 
 /* tcs_flows: flow cache; a hit skips classification. */
@@ -204,8 +204,12 @@ struct tcs_key_state {
 	__u64 packets;
 	__u64 bytes;
 	__u64 dropped;		/* packets */
-	__u64 period;		/* rules with a total: the share period last counted in */
-	__u64 period_bytes;	/* ... and the bytes passed in it */
+	/*
+	 * Rules with a total: the share period the key last counted in (low
+	 * 24 bits, at TCS_TAG_SHIFT), whether it was busy (bit 39), and the
+	 * low 39 bits of bytes then: what it used since is bytes minus those.
+	 */
+	__u64 period;
 };
 
 /*
@@ -229,8 +233,11 @@ struct tcs_total_key {
 struct tcs_total_state {
 	struct tcs_key_state clock;
 	__u64 keys[2];		/* tag | busy keys << 20 | active keys */
-	__u64 light[2];		/* tag | bytes the keys below their share used, / 64 */
+	__u64 light[2];		/* tag | bytes set aside for keys below their share, / 64 */
 	__u64 share[2];		/* tag | known << 39 | shift << 32 | mult: a key's rate (mult 0: the rule's) */
+	__u32 total_mult;	/* the total, from tcs_rule_info, re-read every period */
+	__u8 total_shift;
+	__u8 pad[3];
 };
 
 /*
@@ -283,7 +290,9 @@ struct tcs_rule_info {
 	__u8 pad;
 	__u8 prefix4;		/* per: src/dst key prefix lengths */
 	__u8 prefix6;
-	__u8 pad2[6];
+	__u8 total_shift;	/* the total as the classifier charges it */
+	__u8 pad2;
+	__u32 total_mult;
 	__u8 iface[TCS_NAME_MAX];	/* interface entry: name or glob */
 	__u8 name[TCS_NAME_MAX];
 };
@@ -409,10 +418,10 @@ _Static_assert(sizeof(struct tcs_iface) == 8, "abi");
 _Static_assert(sizeof(struct tcs_ruleset) == 16 + 8 * TCS_MAX_SHAPES, "abi");
 _Static_assert(sizeof(struct tcs_class_key) == 28, "abi");
 _Static_assert(sizeof(struct tcs_match_key) == 32, "abi");
-_Static_assert(sizeof(struct tcs_rule) == 48, "abi");
+_Static_assert(sizeof(struct tcs_rule) == 40, "abi");
 _Static_assert(sizeof(struct tcs_flow_key) == 44, "abi");
 _Static_assert(sizeof(struct tcs_key) == 48, "abi");
-_Static_assert(sizeof(struct tcs_key_state) == 48, "abi");
+_Static_assert(sizeof(struct tcs_key_state) == 40, "abi");
 _Static_assert(sizeof(struct tcs_total_key) == 8, "abi");
 _Static_assert(sizeof(struct tcs_total_state) == 96, "abi");
 _Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");

@@ -21,6 +21,8 @@
 #define TCS_LOW40	((1ULL << TCS_TAG_SHIFT) - 1)
 #define TCS_KEYS_MASK	((1ULL << TCS_TOTAL_KEYS_BITS) - 1)
 #define TCS_SHARE_KNOWN	(1ULL << 39)	/* share[]: counted from the period before */
+#define TCS_PERIOD_BUSY	(1ULL << 39)	/* tcs_key_state.period: the key was busy */
+#define TCS_LOW39	(TCS_PERIOD_BUSY - 1)
 #define TCS_SHIFT_MASK	0x3fULL
 
 static __always_inline __u64 tag_word(__u64 period)
@@ -125,7 +127,7 @@ static __always_inline __u64 share_of(const struct tcs_total_state *ts, const st
 	busy = (kw >> TCS_TOTAL_KEYS_BITS) & TCS_KEYS_MASK;
 	if (tagged(lw, e - 1))
 		light = (lw & TCS_LOW40) * TCS_LIGHT_UNIT;
-	total = period_bytes(r->total_mult, r->total_shift);
+	total = period_bytes(ts->total_mult, ts->total_shift);
 	rate = period_bytes(r->mult, r->shift);
 	share = busy ? (total > light ? total - light : 0) / busy : total;
 	if (share < total / all)
@@ -145,34 +147,35 @@ static __always_inline __u64 share_of(const struct tcs_total_state *ts, const st
  * busy while it uses half its share: a sender that stalls for a moment
  * (descheduled, bursty) must not hand its share to the others and take it
  * back a period later, overbooking the total. A key that was idle counts
- * as busy: a newcomer gets a full share at once. st->period's top bit
- * remembers that the key was busy.
+ * as busy: a newcomer gets a full share at once. st->period remembers the
+ * period, whether the key was busy, and its byte count then (one word, one
+ * compare-and-swap).
  */
-#define TCS_PERIOD_BUSY	(1ULL << 63)
 static __always_inline void key_count(struct tcs_total_state *ts, struct tcs_key_state *st,
 				      const struct tcs_rule *r, __u64 e)
 {
-	__u64 old = READ_ONCE(st->period), used, sw, need, mult;
-	bool busy = true, was = old & TCS_PERIOD_BUSY;
+	__u64 old = READ_ONCE(st->period), bytes, used, sw, need, mult;
+	bool busy = true;
 	__u8 shift;
 
-	if ((old & ~TCS_PERIOD_BUSY) == e || TCS_CAS(&st->period, old, e) != old)
+	if (tagged(old, e))
 		return;
-	old &= ~TCS_PERIOD_BUSY;
-	used = __sync_lock_test_and_set(&st->period_bytes, 0);
-	if (old + 1 == e) {
-		sw = READ_ONCE(ts->share[old & 1]);
+	bytes = READ_ONCE(st->bytes);
+	used = (bytes - (old & TCS_LOW39)) & TCS_LOW39;
+	if (tagged(old, e - 1) && old) {
+		sw = READ_ONCE(ts->share[(e - 1) & 1]);
 		mult = sw & 0xffffffffULL;
 		shift = (__u8)((sw >> 32) & TCS_SHIFT_MASK);
-		if (!tagged(sw, old) || !mult) {
+		if (!tagged(sw, e - 1) || !mult) {
 			mult = r->mult;
 			shift = r->shift;
 		}
 		need = period_bytes((__u32)mult, shift);
-		busy = used >= need - need / 8 || (was && used >= need / 2);
+		busy = used >= need - need / 8 || ((old & TCS_PERIOD_BUSY) && used >= need / 2);
 	}
-	if (busy)
-		WRITE_ONCE(st->period, e | TCS_PERIOD_BUSY);
+	if (TCS_CAS(&st->period, old, tag_word(e) | (busy ? TCS_PERIOD_BUSY : 0) |
+				       (bytes & TCS_LOW39)) != old)
+		return;	/* another CPU counted it */
 	slot_add(&ts->keys[e & 1], e, busy ? (1ULL << TCS_TOTAL_KEYS_BITS) | 1 : 1);
 	if (!busy)
 		slot_add(&ts->light[e & 1], e, (used + used / 4) / TCS_LIGHT_UNIT);
@@ -231,8 +234,8 @@ __attribute__((noinline)) int total_charge(struct tcs_total_state *ts, struct tc
 	if (kret == CHARGE_DROP)
 		return CHARGE_DROP;
 	cost = ns_clamp(((len < TCS_LEN_MAX ? len : TCS_LEN_MAX) * lr.mult) >> lr.shift);
-	lr.mult = r->total_mult;
-	lr.shift = r->total_shift;
+	lr.mult = ts->total_mult;
+	lr.shift = ts->total_shift;
 	tret = charge(&ts->clock, &lr, now, len, &tdep);
 	if (tret == CHARGE_DROP && (sw & TCS_SHARE_KNOWN) && total_owes(ts, &lr, now, len)) {
 		tret = CHARGE_PASS;
@@ -244,7 +247,6 @@ __attribute__((noinline)) int total_charge(struct tcs_total_state *ts, struct tc
 		return CHARGE_DROP;
 	}
 	io->dep = kdep > tdep ? kdep : tdep;
-	__sync_fetch_and_add(&st->period_bytes, len);
 	return kret == CHARGE_CONTENDED || tret == CHARGE_CONTENDED ? CHARGE_CONTENDED
 								  : CHARGE_PASS;
 }

@@ -20,7 +20,7 @@
 #include "state.h"
 
 struct maps {
-	int ifaces, rulesets, class, match, rule_stats, meta, rule_info, keys;
+	int ifaces, rulesets, class, match, rule_stats, meta, rule_info, keys, totals;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
@@ -155,6 +155,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
 	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
 	m->keys = bpf_map__fd(skel->maps.tcs_keys);
+	m->totals = bpf_map__fd(skel->maps.tcs_totals);
 	m->ncpus = libbpf_num_possible_cpus();
 	m->rcu_outer = m->rcu_inner = -1;
 	if (m->ncpus < 0) {
@@ -535,6 +536,33 @@ static void keys_purge(struct maps *m, __u32 *uids, size_t n)
 		log_debug("freed %u limiter keys of %zu removed rules", p.freed, n);
 }
 
+/*
+ * The totals' state of removed rules (uids sorted): a small map (rules with
+ * a total x interfaces), not preallocated, so nothing else would free it.
+ * Its keys are collected first: deleting while walking restarts the walk.
+ */
+static void totals_purge(struct maps *m, const __u32 *uids, size_t n)
+{
+	struct tcs_total_key k, prev, *del = NULL, *nd;
+	size_t nd_n = 0, i;
+	int first = 1;
+
+	while (n && !bpf_map_get_next_key(m->totals, first ? NULL : &prev, &k)) {
+		first = 0;
+		prev = k;
+		if (!bsearch(&k.uid, uids, n, sizeof(*uids), u32_cmp))
+			continue;
+		nd = realloc(del, (nd_n + 1) * sizeof(*del));
+		if (!nd)
+			break;
+		del = nd;
+		del[nd_n++] = k;
+	}
+	for (i = 0; i < nd_n; i++)
+		bpf_map_delete_elem(m->totals, &del[i]);
+	free(del);
+}
+
 /* Forget the rules of old that are not in c: counters, descriptions, limiter keys. */
 static void rules_forget(struct maps *m, const struct compiled *old, const struct compiled *c)
 {
@@ -549,8 +577,10 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 		if (gone)
 			gone[n++] = old->uids[i].uid;
 	}
-	if (gone)
-		keys_purge(m, gone, n);
+	if (gone) {
+		keys_purge(m, gone, n);	/* sorts gone */
+		totals_purge(m, gone, n);
+	}
 	free(gone);
 }
 
