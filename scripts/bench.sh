@@ -80,7 +80,7 @@ qdisc_htb()
 	qdisc_clear
 	tc -n "$TCS_NS_A" qdisc add dev "$TCS_DEV_A" root handle 1: htb default 10 &&
 	tc -n "$TCS_NS_A" class add dev "$TCS_DEV_A" parent 1: classid 1:10 htb \
-		rate "$1mbit" ceil "$1mbit"
+		rate "$1mbit" ceil "$1mbit" quantum 60000
 }
 
 qdisc_tbf()
@@ -257,8 +257,8 @@ ip -n "$TCS_NS_B" route add 198.18.4.0/22 dev "$TCS_DEV_B" || exit 1
 clients_run()
 {	# tag: prints "accuracy_median accuracy_worst sys_ns_per_packet"
 	local tag=$1
-	timeout $((CSECS + 10)) ip netns exec "$TCS_NS_B" python3 tests/bench/clients.py recv \
-		"$TCS_B4" 5301 $((CSECS + 2)) > "$TCS_TMP/$tag.rx" &
+	timeout $((3 * CSECS + 10)) ip netns exec "$TCS_NS_B" python3 tests/bench/clients.py \
+		recv "$TCS_B4" 5301 "$CSECS" > "$TCS_TMP/$tag.rx" &
 	local rx=$!
 	sleep 0.5
 	timeout $((CSECS + 10)) ip netns exec "$TCS_NS_A" python3 tests/bench/clients.py send \
@@ -279,7 +279,7 @@ htb_clients()
 	qdisc_clear
 	{
 		echo "qdisc add dev $TCS_DEV_A root handle 1: htb default 9999"
-		echo "class add dev $TCS_DEV_A parent 1: classid 1:9999 htb rate 10gbit"
+		echo "class add dev $TCS_DEV_A parent 1: classid 1:9999 htb rate 10gbit quantum 60000"
 		for ((i = 0; i < NCLIENTS; i++)); do
 			echo "class add dev $TCS_DEV_A parent 1: classid 1:$((i + 1)) htb rate 100kbit ceil 100kbit burst 2k cburst 2k"
 			echo "filter add dev $TCS_DEV_A parent 1: protocol ip prio 1 u32 match ip src 198.18.$((4 + i / 250)).$((1 + i % 250))/32 flowid 1:$((i + 1))"

@@ -31,7 +31,7 @@
 #include "policy.h"
 
 #define MAX_ROUNDS 15
-#define FRAME_LEN 1514		/* a full-size Ethernet frame: 1500 bytes of IP */
+#define FRAME_LEN  1514 /* a full-size Ethernet frame: 1500 bytes of IP */
 
 static int repeat = 100000, rounds = 7;
 
@@ -43,7 +43,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static const unsigned char dst4[4] = { 198, 18, 0, 7 };
+static const unsigned char dst4[4] = {198, 18, 0, 7};
 
 /* A 1514-byte TCP frame, IPv4 to dst4 or IPv6 to dst6, to dport. */
 static size_t frame(unsigned char *buf, int v6, const unsigned char *dst6, unsigned short dport)
@@ -72,8 +72,9 @@ static size_t frame(unsigned char *buf, int v6, const unsigned char *dst6, unsig
 		ip->ttl = 64;
 		ip->protocol = IPPROTO_TCP;
 		ip->tot_len = htons(FRAME_LEN - sizeof(*eth));
-		ip->frag_off = htons(0x4000);	/* DF, as TCP sends */
-		/* a source no rule of the generated policies names (their src rules are 198.18.x/24) */
+		ip->frag_off = htons(0x4000); /* DF, as TCP sends */
+		/* a source no rule of the generated policies names (their src rules are
+		 * 198.18.x/24) */
 		inet_pton(AF_INET, "198.19.255.1", &ip->saddr);
 		memcpy(&ip->daddr, dst4, 4);
 		tcp = (void *)(ip + 1);
@@ -123,8 +124,8 @@ static char *gen_policy(int nrules, int nprefixes, int change_rule, unsigned cha
 		}
 		n += sprintf(y + n, "        match:\n          dport: %u\n          dst: [", port);
 		for (k = 0; k < per && (k == 0 || pfx < nprefixes); k++, pfx++)
-			n += sprintf(y + n, "%s\"2001:db8:%x:%x::/64\"", k ? ", " : "",
-				     pfx >> 16, pfx & 0xffff);
+			n += sprintf(y + n, "%s\"2001:db8:%x:%x::/64\"", k ? ", " : "", pfx >> 16,
+				     pfx & 0xffff);
 		if (r == nrules - 1) {
 			n += sprintf(y + n, ", \"198.18.0.0/24\"");
 			memset(dst6, 0, 16);
@@ -165,7 +166,7 @@ struct loaded {
 	size_t n_match, n_cls;
 };
 
-static const struct binding lo_egress = { .ifindex = 1, .dir = TCS_DIR_EGRESS, .rs = 0 };
+static const struct binding lo_egress = {.ifindex = 1, .dir = TCS_DIR_EGRESS, .rs = 0};
 
 /* Parse, compile and publish yaml into L's maps, timing each step. */
 static int publish(struct loaded *L, const char *yaml)
@@ -205,8 +206,7 @@ static int load(struct loaded *L, bool cache, unsigned int max_keys, const char 
 	L->skel = tcshape_bpf__open();
 	if (!L->skel)
 		return -errno;
-	bpf_object__for_each_map(map, L->skel->obj)
-		bpf_map__set_pin_path(map, NULL);
+	bpf_object__for_each_map(map, L->skel->obj) bpf_map__set_pin_path(map, NULL);
 	L->skel->rodata->flow_cache = cache;
 	bpf_map__set_max_entries(L->skel->maps.tcs_flows, max_keys);
 	bpf_map__set_max_entries(L->skel->maps.tcs_keys, max_keys);
@@ -233,9 +233,9 @@ struct pcase {
 
 static double run_once(int fd, const void *pkt)
 {
-	struct __sk_buff ctx = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = FRAME_LEN,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat);
+	struct __sk_buff ctx = {0};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = FRAME_LEN, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
 
 	if (bpf_prog_test_run_opts(fd, &o)) {
 		fprintf(stderr, "test run: %s\n", strerror(errno));
@@ -272,7 +272,7 @@ static void measure(struct pcase *pc, int n)
 {
 	int r, i;
 
-	for (i = 0; i < n; i++)	/* warm: fill flow cache and limiter keys */
+	for (i = 0; i < n; i++) /* warm: fill flow cache and limiter keys */
 		run_once(pc[i].fd, pc[i].pkt);
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < n; i++)
@@ -379,13 +379,13 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct bpf_insn nop[] = {
-		{ .code = 0xb7, .dst_reg = 0, .imm = TC_ACT_UNSPEC }, /* r0 = -1 */
-		{ .code = 0x95 },				      /* exit */
+	    {.code = 0xb7, .dst_reg = 0, .imm = TC_ACT_UNSPEC}, /* r0 = -1 */
+	    {.code = 0x95},					/* exit */
 	};
 	static unsigned char p4[FRAME_LEN], p6[FRAME_LEN], p4s[FRAME_LEN], p6s[FRAME_LEN],
-		pun[FRAME_LEN];
+	    pun[FRAME_LEN];
 	int nrules = 10000, nprefixes = 100000, nop_fd, i, quick = 0;
-	unsigned int mem_n[2] = { 10000, 1000000 };
+	unsigned int mem_n[2] = {10000, 1000000};
 	unsigned char d6s[16], d6b[16];
 	unsigned short ps, pb;
 	struct loaded S, Sm, B, Bm, St;
@@ -421,30 +421,53 @@ int main(int argc, char **argv)
 	frame(p6s, 1, d6s, ps);
 	frame(p4, 0, d6b, pb);
 	frame(p6, 1, d6b, pb);
-	frame(pun, 0, d6b, 9);	/* port 9: no rule's */
+	frame(pun, 0, d6b, 9); /* port 9: no rule's */
 
-	if (load(&S, true, 65536, ys) || load(&Sm, false, 65536, ys) ||
-	    load(&B, true, 65536, yb) || load(&Bm, false, 65536, yb) ||
-	    load(&St, true, 65536, yst)) {
+	if (load(&S, true, 65536, ys) || load(&Sm, false, 65536, ys) || load(&B, true, 65536, yb) ||
+	    load(&Bm, false, 65536, yb) || load(&St, true, 65536, yst)) {
 		fprintf(stderr, "bench: load failed\n");
 		return 1;
 	}
 
 	{
 		struct pcase pc[] = {
-			{ .name = "empty tc program (the baseline)", .fd = nop_fd, .pkt = p4 },
-			{ .name = "hook with no binding", .fd = bpf_program__fd(S.skel->progs.tcs_ingress), .pkt = p4s },
-			{ .name = "unmatched, bound hook, 1 rule", .fd = bpf_program__fd(S.skel->progs.tcs_egress), .pkt = pun },
-			{ .name = "unmatched, bound hook, 10k rules", .fd = bpf_program__fd(B.skel->progs.tcs_egress), .pkt = pun },
-			{ .name = "known key IPv4, 1 rule", .fd = bpf_program__fd(S.skel->progs.tcs_egress), .pkt = p4s },
-			{ .name = "known key IPv4, 10k rules", .fd = bpf_program__fd(B.skel->progs.tcs_egress), .pkt = p4 },
-			{ .name = "known key IPv6, 1 rule", .fd = bpf_program__fd(S.skel->progs.tcs_egress), .pkt = p6s },
-			{ .name = "known key IPv6, 10k rules", .fd = bpf_program__fd(B.skel->progs.tcs_egress), .pkt = p6 },
-			{ .name = "classified IPv4, 1 rule", .fd = bpf_program__fd(Sm.skel->progs.tcs_egress), .pkt = p4s },
-			{ .name = "classified IPv4, 10k rules", .fd = bpf_program__fd(Bm.skel->progs.tcs_egress), .pkt = p4 },
-			{ .name = "classified IPv6, 1 rule", .fd = bpf_program__fd(Sm.skel->progs.tcs_egress), .pkt = p6s },
-			{ .name = "classified IPv6, 10k rules", .fd = bpf_program__fd(Bm.skel->progs.tcs_egress), .pkt = p6 },
-			{ .name = "known key IPv4, 1 rule with a total", .fd = bpf_program__fd(St.skel->progs.tcs_egress), .pkt = p4s },
+		    {.name = "empty tc program (the baseline)", .fd = nop_fd, .pkt = p4},
+		    {.name = "hook with no binding",
+		     .fd = bpf_program__fd(S.skel->progs.tcs_ingress),
+		     .pkt = p4s},
+		    {.name = "unmatched, bound hook, 1 rule",
+		     .fd = bpf_program__fd(S.skel->progs.tcs_egress),
+		     .pkt = pun},
+		    {.name = "unmatched, bound hook, 10k rules",
+		     .fd = bpf_program__fd(B.skel->progs.tcs_egress),
+		     .pkt = pun},
+		    {.name = "known key IPv4, 1 rule",
+		     .fd = bpf_program__fd(S.skel->progs.tcs_egress),
+		     .pkt = p4s},
+		    {.name = "known key IPv4, 10k rules",
+		     .fd = bpf_program__fd(B.skel->progs.tcs_egress),
+		     .pkt = p4},
+		    {.name = "known key IPv6, 1 rule",
+		     .fd = bpf_program__fd(S.skel->progs.tcs_egress),
+		     .pkt = p6s},
+		    {.name = "known key IPv6, 10k rules",
+		     .fd = bpf_program__fd(B.skel->progs.tcs_egress),
+		     .pkt = p6},
+		    {.name = "classified IPv4, 1 rule",
+		     .fd = bpf_program__fd(Sm.skel->progs.tcs_egress),
+		     .pkt = p4s},
+		    {.name = "classified IPv4, 10k rules",
+		     .fd = bpf_program__fd(Bm.skel->progs.tcs_egress),
+		     .pkt = p4},
+		    {.name = "classified IPv6, 1 rule",
+		     .fd = bpf_program__fd(Sm.skel->progs.tcs_egress),
+		     .pkt = p6s},
+		    {.name = "classified IPv6, 10k rules",
+		     .fd = bpf_program__fd(Bm.skel->progs.tcs_egress),
+		     .pkt = p6},
+		    {.name = "known key IPv4, 1 rule with a total",
+		     .fd = bpf_program__fd(St.skel->progs.tcs_egress),
+		     .pkt = p4s},
 		};
 		int n = sizeof(pc) / sizeof(pc[0]);
 		double med[16], lo, hi, rmed[16], rlo, rhi;
@@ -455,7 +478,8 @@ int main(int argc, char **argv)
 		       "LAST rule (per: flow)\n",
 		       nrules, nprefixes, B.n_cls, B.n_match);
 		printf("ns/packet under BPF_PROG_TEST_RUN, %d rounds x %d runs, interleaved; "
-		       "ratio to the empty program of the same round\n", rounds, repeat);
+		       "ratio to the empty program of the same round\n",
+		       rounds, repeat);
 		printf("  %-36s %8s %14s %7s %14s\n", "case", "ns", "(min-max)", "ratio",
 		       "(min-max)");
 		for (i = 0; i < n; i++) {
@@ -466,11 +490,11 @@ int main(int argc, char **argv)
 		}
 		printf("  flatness, 10k rules / 1 rule (target 1.20 or less): unmatched %.2f, "
 		       "known IPv4 %.2f, IPv6 %.2f, classified IPv4 %.2f, IPv6 %.2f\n",
-		       rmed[3] / rmed[2], rmed[5] / rmed[4], rmed[7] / rmed[6],
-		       rmed[9] / rmed[8], rmed[11] / rmed[10]);
+		       rmed[3] / rmed[2], rmed[5] / rmed[4], rmed[7] / rmed[6], rmed[9] / rmed[8],
+		       rmed[11] / rmed[10]);
 		printf("  a rule's total (its clock and the fair share) costs %.0f ns more per "
-		       "packet: %.2f vs %.2f of the empty program\n", med[12] - med[4], rmed[12],
-		       rmed[4]);
+		       "packet: %.2f vs %.2f of the empty program\n",
+		       med[12] - med[4], rmed[12], rmed[4]);
 		printf("  (\"classified\": the flow cache off, every packet classified and charged "
 		       "to its key: a new flow's work but for the two inserts)\n");
 		if (json) {

@@ -7,7 +7,8 @@ send SRC_PREFIX N DST PORT RATE_BPS SECS PAYLOAD
     each sending PAYLOAD-byte datagrams at RATE_BPS of L2 frames; prints
     packets sent and this process's system CPU seconds, as JSON.
 recv BIND PORT SECS
-    counts L2 bytes per source address for SECS, prints them as JSON.
+    counts L2 bytes per source address for SECS from the first datagram,
+    prints them as JSON.
 """
 import json
 import resource
@@ -62,12 +63,17 @@ def recv(bind, port, secs):
     s.bind((bind, port))
     s.settimeout(0.2)
     got = {}
-    end = time.monotonic() + secs
+    # SECS from the first datagram: what a shaper's queue still holds when
+    # the senders stop is not counted as delivered within the window
+    end = time.monotonic() + 3 * secs + 5
+    started = False
     while time.monotonic() < end:
         try:
             data, (src, _) = s.recvfrom(65536)
         except socket.timeout:
             continue
+        if not started:
+            started, end = True, time.monotonic() + secs
         got[src] = got.get(src, 0) + len(data) + L2_OVERHEAD
     print(json.dumps(got))
 
