@@ -2765,6 +2765,21 @@ static int test_total_share(void)
 	return 0;
 }
 
+/* A removed rule's totals go with it: tcs_totals is not preallocated, nothing else frees it. */
+static int test_total_removed(void)
+{
+	struct fr a = { .len = 100 };
+
+	SETUP(TOTAL_POLICY(""));
+	CHECK_INT(tx(E.eg, &a), PASS);
+	CHECK_INT(map_count(E.totals, sizeof(struct tcs_total_key)), 1);
+	CHECK_INT(apply("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+			"      - { name: other, match: { dport: 5201 }, " FAST " }\n"), 0);
+	CHECK_INT(map_count(E.totals, sizeof(struct tcs_total_key)), 0);
+	env_down();
+	return 0;
+}
+
 /* Pacing: a packet leaves at the later of its key's and its total's times. */
 static int test_total_pace(void)
 {
@@ -2875,6 +2890,7 @@ int main(void)
 	TEST(test_total_police);
 	TEST(test_total_police_ingress);
 	TEST(test_total_share);
+	TEST(test_total_removed);
 	TEST(test_total_pace);
 	TEST(test_key_prefix_v4);
 	TEST(test_key_prefix_v6);
