@@ -3,8 +3,9 @@
  * Packet parsing for the classifier: Ethernet with up to two VLAN tags, or no
  * link-layer header at all (TCS_IF_L3 devices: tun, WireGuard, PPP, ipip,
  * sit, gre), then IPv4 with options, IPv6 with a bounded extension-header
- * walk, L4 ports. Reads with bpf_skb_load_bytes so headers in non-linear
- * skbs are seen too.
+ * walk, L4 ports. The common packet is read straight from the linear head
+ * (parse_fast); the rest with bpf_skb_load_bytes (parse_pkt), so headers in
+ * non-linear skbs and every odd frame are seen too.
  *
  * Verdicts for odd frames (docs/policy.md repeats them):
  *  - not IPv4/IPv6 (ARP, LLDP, ...; on an L3 device, skb->protocol neither
@@ -261,6 +262,93 @@ l3:
 	if (proto == bpf_htons(ETH_P_IPV6))
 		return parse_ipv6(skb, p, off);
 	return PARSE_NOT_IP;
+}
+
+/*
+ * The common packet, read straight from the skb's linear head: Ethernet
+ * without tags (or an L3 device's bare IP), IPv4 not fragmented with or
+ * without options, or IPv6 without extension headers, carrying TCP or UDP
+ * whose header is in the head. Fills p exactly as parse_pkt() would, and
+ * returns PARSE_OK; anything else (tags, fragments, extension headers, other
+ * protocols, headers cut short or beyond the head) returns -1 and is left to
+ * parse_pkt(), which gives the odd frames their verdicts. Inline, so the
+ * packet pointers stay the caller's: no helper call for a common packet.
+ */
+static __always_inline int parse_fast(struct __sk_buff *skb, struct pkt *p, __u32 if_flags)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u32 off = 0, l4;
+	__u16 proto;
+	void *t;
+
+	if (if_flags & TCS_IF_L3) {
+		proto = (__u16)skb->protocol;
+	} else {
+		struct ethhdr *eth = data;
+
+		if ((void *)(eth + 1) > end)
+			return -1;
+		proto = eth->h_proto;
+		off = sizeof(*eth);
+	}
+	/* the headers' own types: aligned word loads, not byte by byte */
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data + off;
+
+		if ((void *)(ip + 1) > end)
+			return -1;
+		/* version 4, with or without options, not a fragment of anything */
+		if (ip->version != 4 || ip->ihl < 5 || (ip->frag_off & bpf_htons(0x3fff)))
+			return -1;
+		l4 = off + ip->ihl * 4;
+		p->family = TCS_FAMILY_V4;
+		p->proto = ip->protocol;
+		p->dscp = ip->tos >> 2;
+		p->ecn = ip->tos & 3;
+		p->frag_id = ip->id;
+		__builtin_memcpy(p->src, &ip->saddr, 4);
+		__builtin_memcpy(p->dst, &ip->daddr, 4);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data + off;
+
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		if (ip6->version != 6)
+			return -1;
+		l4 = off + sizeof(*ip6);
+		p->family = TCS_FAMILY_V6;
+		p->proto = ip6->nexthdr;
+		p->dscp = (ip6->priority << 2) | (ip6->flow_lbl[0] >> 6);
+		p->ecn = (ip6->flow_lbl[0] >> 4) & 3;
+		__builtin_memcpy(p->src, &ip6->saddr, 16);
+		__builtin_memcpy(p->dst, &ip6->daddr, 16);
+	} else {
+		return -1;
+	}
+	if (l4 > 0xff)
+		return -1;
+	t = data + l4;
+	p->l3_off = (__u16)off;
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = t;
+
+		if ((void *)(tcp + 1) > end)
+			return -1;
+		p->hdr_len = l4 + tcp->doff * 4;
+		p->sport = tcp->source;
+		p->dport = tcp->dest;
+	} else if (p->proto == IPPROTO_UDP) {
+		struct udphdr *udp = t;
+
+		if ((void *)(udp + 1) > end)
+			return -1;
+		p->hdr_len = l4 + sizeof(*udp);
+		p->sport = udp->source;
+		p->dport = udp->dest;
+	} else {
+		return -1;
+	}
+	return PARSE_OK;
 }
 
 #define TCS_PORT_VXLAN		4789

@@ -26,6 +26,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "tcshape_abi.h"
+#include "total.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -85,6 +86,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tcs_rule_info);
 } tcs_rule_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tcs_total_key);
+	__type(value, struct tcs_total_state);
+} tcs_totals SEC(".maps");
 
 /* Our own, pinned beside the classifier's maps (they outlive a restart). */
 struct {
@@ -296,9 +305,11 @@ static __always_inline __u64 target_rate(struct tcp_sock *tp, struct tcs_sock *s
 	const struct tcs_rule_info *ri = NULL;
 	const struct tcs_sock_note *note = NULL;
 	const struct tcs_iface *bound = NULL;
+	const struct tcs_total_state *ts;
+	struct tcs_total_key tk;
 	struct tcs_iface_key ik;
 	struct tcs_sock_key k;
-	__u64 share;
+	__u64 share, now = bpf_ktime_get_ns(), key_bps;
 	__u32 n;
 
 	if (!releasing && sock_key_of(tp, dir, &k)) {
@@ -321,8 +332,17 @@ static __always_inline __u64 target_rate(struct tcp_sock *tp, struct tcs_sock *s
 		return 0;
 	}
 	associate(ss, dir, note->key.uid);
-	n = share_count(&note->key, ss, dir, bpf_ktime_get_ns(), active);
-	share = ri->rate_bps / n;
+	n = share_count(&note->key, ss, dir, now, active);
+	/* under a total, the key's rate is its fair share of it (total.bpf.h) */
+	key_bps = ri->rate_bps;
+	if (ri->total_bps) {
+		tk.uid = note->key.uid;
+		tk.ifindex = note->key.ifindex;
+		ts = bpf_map_lookup_elem(&tcs_totals, &tk);
+		if (ts)
+			key_bps = total_key_bps(ts, now, key_bps);
+	}
+	share = key_bps / n;
 	*burst = ri->burst_bytes / n;
 	share = payload_rate(tp, share, k.family == TCS_FAMILY_V4);
 	return share ? share : 1;

@@ -10,6 +10,10 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -17,6 +21,7 @@
 #include "tcshape_abi.h"
 #include "parse.bpf.h"
 #include "gcra.bpf.h"
+#include "total.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -89,6 +94,20 @@ struct {
 } tcs_keys SEC(".maps");
 
 /*
+ * Rules with a total: one entry per (rule, interface) that carried traffic.
+ * Not preallocated (it holds what is in use); the daemon deletes a removed
+ * rule's entries.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tcs_total_key);
+	__type(value, struct tcs_total_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_totals SEC(".maps");
+
+/*
  * TCP connections as classified, for their local sockets (sockpace.bpf.c):
  * which limiter key their packets are charged to, by direction. Written on
  * a flow cache miss only. Sized for the local connections of a busy host,
@@ -136,7 +155,10 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_meta SEC(".maps");
 
-/* Written by the daemon, read by tcshapectl; the classifier never reads it. */
+/*
+ * Written by the daemon, read by tcshapectl; the classifier reads only a
+ * total's rate from it, once a share period per rule and interface.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -201,14 +223,14 @@ static __always_inline int frag_learn(struct pkt *p)
 	return 0;
 }
 
-static __always_inline __u32 class_of(__u32 ruleset, __u8 field, __u8 family,
+static __always_inline __u32 class_of(__u32 table, __u8 field, __u8 family,
 				      const void *val, __u32 bits)
 {
 	struct tcs_class_key k = {};
 	__u32 *cls;
 
 	k.prefixlen = TCS_CLASS_HDR_BITS + bits;
-	k.ruleset = ruleset;
+	k.ruleset = table;
 	k.field = field;
 	k.family = family;
 	__builtin_memcpy(k.data, val, 16);
@@ -268,33 +290,34 @@ __attribute__((noinline)) int classify(const struct pkt *p, __u32 ruleset, struc
 	const struct tcs_ruleset *rs = bpf_map_lookup_elem(&tcs_rulesets, &ruleset);
 	struct shape_walk w = { .ruleset = ruleset, .best = TCS_IDX_NONE };
 	__u8 port[16] = {}, byte[16] = {};
-	__u32 fields, abits;
+	__u32 fields, abits, table;
 
 	if (!rs || !p || !out)
 		return -1;
 	fields = rs->fields;
+	table = rs->class_table;
 	abits = p->family == TCS_FAMILY_V4 ? 32 : 128;
 
 	if (fields & (1 << TCS_F_PROTO)) {
 		byte[0] = p->proto;
-		w.cls[TCS_F_PROTO] = class_of(ruleset, TCS_F_PROTO, 0, byte, 8);
+		w.cls[TCS_F_PROTO] = class_of(table, TCS_F_PROTO, 0, byte, 8);
 	}
 	if (fields & (1 << TCS_F_DSCP)) {
 		byte[0] = p->dscp;
-		w.cls[TCS_F_DSCP] = class_of(ruleset, TCS_F_DSCP, 0, byte, 8);
+		w.cls[TCS_F_DSCP] = class_of(table, TCS_F_DSCP, 0, byte, 8);
 	}
 	if (fields & (1 << TCS_F_SPORT)) {
 		__builtin_memcpy(port, &p->sport, 2);
-		w.cls[TCS_F_SPORT] = class_of(ruleset, TCS_F_SPORT, 0, port, 16);
+		w.cls[TCS_F_SPORT] = class_of(table, TCS_F_SPORT, 0, port, 16);
 	}
 	if (fields & (1 << TCS_F_DPORT)) {
 		__builtin_memcpy(port, &p->dport, 2);
-		w.cls[TCS_F_DPORT] = class_of(ruleset, TCS_F_DPORT, 0, port, 16);
+		w.cls[TCS_F_DPORT] = class_of(table, TCS_F_DPORT, 0, port, 16);
 	}
 	if (fields & (1 << TCS_F_SRC))
-		w.cls[TCS_F_SRC] = class_of(ruleset, TCS_F_SRC, p->family, p->src, abits);
+		w.cls[TCS_F_SRC] = class_of(table, TCS_F_SRC, p->family, p->src, abits);
 	if (fields & (1 << TCS_F_DST))
-		w.cls[TCS_F_DST] = class_of(ruleset, TCS_F_DST, p->family, p->dst, abits);
+		w.cls[TCS_F_DST] = class_of(table, TCS_F_DST, p->family, p->dst, abits);
 
 	bpf_loop(TCS_MAX_SHAPES, shape_step, &w, 0);
 	if (w.best == TCS_IDX_NONE)
@@ -317,10 +340,31 @@ static __always_inline void flow_key_of(const struct pkt *p, __u32 ruleset,
 	__builtin_memcpy(k->dst, p->dst, 16);
 }
 
+/*
+ * Keep the first bits of an address (network byte order), per 32-bit word:
+ * a per: src or per: dst key covers the rule's prefix (an IPv6 /64 by default).
+ */
+static __always_inline void addr_prefix(__u8 *a, __u32 bits)
+{
+	__u32 w[4], i, keep;
+
+	__builtin_memcpy(w, a, 16);
+	for (i = 0; i < 4; i++) {
+		keep = bits > 32 * i ? bits - 32 * i : 0;
+		if (keep < 32)
+			w[i] &= keep ? bpf_htonl(~0U << (32 - keep)) : 0;
+	}
+	__builtin_memcpy(a, w, 16);
+}
+
 /* The limiter key: what of the packet the rule's "per" keeps apart. */
 static __always_inline void limiter_key_of(const struct pkt *p, const struct tcs_rule *r,
 					   __u32 ifindex, struct tcs_key *k)
 {
+	__u32 host = p->family == TCS_FAMILY_V4 ? r->host4 : r->host6;
+	__u32 len = p->family == TCS_FAMILY_V4 ? 32 : 128;
+	__u32 bits = host < len ? len - host : 0;
+
 	__builtin_memset(k, 0, sizeof(*k));
 	k->uid = r->uid;
 	k->ifindex = ifindex;
@@ -336,10 +380,12 @@ static __always_inline void limiter_key_of(const struct pkt *p, const struct tcs
 	case TCS_PER_SRC:
 		k->family = p->family;
 		__builtin_memcpy(k->src, p->src, 16);
+		addr_prefix(k->src, bits);
 		break;
 	case TCS_PER_DST:
 		k->family = p->family;
 		__builtin_memcpy(k->dst, p->dst, 16);
+		addr_prefix(k->dst, bits);
 		break;
 	}
 }
@@ -471,15 +517,109 @@ __attribute__((noinline)) __u64 wire_len(struct __sk_buff *skb, struct pkt *p)
 	return len;
 }
 
+/* read-only data, not the stack: the classifier's frames are near the limit */
+static const struct tcs_key_state key_zero;
+static const struct tcs_total_state total_zero;
+
+/*
+ * A rule with a total: its (rule, interface) state, made on first use; the
+ * total itself is read from the rule's tcs_rule_info once a share period
+ * (so a reload that changes it takes effect within one). If the state
+ * cannot be made, or the total is not known, the key's own limit holds.
+ */
+static __attribute__((noinline)) int charge_total(const struct tcs_rule *r, __u32 ifindex,
+						  struct tcs_key_state *st, struct total_io *io)
+{
+	struct tcs_total_key tk = { .uid = r->uid, .ifindex = ifindex };
+	__u64 e = io->now / TCS_SHARE_PERIOD_NS;
+	const struct tcs_rule_info *ri;
+	struct tcs_total_state *ts;
+
+	ts = bpf_map_lookup_elem(&tcs_totals, &tk);
+	if (!ts) {
+		bpf_map_update_elem(&tcs_totals, &tk, &total_zero, BPF_NOEXIST);
+		ts = bpf_map_lookup_elem(&tcs_totals, &tk);
+		if (!ts) {
+			stat_inc(TCS_STAT_NO_STATE);
+			return charge(st, r, io->now, io->len, &io->dep);
+		}
+	}
+	if (!tagged(READ_ONCE(ts->share[e & 1]), e) || !ts->total_mult) {
+		ri = bpf_map_lookup_elem(&tcs_rule_info, &r->uid);
+		if (ri && ri->total_mult) {
+			WRITE_ONCE(ts->total_mult, ri->total_mult);
+			WRITE_ONCE(ts->total_shift, ri->total_shift);
+		}
+	}
+	if (!ts->total_mult)
+		return charge(st, r, io->now, io->len, &io->dep);
+	return total_charge(ts, st, r, io);
+}
+
+/*
+ * The charge step: the packet's limiter key under its rule pays len bytes to
+ * its GCRA clock; returns the packet's fate. Every matched packet that is
+ * not dropped beforehand goes through here, from one call site.
+ */
+static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p,
+				      const struct tcs_rule *rule, __u64 len)
+{
+	struct tcs_key_state *st;
+	struct tcs_key lk;
+	__u64 now, dep;
+	int ret;
+
+	limiter_key_of(p, rule, skb->ifindex, &lk);
+	st = bpf_map_lookup_elem(&tcs_keys, &lk);
+	if (!st) {
+		bpf_map_update_elem(&tcs_keys, &lk, &key_zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&tcs_keys, &lk);
+		if (!st) {
+			stat_inc(TCS_STAT_NO_STATE);
+			return TC_ACT_UNSPEC;
+		}
+	}
+
+	now = bpf_ktime_get_ns();
+	if (rule->flags & TCS_RF_TOTAL) {
+		struct total_io io = { .now = now, .len = len };
+
+		ret = charge_total(rule, skb->ifindex, st, &io);
+		dep = io.dep;
+	} else {
+		ret = charge(st, rule, now, len, &dep);
+	}
+	if (ret == CHARGE_CONTENDED)
+		stat_inc(TCS_STAT_CONTENDED);
+	if (ret != CHARGE_DROP) {
+		int verdict = TCS_V_PASS;
+
+		if (dep > now) {
+			verdict = TCS_V_PACED;
+			if ((rule->flags & TCS_RF_ECN) && dep - now > rule->ecn_ns &&
+			    !mark_ce(skb, p))
+				verdict = TCS_V_MARK;
+			/* fq sends it then; a later time the sender chose stands */
+			if (skb->tstamp < dep)
+				skb->tstamp = dep;
+		}
+		__sync_fetch_and_add(&st->packets, 1);
+		__sync_fetch_and_add(&st->bytes, len);
+		count(rule, verdict, len);
+		return TC_ACT_UNSPEC;
+	}
+	__sync_fetch_and_add(&st->dropped, 1);
+	count(rule, TCS_V_DROP, len);
+	return TC_ACT_SHOT;
+}
+
 static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
-	struct tcs_key_state *st, zero = {};
 	struct tcs_flow_key fk;
 	struct tcs_rule rule = {}, *cached;
 	struct tcs_iface *iface;
-	struct tcs_key lk;
-	__u64 len, now, dep;
+	__u64 len;
 	struct pkt p = {};
 	int ret, orphan;
 
@@ -487,7 +627,9 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	if (!iface)
 		return TC_ACT_UNSPEC;
 
-	ret = parse_pkt(skb, &p, iface->flags);
+	ret = parse_fast(skb, &p, iface->flags);
+	if (ret != PARSE_OK)
+		ret = parse_pkt(skb, &p, iface->flags);
 	if (ret == PARSE_NOT_IP) {
 		stat_inc(TCS_STAT_NOT_IP);
 		return TC_ACT_UNSPEC;
@@ -521,42 +663,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 		goto drop_orphan;	/* its flow's key needs the ports */
 
 	len = wire_len(skb, &p);
-
-	limiter_key_of(&p, &rule, skb->ifindex, &lk);
-	st = bpf_map_lookup_elem(&tcs_keys, &lk);
-	if (!st) {
-		bpf_map_update_elem(&tcs_keys, &lk, &zero, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&tcs_keys, &lk);
-		if (!st) {
-			stat_inc(TCS_STAT_NO_STATE);
-			return TC_ACT_UNSPEC;
-		}
-	}
-
-	now = bpf_ktime_get_ns();
-	ret = charge(st, &rule, now, len, &dep);
-	if (ret == CHARGE_CONTENDED)
-		stat_inc(TCS_STAT_CONTENDED);
-	if (ret != CHARGE_DROP) {
-		int verdict = TCS_V_PASS;
-
-		if (dep > now) {
-			verdict = TCS_V_PACED;
-			if ((rule.flags & TCS_RF_ECN) && dep - now > rule.ecn_ns &&
-			    !mark_ce(skb, &p))
-				verdict = TCS_V_MARK;
-			/* fq sends it then; a later time the sender chose stands */
-			if (skb->tstamp < dep)
-				skb->tstamp = dep;
-		}
-		__sync_fetch_and_add(&st->packets, 1);
-		__sync_fetch_and_add(&st->bytes, len);
-		count(&rule, verdict, len);
-		return TC_ACT_UNSPEC;
-	}
-	__sync_fetch_and_add(&st->dropped, 1);
-	count(&rule, TCS_V_DROP, len);
-	return TC_ACT_SHOT;
+	return charge_key(skb, &p, &rule, len);
 
 drop_orphan:
 	stat_inc(TCS_STAT_FRAG_NO_FIRST);

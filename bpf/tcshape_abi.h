@@ -25,6 +25,7 @@
 #define TCS_MAP_SHARES		"tcs_shares"
 #define TCS_MAP_TCP_STATS	"tcs_tcp_stats"
 #define TCS_MAP_SK		"tcs_sk"
+#define TCS_MAP_TOTALS		"tcs_totals"
 
 #define TCS_DIR_INGRESS	0
 #define TCS_DIR_EGRESS	1
@@ -59,6 +60,7 @@
 #define TCS_ACT_PACE	1	/* shape: stamp a departure time for fq (egress) */
 
 #define TCS_RF_ECN	1	/* pace: CE-mark ECN-capable packets past ecn_ns */
+#define TCS_RF_TOTAL	2	/* the rule has a total (tcs_totals) */
 
 /* Per-rule verdict counters. */
 #define TCS_V_PASS	0	/* sent now */
@@ -111,12 +113,18 @@ struct tcs_shape {
 struct tcs_ruleset {
 	__u32 fields;		/* union of all shapes: fields worth looking up */
 	__u32 nshapes;
+	__u32 class_table;	/* whose tcs_class entries it uses (see below) */
+	__u32 pad;
 	struct tcs_shape shapes[TCS_MAX_SHAPES];
 };
 
 /*
  * tcs_class: LPM trie. prefixlen counts from ruleset: 64 bits of
- * ruleset/field/family/pad, then up to 128 bits of value. Values are
+ * ruleset/field/family/pad, then up to 128 bits of value. ruleset is the
+ * class table's id: the id of the ruleset that first published it. A new
+ * ruleset whose class table is the same as one in force (a reload that
+ * changed rates, actions or other interfaces) names that one in its
+ * class_table instead of publishing its own. Values are
  * network byte order: an IPv4 address in data[0..3], an IPv6 address in
  * data[0..15], a port as two bytes, proto and dscp as one byte.
  */
@@ -139,16 +147,23 @@ struct tcs_match_key {
 
 /*
  * A compiled rule, as found by classification and cached per flow. The rate is
- * kept as the kernel's psched_ratecfg does: ns = len * mult >> shift.
+ * kept as the kernel's psched_ratecfg does: ns = len * mult >> shift. With
+ * TCS_RF_TOTAL the rule has a total (bpf/total.bpf.h), whose own rate is in
+ * its tcs_rule_info and cached in its tcs_totals entries: not here, as every
+ * flow cache entry holds a copy of this struct. host4/host6: the trailing
+ * bits of the address a per: src or per: dst key ignores (its key_prefix is
+ * what is left; a zeroed rule keeps whole addresses).
  */
 struct tcs_rule {
-	__u32 idx;		/* position in its ruleset: first match wins */
+	__u16 idx;		/* position in its ruleset: first match wins (< CMP_MAX_RULES) */
+	__u8 host4;
+	__u8 host6;
 	__u32 uid;		/* stable across reloads: limiter state, counters */
 	__u32 mult;
 	__u8 shift;
 	__u8 action;		/* TCS_ACT_* */
 	__u8 per;		/* TCS_PER_* */
-	__u8 flags;
+	__u8 flags;		/* TCS_RF_* */
 	__u64 burst_ns;		/* bucket depth, as time at the rate */
 	__u64 max_delay_ns;	/* pace: a later departure is dropped */
 	__u64 ecn_ns;		/* pace + TCS_RF_ECN: a later departure is CE-marked */
@@ -189,6 +204,40 @@ struct tcs_key_state {
 	__u64 packets;
 	__u64 bytes;
 	__u64 dropped;		/* packets */
+	/*
+	 * Rules with a total: the share period the key last counted in (low
+	 * 24 bits, at TCS_TAG_SHIFT), whether it was busy (bit 39), and the
+	 * low 39 bits of bytes then: what it used since is bytes minus those.
+	 */
+	__u64 period;
+};
+
+/*
+ * tcs_totals: per (rule, interface), the rule's total (bpf/total.bpf.h):
+ * the aggregate clock (clock.tat; clock.dropped counts what the total
+ * refused: what passes is the rule's tcs_rule_stats), and per share period
+ * (TCS_SHARE_PERIOD_NS; slot period & 1, tagged with the period's low 24
+ * bits in bits 40-63) the keys that were active in it, how many of them
+ * used their whole share (busy), what the others used, and the share each
+ * key is held to in it.
+ */
+struct tcs_total_key {
+	__u32 uid;
+	__u32 ifindex;
+};
+
+#define TCS_TAG_SHIFT		40
+#define TCS_TOTAL_KEYS_BITS	20	/* keys[]: busy << 20 | active */
+#define TCS_LIGHT_UNIT		64	/* light[]: bytes / 64 */
+
+struct tcs_total_state {
+	struct tcs_key_state clock;
+	__u64 keys[2];		/* tag | busy keys << 20 | active keys */
+	__u64 light[2];		/* tag | bytes set aside for keys below their share, / 64 */
+	__u64 share[2];		/* tag | known << 39 | shift << 32 | mult: a key's rate (mult 0: the rule's) */
+	__u32 total_mult;	/* the total, from tcs_rule_info, re-read every period */
+	__u8 total_shift;
+	__u8 pad[3];
 };
 
 /*
@@ -233,11 +282,17 @@ struct tcs_meta {
 struct tcs_rule_info {
 	__u64 rate_bps;
 	__u64 burst_bytes;
+	__u64 total_bps;	/* 0: no total */
 	__u32 idx;		/* position in its interface entry + direction */
 	__u8 dir;
 	__u8 per;
 	__u8 action;
 	__u8 pad;
+	__u8 prefix4;		/* per: src/dst key prefix lengths */
+	__u8 prefix6;
+	__u8 total_shift;	/* the total as the classifier charges it */
+	__u8 pad2;
+	__u32 total_mult;
 	__u8 iface[TCS_NAME_MAX];	/* interface entry: name or glob */
 	__u8 name[TCS_NAME_MAX];
 };
@@ -360,18 +415,20 @@ struct tcs_rule_stats {
 
 _Static_assert(sizeof(struct tcs_iface_key) == 8, "abi");
 _Static_assert(sizeof(struct tcs_iface) == 8, "abi");
-_Static_assert(sizeof(struct tcs_ruleset) == 8 + 8 * TCS_MAX_SHAPES, "abi");
+_Static_assert(sizeof(struct tcs_ruleset) == 16 + 8 * TCS_MAX_SHAPES, "abi");
 _Static_assert(sizeof(struct tcs_class_key) == 28, "abi");
 _Static_assert(sizeof(struct tcs_match_key) == 32, "abi");
 _Static_assert(sizeof(struct tcs_rule) == 40, "abi");
 _Static_assert(sizeof(struct tcs_flow_key) == 44, "abi");
 _Static_assert(sizeof(struct tcs_key) == 48, "abi");
-_Static_assert(sizeof(struct tcs_key_state) == 32, "abi");
+_Static_assert(sizeof(struct tcs_key_state) == 40, "abi");
+_Static_assert(sizeof(struct tcs_total_key) == 8, "abi");
+_Static_assert(sizeof(struct tcs_total_state) == 96, "abi");
 _Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_frag_ports) == 8, "abi");
 _Static_assert(sizeof(struct tcs_rule_stats) == 64, "abi");
 _Static_assert(sizeof(struct tcs_meta) == 32, "abi");
-_Static_assert(sizeof(struct tcs_rule_info) == 152, "abi");
+_Static_assert(sizeof(struct tcs_rule_info) == 168, "abi");
 _Static_assert(sizeof(struct tcs_daemon) == 1368, "abi");
 _Static_assert(sizeof(struct tcs_sock_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_sock_note) == 56, "abi");

@@ -522,6 +522,11 @@ static void rule_info(const struct pol_iface *pi, int dir, size_t idx, const str
 	ri->idx = (__u32)idx;
 	ri->dir = (__u8)dir;
 	ri->per = (__u8)r->per;
+	ri->total_bps = r->total_bps;
+	if (r->total_bps)
+		compile_ratecfg(r->total_bps, &ri->total_mult, &ri->total_shift);
+	ri->prefix4 = r->prefix4;
+	ri->prefix6 = r->prefix6;
 	ri->action = action == POL_ACT_PACE ? TCS_ACT_PACE : TCS_ACT_DROP;
 	snprintf((char *)ri->iface, sizeof(ri->iface), "%s", pi->name);
 	snprintf((char *)ri->name, sizeof(ri->name), "%s", r->name);
@@ -618,7 +623,7 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 	for (i = 0; i < rules->n; i++) {
 		const struct pol_rule *r = &rules->v[i];
 		__u32 mask = rule_mask(r), si;
-		struct tcs_rule tr = { .idx = (__u32)i };
+		struct tcs_rule tr = { .idx = (__u16)i };	/* i < CMP_MAX_RULES */
 		char *ident = rule_ident(pi, dir, r);
 
 		if (!ident) {
@@ -629,6 +634,9 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 		free(ident);
 		compile_ratecfg(r->rate_bps, &tr.mult, &tr.shift);
 		tr.burst_ns = compile_bytes_ns(r->burst_bytes, tr.mult, tr.shift);
+		tr.flags = r->total_bps ? TCS_RF_TOTAL : 0;
+		tr.host4 = (__u8)(32 - r->prefix4);
+		tr.host6 = (__u8)(128 - r->prefix6);
 		tr.per = r->per == POL_PER_SRC	 ? TCS_PER_SRC
 			 : r->per == POL_PER_DST	 ? TCS_PER_DST
 			 : r->per == POL_PER_RULE ? TCS_PER_RULE
@@ -637,7 +645,7 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 			tr.action = TCS_ACT_PACE;
 			tr.max_delay_ns = r->max_delay_ns;
 			tr.ecn_ns = r->ecn_ns;
-			tr.flags = r->ecn ? TCS_RF_ECN : 0;
+			tr.flags |= r->ecn ? TCS_RF_ECN : 0;
 		} else {
 			tr.action = TCS_ACT_DROP;
 		}

@@ -457,6 +457,7 @@ static struct state_fds state_fds_of(const struct daemon *d)
 		.stats = bpf_map__fd(d->skel->maps.tcs_stats),
 		.daemon = bpf_map__fd(d->skel->maps.tcs_daemon),
 		.tcp_stats = sockpace_stats_fd(d->sp),
+		.totals = bpf_map__fd(d->skel->maps.tcs_totals),
 		.dir = -1,
 	};
 }

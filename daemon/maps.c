@@ -20,11 +20,12 @@
 #include "state.h"
 
 struct maps {
-	int ifaces, rulesets, class, match, rule_stats, meta, rule_info, keys;
+	int ifaces, rulesets, class, match, rule_stats, meta, rule_info, keys, totals;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
 	uint32_t *cur_ids;		/* published id of each cur->rs */
+	uint32_t *cur_tables;		/* its class table's id (tcs_ruleset.class_table) */
 	struct binding *bind;		/* bindings in force */
 	size_t n_bind;
 	uint32_t next_id;
@@ -154,6 +155,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
 	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
 	m->keys = bpf_map__fd(skel->maps.tcs_keys);
+	m->totals = bpf_map__fd(skel->maps.tcs_totals);
 	m->ncpus = libbpf_num_possible_cpus();
 	m->rcu_outer = m->rcu_inner = -1;
 	if (m->ncpus < 0) {
@@ -210,6 +212,7 @@ void maps_close(struct maps *m)
 		close(m->rcu_inner);
 	compile_free(m->cur);
 	free(m->cur_ids);
+	free(m->cur_tables);
 	free(m->bind);
 	free(m);
 }
@@ -237,86 +240,235 @@ static int rs_equal(const struct cmp_ruleset *a, const struct cmp_ruleset *b)
 	       !memcmp(a->match, b->match, a->n_match * sizeof(*a->match));
 }
 
-/* Delete a published ruleset's entries: header first, so lookups stop early. */
-static void rs_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+/*
+ * A ruleset's entries of one table, as maps_apply() writes them: key_size
+ * bytes of key (the ruleset id at id_off) and val_size bytes of value at
+ * val_off, stride bytes apart.
+ */
+struct entries {
+	int fd;
+	const unsigned char *at;
+	size_t n, stride, key_size, id_off, val_off, val_size;
+};
+
+#define ENTRIES(fd_, arr, n_, key_t, val_m)                                              \
+	((struct entries){ .fd = (fd_), .at = (const void *)(arr), .n = (n_),            \
+			   .stride = sizeof(*(arr)), .key_size = sizeof(key_t),          \
+			   .id_off = offsetof(key_t, ruleset),                           \
+			   .val_off = offsetof(typeof(*(arr)), val_m),                   \
+			   .val_size = sizeof((arr)->val_m) })
+
+#define BATCH		4096
+#ifndef ENOTSUPP
+#define ENOTSUPP	524	/* the kernel's: no such operation for this map type */
+#endif
+
+/*
+ * The kernel refused the batch as a whole (count untouched): no batch
+ * operation for this map type, or none at all (before 5.6).
+ */
+static bool batch_unsupported(int e, __u32 cnt, size_t n)
+{
+	return cnt == n && (e == ENOTSUPP || e == EOPNOTSUPP || e == EINVAL);
+}
+
+/* Keys (and values, if vals) of e's entries [from, from + n) under id. */
+static void entries_copy(const struct entries *e, size_t from, size_t n, uint32_t id,
+			 unsigned char *keys, unsigned char *vals)
 {
 	size_t i;
 
-	bpf_map_delete_elem(m->rulesets, &id);
-	for (i = 0; i < rs->n_match; i++) {
-		struct tcs_match_key k = rs->match[i].key;
+	for (i = 0; i < n; i++) {
+		const unsigned char *x = e->at + (from + i) * e->stride;
 
-		k.ruleset = id;
-		bpf_map_delete_elem(m->match, &k);
-	}
-	for (i = 0; i < rs->n_cls; i++) {
-		struct tcs_class_key k = rs->cls[i].key;
-
-		k.ruleset = id;
-		bpf_map_delete_elem(m->class, &k);
+		memcpy(keys + i * e->key_size, x, e->key_size);
+		memcpy(keys + i * e->key_size + e->id_off, &id, sizeof(id));
+		if (vals)
+			memcpy(vals + i * e->val_size, x + e->val_off, e->val_size);
 	}
 }
 
 /*
- * Write a ruleset under a new id; its header last, when it is complete. On
- * failure it deletes what it wrote itself, and only that: an entry that was
- * there already (EEXIST) belongs to someone else.
+ * Write e's entries under id: a batch of them per syscall where the kernel
+ * can (BPF_MAP_UPDATE_BATCH: hashes and LPM tries alike), else one at a
+ * time. A table of 100,000 prefixes costs 25 syscalls, not 100,000. A batch
+ * cannot say BPF_NOEXIST, and need not: id is fresh (reserved in tcs_meta
+ * before anything is written, above every id the maps hold, see
+ * ids_recover()), so nothing else is under it. Returns how many it wrote,
+ * in order: all of them, or fewer with -errno in *err.
  */
-static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+static size_t entries_write(const struct entries *e, uint32_t id, int *err)
 {
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	unsigned char *keys = malloc(BATCH * e->key_size), *vals = malloc(BATCH * e->val_size);
+	bool batch = true;
+	size_t done = 0, n, i;
+
+	*err = 0;
+	if (!keys || !vals) {
+		*err = -ENOMEM;
+		goto out;
+	}
+	while (done < e->n) {
+		bool fault = false;
+		__u32 cnt;
+
+		n = e->n - done < BATCH ? e->n - done : BATCH;
+		for (i = 0; i < n && !fault; i++)
+			fault = fault_map_write();
+		if (fault)
+			n = i - 1;	/* the failing write is the i-th */
+		entries_copy(e, done, n, id, keys, vals);
+		cnt = (__u32)n;
+		if (batch && n && bpf_map_update_batch(e->fd, keys, vals, &cnt, &o)) {
+			if (!batch_unsupported(errno, cnt, n)) {
+				*err = -errno;
+				done += cnt;
+				goto out;
+			}
+			batch = false;
+		}
+		for (i = 0; !batch && i < n; i++) {
+			if (bpf_map_update_elem(e->fd, keys + i * e->key_size,
+						vals + i * e->val_size, BPF_NOEXIST)) {
+				*err = -errno;
+				done += i;
+				goto out;
+			}
+		}
+		done += n;
+		if (fault) {
+			*err = -ENOSPC;
+			goto out;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return done;
+}
+
+/* Delete e's first n entries under id: batched where the kernel can. */
+static void entries_delete(const struct entries *e, size_t n, uint32_t id)
+{
+	unsigned char *keys = malloc(BATCH * e->key_size);
+	size_t done = 0, k, i;
+
+	while (done < n) {
+		__u32 cnt;
+
+		k = n - done < BATCH ? n - done : BATCH;
+		if (!keys) {
+			unsigned char key[64];
+
+			entries_copy(e, done++, 1, id, key, NULL);
+			bpf_map_delete_elem(e->fd, key);
+			continue;
+		}
+		entries_copy(e, done, k, id, keys, NULL);
+		cnt = (__u32)k;
+		if (bpf_map_delete_batch(e->fd, keys, &cnt, NULL)) {
+			/* unsupported, or one was gone: the rest one at a time */
+			for (i = cnt; i < k; i++)
+				bpf_map_delete_elem(e->fd, keys + i * e->key_size);
+		}
+		done += k;
+	}
+	free(keys);
+}
+
+static struct entries class_entries(const struct maps *m, const struct cmp_ruleset *rs)
+{
+	return ENTRIES(m->class, rs->cls, rs->n_cls, struct tcs_class_key, cls);
+}
+
+static struct entries match_entries(const struct maps *m, const struct cmp_ruleset *rs)
+{
+	return ENTRIES(m->match, rs->match, rs->n_match, struct tcs_match_key, rule);
+}
+
+/* Same class table: same prefixes, same class ids. */
+static bool cls_equal(const struct cmp_ruleset *a, const struct cmp_ruleset *b)
+{
+	return a->n_cls == b->n_cls && !memcmp(a->cls, b->cls, a->n_cls * sizeof(*a->cls));
+}
+
+/* Delete a published ruleset: header first, so lookups stop early; not its class table. */
+static void rs_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+{
+	struct entries me = match_entries(m, rs);
+
+	bpf_map_delete_elem(m->rulesets, &id);
+	entries_delete(&me, me.n, id);
+}
+
+static void table_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t table)
+{
+	struct entries ce = class_entries(m, rs);
+
+	entries_delete(&ce, ce.n, table);
+}
+
+/*
+ * Write a ruleset under a new id, using class table `table`: its own (table
+ * is id), written here, or one in force. Its header last, when it is
+ * complete. On failure it deletes what it wrote, and only that.
+ */
+static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id, uint32_t table)
+{
+	struct entries ce = class_entries(m, rs), me = match_entries(m, rs);
+	struct tcs_ruleset hdr = rs->hdr;
 	size_t c = 0, n = 0;
 	int err = 0;
 
-	for (; c < rs->n_cls; c++) {
-		struct tcs_class_key k = rs->cls[c].key;
-
-		k.ruleset = id;
-		if (fault_map_write() ||
-		    bpf_map_update_elem(m->class, &k, &rs->cls[c].cls, BPF_NOEXIST)) {
-			err = -errno;
-			goto undo;
-		}
-	}
-	for (; n < rs->n_match; n++) {
-		struct tcs_match_key k = rs->match[n].key;
-
-		k.ruleset = id;
-		if (fault_map_write() ||
-		    bpf_map_update_elem(m->match, &k, &rs->match[n].rule, BPF_NOEXIST)) {
-			err = -errno;
-			goto undo;
-		}
-	}
-	if (!bpf_map_update_elem(m->rulesets, &id, &rs->hdr, BPF_NOEXIST))
+	if (table == id)
+		c = entries_write(&ce, id, &err);
+	if (!err)
+		n = entries_write(&me, id, &err);
+	hdr.class_table = table;
+	if (!err && !bpf_map_update_elem(m->rulesets, &id, &hdr, BPF_NOEXIST))
 		return 0;
-	err = -errno;
-undo:
-	while (n--) {
-		struct tcs_match_key k = rs->match[n].key;
-
-		k.ruleset = id;
-		bpf_map_delete_elem(m->match, &k);
-	}
-	while (c--) {
-		struct tcs_class_key k = rs->cls[c].key;
-
-		k.ruleset = id;
-		bpf_map_delete_elem(m->class, &k);
-	}
+	if (!err)
+		err = -errno;
+	entries_delete(&me, n, id);
+	entries_delete(&ce, c, id);
 	return err;
 }
 
-/* Is a rule of this identity (and so this uid) in c? */
-static int rule_known(const struct compiled *c, const struct cmp_uid *u)
+/* The rule of c with u's identity (and so its uid), or NULL. */
+static const struct cmp_uid *rule_find(const struct compiled *c, const struct cmp_uid *u)
 {
-	return !!bsearch(u, c->uids, c->n_uids, sizeof(*u), uid_cmp);
+	return bsearch(u, c->uids, c->n_uids, sizeof(*u), uid_cmp);
+}
+
+/*
+ * A per-CPU entry of a map that is not preallocated comes from the kernel's
+ * per-CPU allocator, whose free pages are refilled in the background: a
+ * policy of thousands of new rules can find it empty for a moment (ENOMEM)
+ * and succeed a millisecond later. Wait for it, up to a second.
+ */
+static int stats_create(int fd, const __u32 *uid, const void *zero)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (!bpf_map_update_elem(fd, uid, zero, BPF_NOEXIST))
+			return 0;
+		if (errno != ENOMEM)
+			return -1;
+		usleep(1000);
+	}
+	return -1;
 }
 
 /*
  * Counters of new rules start at zero, those of kept rules continue; every
- * rule's description is (re)written for tcshapectl and later restarts.
+ * rule's description is written for tcshapectl and later restarts. prev is
+ * what this instance published last (NULL: nothing yet): a rule it holds
+ * with the same uid has its counters, and its description if unchanged, so
+ * a reload that changes one rule of 10,000 writes one.
  */
-static int rules_publish(struct maps *m, const struct compiled *c)
+static int rules_publish(struct maps *m, const struct compiled *c, const struct compiled *prev)
 {
 	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
 	size_t i;
@@ -325,12 +477,16 @@ static int rules_publish(struct maps *m, const struct compiled *c)
 	if (!zero)
 		return -ENOMEM;
 	for (i = 0; i < c->n_uids; i++) {
-		if (bpf_map_update_elem(m->rule_stats, &c->uids[i].uid, zero, BPF_NOEXIST) &&
-		    errno != EEXIST) {
+		const struct cmp_uid *u = &c->uids[i], *o = prev ? rule_find(prev, u) : NULL;
+
+		if (o && o->uid == u->uid) {
+			if (!memcmp(&o->info, &u->info, sizeof(u->info)))
+				continue;
+		} else if (stats_create(m->rule_stats, &u->uid, zero) && errno != EEXIST) {
 			err = -errno;
 			break;
 		}
-		if (bpf_map_update_elem(m->rule_info, &c->uids[i].uid, &c->uids[i].info, BPF_ANY)) {
+		if (bpf_map_update_elem(m->rule_info, &u->uid, &u->info, BPF_ANY)) {
 			err = -errno;
 			break;
 		}
@@ -380,6 +536,33 @@ static void keys_purge(struct maps *m, __u32 *uids, size_t n)
 		log_debug("freed %u limiter keys of %zu removed rules", p.freed, n);
 }
 
+/*
+ * The totals' state of removed rules (uids sorted): a small map (rules with
+ * a total x interfaces), not preallocated, so nothing else would free it.
+ * Its keys are collected first: deleting while walking restarts the walk.
+ */
+static void totals_purge(struct maps *m, const __u32 *uids, size_t n)
+{
+	struct tcs_total_key k, prev, *del = NULL, *nd;
+	size_t nd_n = 0, i;
+	int first = 1;
+
+	while (n && !bpf_map_get_next_key(m->totals, first ? NULL : &prev, &k)) {
+		first = 0;
+		prev = k;
+		if (!bsearch(&k.uid, uids, n, sizeof(*uids), u32_cmp))
+			continue;
+		nd = realloc(del, (nd_n + 1) * sizeof(*del));
+		if (!nd)
+			break;
+		del = nd;
+		del[nd_n++] = k;
+	}
+	for (i = 0; i < nd_n; i++)
+		bpf_map_delete_elem(m->totals, &del[i]);
+	free(del);
+}
+
 /* Forget the rules of old that are not in c: counters, descriptions, limiter keys. */
 static void rules_forget(struct maps *m, const struct compiled *old, const struct compiled *c)
 {
@@ -387,33 +570,36 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 	size_t i, n = 0;
 
 	for (i = 0; i < old->n_uids; i++) {
-		if (rule_known(c, &old->uids[i]))
+		if (rule_find(c, &old->uids[i]))
 			continue;
 		bpf_map_delete_elem(m->rule_stats, &old->uids[i].uid);
 		bpf_map_delete_elem(m->rule_info, &old->uids[i].uid);
 		if (gone)
 			gone[n++] = old->uids[i].uid;
 	}
-	if (gone)
-		keys_purge(m, gone, n);
+	if (gone) {
+		keys_purge(m, gone, n);	/* sorts gone */
+		totals_purge(m, gone, n);
+	}
 	free(gone);
 }
 
-static int id_current(const struct maps *m, uint32_t id)
+static int id_in(const uint32_t *ids, size_t n, uint32_t id)
 {
 	size_t i;
 
-	for (i = 0; i < m->cur->n_rs; i++)
-		if (m->cur_ids[i] == id)
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
 			return 1;
 	return 0;
 }
 
 /*
- * Delete the entries of map fd (keys of key_size, ruleset id at id_off) that
- * belong to no ruleset in force: what a killed earlier instance left.
+ * Delete the entries of map fd (keys of key_size, ruleset or class table
+ * id at id_off) whose id is not in live (the n in force): what a killed
+ * earlier instance left.
  */
-static void sweep_map(struct maps *m, int fd, size_t key_size, size_t id_off)
+static void sweep_map(int fd, size_t key_size, size_t id_off, const uint32_t *live, size_t nl)
 {
 	unsigned char key[64], next[64], *stale = NULL;
 	size_t n = 0, i;
@@ -426,7 +612,7 @@ static void sweep_map(struct maps *m, int fd, size_t key_size, size_t id_off)
 		memcpy(key, next, key_size);
 		prev = key;
 		memcpy(&id, key + id_off, sizeof(id));
-		if (id_current(m, id))
+		if (id_in(live, nl, id))
 			continue;
 		ns = realloc(stale, (n + 1) * key_size);
 		if (!ns)
@@ -468,11 +654,13 @@ static void sweep_bindings(struct maps *m)
 
 static void maps_sweep(struct maps *m)
 {
-	sweep_map(m, m->rulesets, sizeof(__u32), 0);
-	sweep_map(m, m->match, sizeof(struct tcs_match_key),
-		  offsetof(struct tcs_match_key, ruleset));
-	sweep_map(m, m->class, sizeof(struct tcs_class_key),
-		  offsetof(struct tcs_class_key, ruleset));
+	size_t n = m->cur->n_rs;
+
+	sweep_map(m->rulesets, sizeof(__u32), 0, m->cur_ids, n);
+	sweep_map(m->match, sizeof(struct tcs_match_key), offsetof(struct tcs_match_key, ruleset),
+		  m->cur_ids, n);
+	sweep_map(m->class, sizeof(struct tcs_class_key), offsetof(struct tcs_class_key, ruleset),
+		  m->cur_tables, n);
 	sweep_bindings(m);
 	m->swept = 1;
 }
@@ -491,6 +679,7 @@ static const struct binding *bind_find(const struct binding *b, size_t n, uint32
 int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size_t nb)
 {
 	uint32_t *ids = calloc(c->n_rs ? c->n_rs : 1, sizeof(*ids));
+	uint32_t *tables = calloc(c->n_rs ? c->n_rs : 1, sizeof(*tables));
 	unsigned char *fresh = calloc(c->n_rs ? c->n_rs : 1, 1);
 	unsigned char *kept = calloc(m->cur->n_rs + 1, 1);
 	struct binding *nbind = calloc(nb ? nb : 1, sizeof(*nbind));
@@ -500,23 +689,41 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	size_t i, j;
 	int err = 0;
 
-	if (!ids || !fresh || !kept || !nbind) {
+	if (!ids || !tables || !fresh || !kept || !nbind) {
 		err = -ENOMEM;
 		goto out;
 	}
 	memcpy(nbind, b, nb * sizeof(*b));
 
-	/* 1. every ruleset: the one already published if identical, else a new one */
+	/*
+	 * 1. every ruleset: the one already published if identical, else a
+	 * new one; a new one shares the class table (most of a big policy's
+	 * entries) of one in force or written before it if it is the same.
+	 */
 	for (i = 0; i < c->n_rs; i++) {
 		for (j = 0; j < m->cur->n_rs; j++) {
 			if (c == m->cur ? i == j : rs_equal(&c->rs[i], &m->cur->rs[j])) {
 				ids[i] = m->cur_ids[j];
+				tables[i] = m->cur_tables[j];
 				kept[j] = 1;
 				break;
 			}
 		}
-		if (j == m->cur->n_rs)
-			ids[i] = next_id++;
+		if (j < m->cur->n_rs)
+			continue;
+		ids[i] = tables[i] = next_id++;
+		for (j = 0; j < m->cur->n_rs; j++)
+			if (cls_equal(&c->rs[i], &m->cur->rs[j]))
+				break;
+		if (j < m->cur->n_rs) {
+			tables[i] = m->cur_tables[j];
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (cls_equal(&c->rs[i], &c->rs[j]))
+				break;
+		if (j < i)
+			tables[i] = tables[j];
 	}
 	/*
 	 * The ids (and rule uids) are reserved before anything is written
@@ -541,7 +748,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 				break;
 		if (j < m->cur->n_rs)
 			continue;
-		err = rs_write(m, &c->rs[i], ids[i]);
+		err = rs_write(m, &c->rs[i], ids[i], tables[i]);
 		if (err) {
 			log_err("publish ruleset %u: %s", ids[i], strerror(-err));
 			goto undo;
@@ -550,7 +757,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	}
 	if (c != m->cur)
 		fault_point("written");
-	err = c == m->cur ? 0 : rules_publish(m, c);
+	err = c == m->cur ? 0 : rules_publish(m, c, m->cur_ids ? m->cur : NULL);
 	if (err) {
 		log_err("publish rules: %s", strerror(-err));
 		goto undo;
@@ -584,6 +791,10 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	for (j = 0; j < m->cur->n_rs; j++)
 		if (!kept[j])
 			rs_delete(m, &m->cur->rs[j], m->cur_ids[j]);
+	for (j = 0; j < m->cur->n_rs; j++)
+		if (!id_in(tables, c->n_rs, m->cur_tables[j]) &&
+		    !id_in(m->cur_tables, j, m->cur_tables[j]))
+			table_delete(m, &m->cur->rs[j], m->cur_tables[j]);
 	if (c != m->cur)
 		rules_forget(m, m->cur, c);
 	if (c != m->cur)
@@ -592,12 +803,14 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	if (c != m->cur)
 		compile_free(m->cur);
 	free(m->cur_ids);
+	free(m->cur_tables);
 	free(m->bind);
 	m->cur = c;
 	m->cur_ids = ids;
+	m->cur_tables = tables;
 	m->bind = nbind;
 	m->n_bind = nb;
-	ids = NULL;
+	ids = tables = NULL;
 	nbind = NULL;
 	if (!m->swept)
 		maps_sweep(m);
@@ -620,16 +833,21 @@ unflip:
 	}
 	maps_sync(m);
 undo:
-	for (i = 0; i < c->n_rs; i++)
-		if (fresh[i])
-			rs_delete(m, &c->rs[i], ids[i]);
+	for (i = 0; i < c->n_rs; i++) {
+		if (!fresh[i])
+			continue;
+		rs_delete(m, &c->rs[i], ids[i]);
+		if (tables[i] == ids[i])
+			table_delete(m, &c->rs[i], ids[i]);
+	}
 	rules_forget(m, c, m->cur);
-	rules_publish(m, m->cur);
+	rules_publish(m, m->cur, c);
 	/* the uids c took are reserved in tcs_meta: never hand them out again */
 	if (c->next_uid > m->cur->next_uid)
 		m->cur->next_uid = c->next_uid;
 out:
 	free(ids);
+	free(tables);
 	free(fresh);
 	free(kept);
 	free(nbind);

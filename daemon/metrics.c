@@ -72,6 +72,54 @@ static __u64 rule_keys(const struct state_rule *r)
 	return r->keys;
 }
 
+static __u64 total_limit(const struct state_rule *r)
+{
+	return r->info.total_bps / 8;
+}
+
+static __u64 total_dropped(const struct state_rule *r)
+{
+	return r->total.dropped;
+}
+
+static __u64 total_share(const struct state_rule *r)
+{
+	return (r->total.share_bps ? r->total.share_bps : r->info.rate_bps) / 8;
+}
+
+static __u64 total_keys(const struct state_rule *r)
+{
+	return r->total.active_keys;
+}
+
+/*
+ * Rules with a total (bpf/total.bpf.h): its limit, refusals and fair share;
+ * what passes it is tcshaped_rule_bytes_total.
+ */
+static void total_metrics(FILE *o, const struct state_rule *r, size_t n)
+{
+	struct state_rule *t = calloc(n ? n : 1, sizeof(*t));
+	size_t i, nt = 0;
+
+	if (!t)
+		return;
+	for (i = 0; i < n; i++)
+		if (r[i].info.total_bps)
+			t[nt++] = r[i];
+	if (nt) {
+		per_rule(o, t, nt, "tcshaped_rule_total_limit_bytes_per_second", "gauge",
+			 "A rule's total: all its keys together, L2 bytes per second", total_limit);
+		per_rule(o, t, nt, "tcshaped_rule_total_dropped_packets_total", "counter",
+			 "Packets within their key's limit that the rule's total refused",
+			 total_dropped);
+		per_rule(o, t, nt, "tcshaped_rule_total_share_bytes_per_second", "gauge",
+			 "The fair share of the total each busy key may use now", total_share);
+		per_rule(o, t, nt, "tcshaped_rule_total_active_keys", "gauge",
+			 "Keys that sent in the last share period (100 ms)", total_keys);
+	}
+	free(t);
+}
+
 static __u64 tcp_retrans(const struct state_rule *r)
 {
 	return r->tcp.retrans;
@@ -191,6 +239,7 @@ int metrics_write(FILE *o, const struct state_fds *f)
 		 rule_burst);
 	per_rule(o, r, n, "tcshaped_rule_active_keys", "gauge", "Limiter keys a rule holds",
 		 rule_keys);
+	total_metrics(o, r, n);
 	tcp_metrics(o, r, n);
 	help(o, "tcshaped_packets_total", "counter",
 	     "Packets outside any rule's counters, by reason (classified: flow cache misses)");

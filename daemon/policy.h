@@ -64,6 +64,9 @@ struct pol_rule {
 	struct pol_match match;
 	uint64_t rate_bps;	/* bits per second, > 0 */
 	uint64_t burst_bytes;	/* resolved: a time burst is converted at the rate */
+	uint64_t total_bps;	/* all keys together, bits per second; 0: no total */
+	uint8_t prefix4;	/* per: src/dst: address bits one key covers */
+	uint8_t prefix6;
 	enum pol_per per;
 	enum pol_action action;
 	/* pace */
@@ -136,6 +139,9 @@ struct pol_settings {
 #define POL_DEFAULT_BURST_NS		10000000ull
 #define POL_DEFAULT_INGRESS_BURST_NS	100000000ull
 #define POL_DEFAULT_BURST_MIN		65536ull
+/* key_prefix when none is given: one key per IPv4 host, per IPv6 network */
+#define POL_DEFAULT_PREFIX4		32u
+#define POL_DEFAULT_PREFIX6		64u
 
 struct policy {
 	char *path;

@@ -16,6 +16,7 @@
 #include "policy_value.h"
 #include "strmap.h"
 #include "units.h"
+#include "units.h"
 #include "yaml_walk.h"
 
 #define POL_VERSION	  1
@@ -73,6 +74,7 @@ struct rule_state {
 	yaml_node_t *ports; /* first sport/dport: where a proto clash is reported */
 	yaml_node_t *action;
 	yaml_node_t *max_delay, *ecn, *ecn_threshold; /* pace keys, checked once all are read */
+	yaml_node_t *total, *key_prefix;	      /* checked once rate and per are read */
 };
 
 #define IFACE(f) offsetof(struct iface_state, f)
@@ -143,7 +145,7 @@ static int h_rate(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_ke
 {
 	struct rule_state *rs = obj;
 
-	rs->rate_ok = value_rate(pc, n, &rs->r.rate_bps);
+	rs->rate_ok = value_rate(pc, n, "rate", &rs->r.rate_bps);
 	return 0;
 }
 
@@ -259,6 +261,70 @@ static void resolve_pace(struct pctx *pc, struct rule_state *rs)
 	}
 }
 
+static int h_total(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+{
+	struct rule_state *rs = obj;
+
+	rs->total = n;
+	if (!value_rate(pc, n, "total", &rs->r.total_bps))
+		rs->r.total_bps = 0;
+	return 0;
+}
+
+/* key_prefix's ipv4 or ipv6: bits of the address, arg the family's width. */
+static int h_prefix_bits(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+{
+	unsigned int max = *(const unsigned int *)key->arg;
+	uint64_t v;
+
+	if (!parse_uint(pc, n, key->name, &v))
+		return 0;
+	if (v > max)
+		perr(pc, n, "key_prefix %s must be 0-%u (bits of the address); got %s", key->name, max,
+		     sval(n));
+	else
+		*(uint8_t *)((char *)obj + key->off) = (uint8_t)v;
+	return 0;
+}
+
+static const unsigned int bits4 = 32, bits6 = 128;
+static const struct yw_key key_prefix_keys[] = {
+	{ "ipv4", YAML_SCALAR_NODE, "a number of bits, 0-32", h_prefix_bits,
+	  offsetof(struct rule_state, r.prefix4), &bits4 },
+	{ "ipv6", YAML_SCALAR_NODE, "a number of bits, 0-128", h_prefix_bits,
+	  offsetof(struct rule_state, r.prefix6), &bits6 },
+	{ NULL, YAML_NO_NODE, NULL, NULL, 0, NULL },
+};
+
+static int h_key_prefix(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+{
+	((struct rule_state *)obj)->key_prefix = n;
+	return walk_map(pc, n, key_prefix_keys, "in key_prefix", obj, NULL);
+}
+
+/* Once the whole rule is read: a total holds several keys, at least one at its rate. */
+static void check_total(struct pctx *pc, struct rule_state *rs)
+{
+	char rate[32], total[32];
+
+	if (rs->key_prefix && rs->r.per != POL_PER_SRC && rs->r.per != POL_PER_DST)
+		perr(pc, rs->key_prefix,
+		     "key_prefix only applies to per: src or per: dst; this rule is per: %s",
+		     pol_per_name(rs->r.per));
+	if (!rs->total || !rs->r.total_bps)
+		return;
+	if (rs->r.per == POL_PER_RULE) {
+		perr(pc, rs->total,
+		     "total needs several keys (per: flow, src or dst); per: rule has one: set its rate");
+		return;
+	}
+	if (rs->rate_ok && rs->r.total_bps < rs->r.rate_bps)
+		perr(pc, rs->total,
+		     "total %s is below the rate %s: each key would never reach its rate; raise total or lower rate",
+		     units_fmt_rate(rs->r.total_bps, total, sizeof(total)),
+		     units_fmt_rate(rs->r.rate_bps, rate, sizeof(rate)));
+}
+
 #define RULE(f) offsetof(struct rule_state, f)
 static const struct yw_key rule_keys[] = {
 	{ "name", YAML_SCALAR_NODE, "a scalar", h_rule_name, 0, NULL },
@@ -271,6 +337,9 @@ static const struct yw_key rule_keys[] = {
 	{ "max_delay", YAML_SCALAR_NODE, "a scalar", yw_node, RULE(max_delay), NULL },
 	{ "ecn", YAML_SCALAR_NODE, "a scalar", h_ecn, RULE(r.ecn), &ecn_enum },
 	{ "ecn_threshold", YAML_SCALAR_NODE, "a scalar", yw_node, RULE(ecn_threshold), NULL },
+	{ "total", YAML_SCALAR_NODE, "a scalar", h_total, 0, NULL },
+	{ "key_prefix", YAML_MAPPING_NODE, "a mapping such as { ipv4: 24, ipv6: 56 }", h_key_prefix, 0,
+	  NULL },
 	{ NULL, YAML_NO_NODE, NULL, NULL, 0, NULL },
 };
 enum { RK_NAME, RK_MATCH, RK_RATE };
@@ -316,7 +385,9 @@ static int parse_rule(struct pctx *pc, yaml_node_t *map, void *obj, const struct
 		.dir = dir,
 		.r = { .pos = pos_of(map),
 		       .per = POL_PER_FLOW,
-		       .action = dir == POL_EGRESS ? POL_ACT_AUTO : POL_ACT_DROP },
+		       .action = dir == POL_EGRESS ? POL_ACT_AUTO : POL_ACT_DROP,
+		       .prefix4 = POL_DEFAULT_PREFIX4,
+		       .prefix6 = POL_DEFAULT_PREFIX6 },
 	};
 	struct pol_rules *rules = &is->ifc.dir[dir];
 	unsigned int seen;
@@ -341,6 +412,7 @@ static int parse_rule(struct pctx *pc, yaml_node_t *map, void *obj, const struct
 	if (!rs.action)
 		rs.r.action_pos = rs.r.pos;
 	resolve_pace(pc, &rs);
+	check_total(pc, &rs);
 
 	/* ports without proto: the compile step narrows to the port protocols */
 	for (i = 0; rs.ports && i < rs.r.match.n_proto; i++) {

@@ -254,7 +254,7 @@ static void no_spaces(const char *s, char *out, size_t len)
 	out[o] = '\0';
 }
 
-bool value_rate(struct pctx *pc, yaml_node_t *n, uint64_t *bps)
+bool value_rate(struct pctx *pc, yaml_node_t *n, const char *what, uint64_t *bps)
 {
 	const char *s = sval(n), *unit = "";
 	char fixed[64];
@@ -262,27 +262,27 @@ bool value_rate(struct pctx *pc, yaml_node_t *n, uint64_t *bps)
 	switch (unit_why(s, units_parse_rate, bps, &unit)) {
 	case UV_OK:
 		if (!*bps) {
-			perr(pc, n, "rate must be greater than 0");
+			perr(pc, n, "%s must be greater than 0", what);
 			return false;
 		}
 		return true;
 	case UV_SPACE:
 		no_spaces(s, fixed, sizeof(fixed));
-		perr(pc, n, "rate \"%s\" must not contain spaces; write %s", s, fixed);
+		perr(pc, n, "%s \"%s\" must not contain spaces; write %s", what, s, fixed);
 		return false;
 	case UV_BAD_NUMBER:
-		perr(pc, n, "bad rate \"%s\": expected a number and a unit, e.g. 10mbit", s);
+		perr(pc, n, "bad %s \"%s\": expected a number and a unit, e.g. 10mbit", what, s);
 		return false;
 	case UV_NO_UNIT:
-		perr(pc, n, "rate \"%s\" needs a unit, e.g. %smbit or %sbps (bytes/s)", s, s, s);
+		perr(pc, n, "%s \"%s\" needs a unit, e.g. %smbit or %sbps (bytes/s)", what, s, s, s);
 		return false;
 	case UV_BAD_UNIT:
 		perr(pc, n,
-		     "unknown rate unit \"%s\" in \"%s\"; use bit, kbit, mbit, gbit, tbit, bps, kbps, ... (tc(8) units)",
-		     unit, s);
+		     "unknown %s unit \"%s\" in \"%s\"; use bit, kbit, mbit, gbit, tbit, bps, kbps, ... (tc(8) units)",
+		     what, unit, s);
 		return false;
 	case UV_TOO_BIG:
-		perr(pc, n, "rate \"%s\" is too large (more than 2^64-1 bit/s)", s);
+		perr(pc, n, "%s \"%s\" is too large (more than 2^64-1 bit/s)", what, s);
 		return false;
 	}
 	return false;

@@ -22,8 +22,8 @@ int value_port(struct pctx *pc, const char *key, yaml_node_t *n, void *obj);
 int value_dscp(struct pctx *pc, const char *key, yaml_node_t *n, void *obj);
 int value_prefix(struct pctx *pc, const char *key, yaml_node_t *n, void *obj);
 
-/* A rate such as 10mbit, more than 0; false (reported) when it is not. */
-bool value_rate(struct pctx *pc, yaml_node_t *n, uint64_t *bps);
+/* A rate such as 10mbit ("rate", "total": what), more than 0; false (reported) when it is not. */
+bool value_rate(struct pctx *pc, yaml_node_t *n, const char *what, uint64_t *bps);
 /*
  * A burst as a size (64kb) or a time at the rate (10ms); without a valid
  * rate a time burst is only checked.

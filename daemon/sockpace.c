@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Socket pacing for the daemon: load bpf/sockpace.bpf.c with the classifier's
- * tcs_socks and tcs_rule_info, link its sock_ops program at the cgroup v2
+ * tcs_socks, tcs_rule_info and tcs_totals, link its sock_ops program at the cgroup v2
  * root (a link: it coexists with everyone else's programs and goes away with
  * us, never detaching anything of theirs), and run its TCP iterator.
  */
@@ -59,6 +59,8 @@ static int load(struct tcshape_bpf *tc, const char *pin_dir, __u32 keys, struct 
 		err = bpf_map__reuse_fd(skel->maps.tcs_ifaces, bpf_map__fd(tc->maps.tcs_ifaces));
 	if (!err)
 		err = bpf_map__reuse_fd(skel->maps.tcs_rule_info, bpf_map__fd(tc->maps.tcs_rule_info));
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.tcs_totals, bpf_map__fd(tc->maps.tcs_totals));
 	if (!err)
 		err = sockpace_bpf__load(skel);
 	if (err) {

@@ -11,12 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
+#include <stdbool.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "pinlock.h"
 #include "state.h"
+#include "total.bpf.h"	/* the share arithmetic, as the classifier does it */
 
 const char *const state_stat_names[TCS_STAT_NR] = {
 	[TCS_STAT_NOT_IP] = "not_ip",
@@ -54,6 +57,7 @@ int state_open_pins(const char *dir, struct state_fds *f)
 		{ TCS_MAP_STATS, offsetof(struct state_fds, stats) },
 		{ TCS_MAP_DAEMON, offsetof(struct state_fds, daemon) },
 		{ TCS_MAP_TCP_STATS, offsetof(struct state_fds, tcp_stats) },
+		{ TCS_MAP_TOTALS, offsetof(struct state_fds, totals) },
 	};
 	LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
 	char path[PATH_MAX];
@@ -68,6 +72,8 @@ int state_open_pins(const char *dir, struct state_fds *f)
 		fd = bpf_obj_get_opts(path, &ro);
 		if (fd < 0 && errno == ENOENT && maps[i].off == offsetof(struct state_fds, tcp_stats))
 			continue;	/* socket pacing off: no TCP health to show */
+		if (fd < 0 && errno == ENOENT && maps[i].off == offsetof(struct state_fds, totals))
+			continue;	/* an older tcshaped's pins */
 		if (fd < 0) {
 			err = -errno;
 			state_close(f);
@@ -273,6 +279,40 @@ static int key_count(const struct tcs_key *k, const struct tcs_key_state *st, vo
 	return 0;
 }
 
+/* Each rule's totals, from tcs_totals (one entry per rule and interface: a small map). */
+static void totals_add(const struct state_fds *f, struct state_rule *r, size_t n)
+{
+	struct tcs_total_key k, prev;
+	struct tcs_total_state ts;
+	struct state_rule *sr;
+	struct timespec now;
+	__u64 ns, e, kw, bps;
+	int first = 1;
+
+	if (f->totals < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);	/* bpf_ktime_get_ns()'s clock */
+	ns = (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec;
+	e = ns / TCS_SHARE_PERIOD_NS;
+	while (!bpf_map_get_next_key(f->totals, first ? NULL : &prev, &k)) {
+		first = 0;
+		prev = k;
+		sr = (struct state_rule *)state_rule_by_uid(r, n, k.uid);
+		if (!sr || bpf_map_lookup_elem(f->totals, &k, &ts))
+			continue;
+		sr->total.dropped += ts.clock.dropped;
+		/* the last period that is complete */
+		kw = ts.keys[(e - 1) & 1];
+		if (tagged(kw, e - 1)) {
+			sr->total.active_keys += kw & TCS_KEYS_MASK;
+			sr->total.busy_keys += (kw >> TCS_TOTAL_KEYS_BITS) & TCS_KEYS_MASK;
+		}
+		bps = total_key_bps(&ts, ns, sr->info.rate_bps);
+		if (bps < sr->info.rate_bps && (!sr->total.share_bps || bps < sr->total.share_bps))
+			sr->total.share_bps = bps;
+	}
+}
+
 int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 {
 	int ncpus = libbpf_num_possible_cpus(), c, v, first = 1;
@@ -326,6 +366,7 @@ int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 		state_rules_sort_by_uid(r, nrules);
 	cnt.r = r;
 	cnt.n = nrules;
+	totals_add(f, r, nrules);
 	err = state_keys_walk(f->keys, key_count, &cnt);
 	if (err)
 		goto out;

@@ -16,6 +16,7 @@
 struct state_fds {
 	int ifaces, keys, rule_info, rule_stats, stats, daemon, dir;
 	int tcp_stats;		/* -1: socket pacing never ran here */
+	int totals;		/* -1: pinned by a tcshaped without totals */
 };
 
 /*
@@ -25,6 +26,20 @@ struct state_fds {
 int state_open_pins(const char *dir, struct state_fds *f);
 void state_close(struct state_fds *f);
 
+/*
+ * A rule's total (bpf/total.bpf.h), summed over the interfaces it is on
+ * (what passes it is what the rule sent): what the total alone refused, and
+ * from the last counted share period the active and busy keys and the
+ * share each busy key is held to (the lowest over the interfaces; 0: the
+ * rule's rate).
+ */
+struct state_total {
+	__u64 dropped;
+	__u64 active_keys;
+	__u64 busy_keys;
+	__u64 share_bps;
+};
+
 struct state_rule {
 	__u32 uid;
 	struct tcs_rule_info info;
@@ -32,6 +47,7 @@ struct state_rule {
 	__u64 bytes[TCS_V_NR];
 	__u64 keys;		/* limiter keys in use */
 	struct tcs_tcp_stats tcp;	/* its local TCP connections (socket pacing) */
+	struct state_total total;	/* info.total_bps != 0: its total, over its interfaces */
 };
 
 /* Local TCP connections a rule covers now, and how many of them we cap. */

@@ -233,6 +233,54 @@ static void tcp_table(const struct state_rule *b, size_t nb, const struct state_
 	}
 }
 
+/* What passed a rule (and so its total) in the interval, bits/s. */
+static double sent_rate(const struct state_rule *r, const struct state_rule *old, double dt)
+{
+	if (!old || state_sent_bytes(r) < state_sent_bytes(old) || dt <= 0)
+		return 0;
+	return (double)(state_sent_bytes(r) - state_sent_bytes(old)) * 8 / dt;
+}
+
+/* Rules with a total: its limit and usage beside the per-key figures. */
+static void total_json(const struct state_rule *r, const struct state_rule *old, double dt)
+{
+	if (!r->info.total_bps)
+		return;
+	printf(",\"total\":{\"limit_bps\":%llu,\"rate_bps\":%.0f,"
+	       "\"dropped_packets\":%llu,\"active_keys\":%llu,\"busy_keys\":%llu,"
+	       "\"share_bps\":%llu}",
+	       (unsigned long long)r->info.total_bps, sent_rate(r, old, dt),
+	       (unsigned long long)r->total.dropped, (unsigned long long)r->total.active_keys,
+	       (unsigned long long)r->total.busy_keys,
+	       (unsigned long long)(r->total.share_bps ? r->total.share_bps : r->info.rate_bps));
+}
+
+static void total_table(const struct state_rule *b, size_t nb, const struct state_rule *a,
+			size_t na, double dt)
+{
+	char lim[32], rt[32], sh[32];
+	size_t i, shown = 0;
+
+	for (i = 0; i < nb; i++) {
+		const struct state_rule *r = &b[i];
+
+		if (!r->info.total_bps)
+			continue;
+		if (!shown++)
+			printf("\ntotals (all keys of a rule together; SHARE: what each busy key may use)\n"
+			       "%-12s %-7s %-16s %10s %10s %10s %8s %8s %12s\n", "INTERFACE", "DIR",
+			       "RULE", "TOTAL", "RATE", "SHARE", "ACTIVE", "BUSY", "TOTAL_DROPS");
+		units_fmt_rate(r->info.total_bps, lim, sizeof(lim));
+		units_fmt_rate((uint64_t)sent_rate(r, state_rule_by_uid(a, na, r->uid), dt), rt, sizeof(rt));
+		units_fmt_rate(r->total.share_bps ? r->total.share_bps : r->info.rate_bps, sh,
+			       sizeof(sh));
+		printf("%-12s %-7s %-16s %10s %10s %10s %8llu %8llu %12llu\n", (char *)r->info.iface,
+		       state_dir_name(r->info.dir), (char *)r->info.name, lim, rt, sh,
+		       (unsigned long long)r->total.active_keys,
+		       (unsigned long long)r->total.busy_keys, (unsigned long long)r->total.dropped);
+	}
+}
+
 static int cmd_stats(const struct state_fds *f, double interval)
 {
 	struct state_rule *a = NULL, *b = NULL;
@@ -258,11 +306,9 @@ static int cmd_stats(const struct state_fds *f, double interval)
 		printf("{\"interval\":%.3f,\"rules\":[", dt);
 	for (i = 0; i < nb; i++) {
 		const struct state_rule *old = state_rule_by_uid(a, na, b[i].uid);
-		double rate = 0;
+		double rate = sent_rate(&b[i], old, dt);
 		char lim[32], rt[32];
 
-		if (old && state_sent_bytes(&b[i]) >= state_sent_bytes(old))
-			rate = (double)(state_sent_bytes(&b[i]) - state_sent_bytes(old)) * 8 / dt;
 		if (json) {
 			printf("%s{\"interface\":", i ? "," : "");
 			jstr((char *)b[i].info.iface);
@@ -284,6 +330,7 @@ static int cmd_stats(const struct state_fds *f, double interval)
 			       (unsigned long long)b[i].packets[TCS_V_DROP],
 			       (unsigned long long)b[i].bytes[TCS_V_DROP],
 			       (unsigned long long)b[i].keys);
+			total_json(&b[i], old, dt);
 			tcp_json(&b[i], old);
 			putchar('}');
 			continue;
@@ -299,8 +346,10 @@ static int cmd_stats(const struct state_fds *f, double interval)
 		       (unsigned long long)b[i].packets[TCS_V_DROP],
 		       (unsigned long long)b[i].packets[TCS_V_MARK], (unsigned long long)b[i].keys);
 	}
-	if (!json)
+	if (!json) {
+		total_table(b, nb, a, na, dt);
 		tcp_table(b, nb, a, na);
+	}
 	if (json) {
 		printf("],\"packets\":{");
 		for (i = 0; i < TCS_STAT_NR; i++)

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * make bench, classifier part: ns/packet of the real classifier under
- * BPF_PROG_TEST_RUN against a do-nothing tc program measured in the same run,
- * for a 1-rule and a 10,000-rule / 100,000-prefix policy, with and without the
- * flow cache; and how long parse, compile and publish of the big policy take.
+ * make bench, in-kernel part: ns/packet of the real classifier under
+ * BPF_PROG_TEST_RUN against a do-nothing tc program measured in the same
+ * rounds (interleaved, medians); how long parse, compile and publish of the
+ * 10,000-rule / 100,000-prefix policy take, first and for a one-rule change;
+ * kernel bytes per limiter key from the maps' own accounting (fdinfo memlock).
+ * Prints tables; with --json FILE also writes the figures for build/bench.json.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <linux/if_ether.h>
+#include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
-#include <linux/udp.h>
+#include <linux/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +30,10 @@
 #include "maps.h"
 #include "policy.h"
 
-#define REPEAT 200000
-#define ROUNDS 5
+#define MAX_ROUNDS 15
+#define FRAME_LEN  1514 /* a full-size Ethernet frame: 1500 bytes of IP */
+
+static int repeat = 100000, rounds = 7;
 
 static double now_s(void)
 {
@@ -38,66 +43,65 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* An IPv6/UDP frame to dst:dport. */
-static size_t frame(unsigned char *buf, const unsigned char *dst, unsigned short dport)
+static const unsigned char dst4[4] = {198, 18, 0, 7};
+
+/* A 1514-byte TCP frame, IPv4 to dst4 or IPv6 to dst6, to dport. */
+static size_t frame(unsigned char *buf, int v6, const unsigned char *dst6, unsigned short dport)
 {
 	struct ethhdr *eth = (void *)buf;
-	struct ipv6hdr *ip6 = (void *)(eth + 1);
-	struct udphdr *udp = (void *)(ip6 + 1);
-	size_t len = sizeof(*eth) + sizeof(*ip6) + sizeof(*udp) + 64;
+	struct tcphdr *tcp;
 
-	memset(buf, 0, len);
-	eth->h_proto = htons(ETH_P_IPV6);
-	ip6->version = 6;
-	ip6->nexthdr = IPPROTO_UDP;
-	ip6->payload_len = htons(sizeof(*udp) + 64);
-	ip6->saddr.s6_addr[0] = 0x20;
-	ip6->saddr.s6_addr[1] = 0x01;
-	ip6->saddr.s6_addr[2] = 0x0d;
-	ip6->saddr.s6_addr[3] = 0xb8;
-	ip6->saddr.s6_addr[15] = 1;
-	memcpy(&ip6->daddr, dst, 16);
-	udp->source = htons(40000);
-	udp->dest = htons(dport);
-	return len;
-}
+	memset(buf, 0, FRAME_LEN);
+	if (v6) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
-/* Median over ROUNDS of the kernel-measured ns per run. */
-static double run_ns(int prog_fd, const void *pkt, size_t len)
-{
-	double v[ROUNDS], t;
-	int i, j;
+		eth->h_proto = htons(ETH_P_IPV6);
+		ip6->version = 6;
+		ip6->nexthdr = IPPROTO_TCP;
+		ip6->payload_len = htons(FRAME_LEN - sizeof(*eth) - sizeof(*ip6));
+		ip6->hop_limit = 64;
+		inet_pton(AF_INET6, "2001:db8::1", &ip6->saddr);
+		memcpy(&ip6->daddr, dst6, 16);
+		tcp = (void *)(ip6 + 1);
+	} else {
+		struct iphdr *ip = (void *)(eth + 1);
 
-	for (i = 0; i < ROUNDS; i++) {
-		struct __sk_buff ctx = { 0 };
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
-			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = REPEAT);
-
-		if (bpf_prog_test_run_opts(prog_fd, &o)) {
-			fprintf(stderr, "test run: %s\n", strerror(errno));
-			exit(1);
-		}
-		v[i] = o.duration;
+		eth->h_proto = htons(ETH_P_IP);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_TCP;
+		ip->tot_len = htons(FRAME_LEN - sizeof(*eth));
+		ip->frag_off = htons(0x4000); /* DF, as TCP sends */
+		/* a source no rule of the generated policies names (their src rules are
+		 * 198.18.x/24) */
+		inet_pton(AF_INET, "198.19.255.1", &ip->saddr);
+		memcpy(&ip->daddr, dst4, 4);
+		tcp = (void *)(ip + 1);
 	}
-	for (i = 0; i < ROUNDS; i++)
-		for (j = i + 1; j < ROUNDS; j++)
-			if (v[j] < v[i])
-				t = v[i], v[i] = v[j], v[j] = t;
-	return v[ROUNDS / 2];
+	tcp->source = htons(40000);
+	tcp->dest = htons(dport);
+	tcp->doff = 5;
+	tcp->ack = 1;
+	return FRAME_LEN;
 }
 
 /*
  * nrules rules, nprefixes IPv6 dst prefixes spread over them (distinct /64s
  * in 2001:db8::/32), each with its own dport; every 50th rule is src-only and
- * every 100th proto+dscp, so there are several shapes. The packet the bench
- * sends matches the LAST rule: a linear scan's worst case.
+ * every 100th proto+dscp, so there are several shapes. The packets the bench
+ * sends match the LAST rule (per: flow; it also lists an IPv4 prefix): a
+ * linear scan's worst case. change_rule >= 0 gives that rule another rate.
  */
-static char *gen_policy(int nrules, int nprefixes, unsigned char *dst, unsigned short *dport)
+static char *gen_policy(int nrules, int nprefixes, int change_rule, unsigned char *dst6,
+			unsigned short *dport)
 {
 	size_t cap = (size_t)nprefixes * 40 + (size_t)nrules * 200 + 4096, n = 0;
 	char *y = malloc(cap);
 	int r, k, pfx = 0, ndst = 0, per;
 
+	if (!y)
+		return NULL;
 	for (r = 0; r < nrules; r++)
 		ndst += !((r % 100 == 99 || r % 50 == 49) && r != nrules - 1);
 	per = (nprefixes + ndst - 1) / ndst;
@@ -107,7 +111,8 @@ static char *gen_policy(int nrules, int nprefixes, unsigned char *dst, unsigned 
 	for (r = 0; r < nrules; r++) {
 		unsigned short port = 1024 + (unsigned short)(r % 60000);
 
-		n += sprintf(y + n, "      - name: r%d\n        rate: %dmbit\n", r, 1 + r % 900);
+		n += sprintf(y + n, "      - name: r%d\n        rate: %dmbit\n        per: flow\n",
+			     r, 1 + r % 900 + (r == change_rule) * 1000);
 		if (r % 100 == 99 && r != nrules - 1) {
 			n += sprintf(y + n, "        match: { proto: tcp, dscp: %d }\n", r % 64);
 			continue;
@@ -119,20 +124,39 @@ static char *gen_policy(int nrules, int nprefixes, unsigned char *dst, unsigned 
 		}
 		n += sprintf(y + n, "        match:\n          dport: %u\n          dst: [", port);
 		for (k = 0; k < per && (k == 0 || pfx < nprefixes); k++, pfx++)
-			n += sprintf(y + n, "%s\"2001:db8:%x:%x::/64\"", k ? ", " : "",
-				     pfx >> 16, pfx & 0xffff);
-		n += sprintf(y + n, "]\n");
+			n += sprintf(y + n, "%s\"2001:db8:%x:%x::/64\"", k ? ", " : "", pfx >> 16,
+				     pfx & 0xffff);
 		if (r == nrules - 1) {
-			memset(dst, 0, 16);
-			dst[0] = 0x20, dst[1] = 0x01, dst[2] = 0x0d, dst[3] = 0xb8;
-			dst[4] = (pfx - 1) >> 24, dst[5] = (pfx - 1) >> 16;
-			dst[6] = (pfx - 1) >> 8, dst[7] = (pfx - 1) & 0xff;
-			dst[15] = 7;
+			n += sprintf(y + n, ", \"198.18.0.0/24\"");
+			memset(dst6, 0, 16);
+			dst6[0] = 0x20, dst6[1] = 0x01, dst6[2] = 0x0d, dst6[3] = 0xb8;
+			dst6[4] = (pfx - 1) >> 24, dst6[5] = (pfx - 1) >> 16;
+			dst6[6] = (pfx - 1) >> 8, dst6[7] = (pfx - 1) & 0xff;
+			dst6[15] = 7;
 			*dport = port;
 		}
+		n += sprintf(y + n, "]\n");
 	}
 	y[n] = 0;
 	return y;
+}
+
+/* y with a total on its first rule (twice its rate): the total's charge beside the key's. */
+static char *with_total(const char *y)
+{
+	const char *at = strstr(y, "        per: flow\n");
+	char *t = malloc(strlen(y) + 32);
+	size_t head;
+
+	if (!at || !t) {
+		free(t);
+		return NULL;
+	}
+	head = (size_t)(at - y);
+	memcpy(t, y, head);
+	strcpy(t + head, "        total: 2mbit\n");
+	strcat(t, at);
+	return t;
 }
 
 struct loaded {
@@ -142,43 +166,54 @@ struct loaded {
 	size_t n_match, n_cls;
 };
 
-static int load(struct loaded *L, bool cache, const char *yaml)
+static const struct binding lo_egress = {.ifindex = 1, .dir = TCS_DIR_EGRESS, .rs = 0};
+
+/* Parse, compile and publish yaml into L's maps, timing each step. */
+static int publish(struct loaded *L, const char *yaml)
 {
-	struct binding b = { .ifindex = 1, .dir = TCS_DIR_EGRESS, .rs = 0 };
 	struct compiled *c = NULL;
 	struct policy *p = NULL;
-	struct bpf_map *map;
 	double t0;
 	int err;
-
-	memset(L, 0, sizeof(*L));
-	L->skel = tcshape_bpf__open();
-	if (!L->skel)
-		return -errno;
-	bpf_object__for_each_map(map, L->skel->obj)
-		bpf_map__set_pin_path(map, NULL);
-	L->skel->rodata->flow_cache = cache;
-	bpf_map__set_max_entries(L->skel->maps.tcs_flows, 65536);
-	bpf_map__set_max_entries(L->skel->maps.tcs_keys, 65536);
-	if ((err = tcshape_bpf__load(L->skel)) || (err = maps_open(L->skel, &L->maps)))
-		return err;
 
 	t0 = now_s();
 	if ((err = policy_parse("bench.yaml", yaml, strlen(yaml), &p, NULL, NULL)))
 		return err;
 	L->t_parse = now_s() - t0;
 	t0 = now_s();
-	if ((err = compile_policy(p, maps_current(L->maps), &c, NULL, NULL)))
+	err = compile_policy(p, maps_current(L->maps), &c, NULL, NULL);
+	policy_free(p);
+	if (err)
 		return err;
 	L->t_compile = now_s() - t0;
 	L->n_match = c->rs[0].n_match;
 	L->n_cls = c->rs[0].n_cls;
 	t0 = now_s();
-	if ((err = maps_apply(L->maps, c, &b, 1)))
+	if ((err = maps_apply(L->maps, c, &lo_egress, 1))) {
+		compile_free(c);
 		return err;
+	}
 	L->t_apply = now_s() - t0;
-	policy_free(p);
 	return 0;
+}
+
+static int load(struct loaded *L, bool cache, unsigned int max_keys, const char *yaml)
+{
+	struct bpf_map *map;
+	int err;
+
+	memset(L, 0, sizeof(*L));
+	L->skel = tcshape_bpf__open();
+	if (!L->skel)
+		return -errno;
+	bpf_object__for_each_map(map, L->skel->obj) bpf_map__set_pin_path(map, NULL);
+	L->skel->rodata->flow_cache = cache;
+	bpf_map__set_max_entries(L->skel->maps.tcs_flows, max_keys);
+	bpf_map__set_max_entries(L->skel->maps.tcs_keys, max_keys);
+	bpf_map__set_max_entries(L->skel->maps.tcs_socks, TCS_SOCKS_ENTRIES(max_keys));
+	if ((err = tcshape_bpf__load(L->skel)) || (err = maps_open(L->skel, &L->maps)))
+		return err;
+	return yaml ? publish(L, yaml) : 0;
 }
 
 static void unload(struct loaded *L)
@@ -187,45 +222,186 @@ static void unload(struct loaded *L)
 	tcshape_bpf__destroy(L->skel);
 }
 
-struct point {
-	double hit, miss;
+/* ---- ns per packet ----------------------------------------------------------- */
+
+struct pcase {
+	const char *name;
+	int fd;
+	const unsigned char *pkt;
+	double ns[MAX_ROUNDS], ratio[MAX_ROUNDS];
 };
 
-/* ns/packet with the flow cache and without, for one policy. */
-static int measure(const char *yaml, const void *pkt, size_t len, struct point *pt,
-		   struct loaded *info)
+static double run_once(int fd, const void *pkt)
 {
-	struct loaded L;
+	struct __sk_buff ctx = {0};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = FRAME_LEN, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
 
-	if (load(&L, true, yaml))
-		return -1;
-	pt->hit = run_ns(bpf_program__fd(L.skel->progs.tcs_egress), pkt, len);
-	*info = L;
-	unload(&L);
-	if (load(&L, false, yaml))
-		return -1;
-	pt->miss = run_ns(bpf_program__fd(L.skel->progs.tcs_egress), pkt, len);
-	unload(&L);
-	return 0;
+	if (bpf_prog_test_run_opts(fd, &o)) {
+		fprintf(stderr, "test run: %s\n", strerror(errno));
+		exit(1);
+	}
+	return o.duration;
 }
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* median, min, max of v[0..n) */
+static void stats(const double *v, int n, double *med, double *lo, double *hi)
+{
+	double s[MAX_ROUNDS];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), dbl_cmp);
+	*med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	*lo = s[0];
+	*hi = s[n - 1];
+}
+
+/*
+ * Every round runs every case once, the empty program first: a ratio is
+ * taken against the empty program of its own round, so load that comes and
+ * goes on a shared machine hits numerator and denominator alike.
+ */
+static void measure(struct pcase *pc, int n)
+{
+	int r, i;
+
+	for (i = 0; i < n; i++) /* warm: fill flow cache and limiter keys */
+		run_once(pc[i].fd, pc[i].pkt);
+	for (r = 0; r < rounds; r++) {
+		for (i = 0; i < n; i++)
+			pc[i].ns[r] = run_once(pc[i].fd, pc[i].pkt);
+		for (i = 0; i < n; i++)
+			pc[i].ratio[r] = pc[i].ns[r] / pc[0].ns[r];
+	}
+}
+
+static FILE *js;
+
+static void json_num(const char *key, double v, int last)
+{
+	if (js)
+		fprintf(js, "    \"%s\": %.6g%s\n", key, v, last ? "" : ",");
+}
+
+/* ---- memory ------------------------------------------------------------------ */
+
+static long long memlock(int fd)
+{
+	char path[64], line[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Fill tcs_keys and tcs_flows with n distinct per-flow keys from user space,
+ * then read each map's own accounting: the limiter state and flow cache
+ * entry an active flow holds, and its share of tcs_socks (sized by
+ * max_keys). Returns bytes per key, or -1.
+ */
+static double bytes_per_key(unsigned int n, double *keys_b, double *flows_b, double *socks_b)
+{
+	const unsigned int batch = 4096;
+	struct tcs_key *kk = calloc(batch, sizeof(*kk));
+	struct tcs_key_state *ks = calloc(batch, sizeof(*ks));
+	struct tcs_flow_key *fk = calloc(batch, sizeof(*fk));
+	struct tcs_rule *fv = calloc(batch, sizeof(*fv));
+	struct loaded L;
+	unsigned int i, j;
+	double ret = -1;
+	long long mk, mf, ms;
+
+	if (!kk || !ks || !fk || !fv || load(&L, true, n, NULL))
+		goto out;
+	for (i = 0; i < n; i += batch) {
+		__u32 cnt = n - i < batch ? n - i : batch;
+
+		for (j = 0; j < cnt; j++) {
+			__u32 id = i + j;
+
+			kk[j].uid = 1;
+			kk[j].ifindex = 1;
+			kk[j].family = 4;
+			kk[j].proto = IPPROTO_TCP;
+			kk[j].sport = (__u16)id;
+			kk[j].dport = 80;
+			memcpy(kk[j].src, &id, 4);
+			fk[j].ruleset = 1;
+			fk[j].family = 4;
+			fk[j].proto = IPPROTO_TCP;
+			fk[j].sport = (__u16)id;
+			fk[j].dport = 80;
+			memcpy(fk[j].src, &id, 4);
+		}
+		if (bpf_map_update_batch(bpf_map__fd(L.skel->maps.tcs_keys), kk, ks, &cnt, NULL) ||
+		    bpf_map_update_batch(bpf_map__fd(L.skel->maps.tcs_flows), fk, fv, &cnt, NULL)) {
+			fprintf(stderr, "fill %u keys: %s\n", n, strerror(errno));
+			unload(&L);
+			goto out;
+		}
+	}
+	mk = memlock(bpf_map__fd(L.skel->maps.tcs_keys));
+	mf = memlock(bpf_map__fd(L.skel->maps.tcs_flows));
+	ms = memlock(bpf_map__fd(L.skel->maps.tcs_socks));
+	unload(&L);
+	if (mk < 0 || mf < 0 || ms < 0)
+		goto out;
+	*keys_b = (double)mk / n;
+	*flows_b = (double)mf / n;
+	*socks_b = (double)ms / n;
+	ret = *keys_b + *flows_b + *socks_b;
+out:
+	free(kk);
+	free(ks);
+	free(fk);
+	free(fv);
+	return ret;
+}
+
+/* ---- main -------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
 	static const struct bpf_insn nop[] = {
-		{ .code = 0xb7, .dst_reg = 0, .imm = TC_ACT_UNSPEC }, /* r0 = -1 */
-		{ .code = 0x95 },				      /* exit */
+	    {.code = 0xb7, .dst_reg = 0, .imm = TC_ACT_UNSPEC}, /* r0 = -1 */
+	    {.code = 0x95},					/* exit */
 	};
-	int nrules = argc > 1 ? atoi(argv[1]) : 10000, nprefixes = argc > 2 ? atoi(argv[2]) : 100000;
-	unsigned char pkt[256], dst[16] = { 0 };
-	unsigned short dport = 0;
-	struct point small, big;
-	struct loaded Ls, Lb, L;
+	static unsigned char p4[FRAME_LEN], p6[FRAME_LEN], p4s[FRAME_LEN], p6s[FRAME_LEN],
+	    pun[FRAME_LEN];
+	int nrules = 10000, nprefixes = 100000, nop_fd, i, quick = 0;
+	unsigned int mem_n[2] = {10000, 1000000};
+	unsigned char d6s[16], d6b[16];
+	unsigned short ps, pb;
+	struct loaded S, Sm, B, Bm, St;
+	const char *json = NULL;
 	struct rusage ru;
-	double base, unbound;
-	char *ys, *yb;
-	size_t len;
-	int nop_fd;
+	double t_one_parse, t_one_compile, t_one_apply;
+	char *ys, *yb, *yb2, *yst;
 
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") && i + 1 < argc)
+			json = argv[++i];
+		else if (!strcmp(argv[i], "--quick"))
+			quick = 1;
+	}
+	if (quick)
+		rounds = 5, repeat = 50000;
 	if (geteuid()) {
 		printf("bench-classifier: needs root\n");
 		return 0;
@@ -235,52 +411,175 @@ int main(int argc, char **argv)
 		perror("load nop");
 		return 1;
 	}
-	/* the same generator at 1/100 the size: same shapes, same fields */
-	ys = gen_policy(nrules / 100, nprefixes / 100, dst, &dport);
-	len = frame(pkt, dst, dport);
-	base = run_ns(nop_fd, pkt, len);
-	if (measure(ys, pkt, len, &small, &Ls))
-		goto fail;
-	if (load(&L, true, ys))
-		goto fail;
-	unbound = run_ns(bpf_program__fd(L.skel->progs.tcs_ingress), pkt, len);
-	unload(&L);
+	ys = gen_policy(1, 1, -1, d6s, &ps);
+	yb = gen_policy(nrules, nprefixes, -1, d6b, &pb);
+	yb2 = gen_policy(nrules, nprefixes, nrules / 2, d6b, &pb);
+	yst = ys ? with_total(ys) : NULL;
+	if (!ys || !yb || !yb2 || !yst)
+		return 1;
+	frame(p4s, 0, d6s, ps);
+	frame(p6s, 1, d6s, ps);
+	frame(p4, 0, d6b, pb);
+	frame(p6, 1, d6b, pb);
+	frame(pun, 0, d6b, 9); /* port 9: no rule's */
 
-	yb = gen_policy(nrules, nprefixes, dst, &dport);
-	len = frame(pkt, dst, dport);
-	if (measure(yb, pkt, len, &big, &Lb))
-		goto fail;
+	if (load(&S, true, 65536, ys) || load(&Sm, false, 65536, ys) || load(&B, true, 65536, yb) ||
+	    load(&Bm, false, 65536, yb) || load(&St, true, 65536, yst)) {
+		fprintf(stderr, "bench: load failed\n");
+		return 1;
+	}
 
+	{
+		struct pcase pc[] = {
+		    {.name = "empty tc program (the baseline)", .fd = nop_fd, .pkt = p4},
+		    {.name = "hook with no binding",
+		     .fd = bpf_program__fd(S.skel->progs.tcs_ingress),
+		     .pkt = p4s},
+		    {.name = "unmatched, bound hook, 1 rule",
+		     .fd = bpf_program__fd(S.skel->progs.tcs_egress),
+		     .pkt = pun},
+		    {.name = "unmatched, bound hook, 10k rules",
+		     .fd = bpf_program__fd(B.skel->progs.tcs_egress),
+		     .pkt = pun},
+		    {.name = "known key IPv4, 1 rule",
+		     .fd = bpf_program__fd(S.skel->progs.tcs_egress),
+		     .pkt = p4s},
+		    {.name = "known key IPv4, 10k rules",
+		     .fd = bpf_program__fd(B.skel->progs.tcs_egress),
+		     .pkt = p4},
+		    {.name = "known key IPv6, 1 rule",
+		     .fd = bpf_program__fd(S.skel->progs.tcs_egress),
+		     .pkt = p6s},
+		    {.name = "known key IPv6, 10k rules",
+		     .fd = bpf_program__fd(B.skel->progs.tcs_egress),
+		     .pkt = p6},
+		    {.name = "classified IPv4, 1 rule",
+		     .fd = bpf_program__fd(Sm.skel->progs.tcs_egress),
+		     .pkt = p4s},
+		    {.name = "classified IPv4, 10k rules",
+		     .fd = bpf_program__fd(Bm.skel->progs.tcs_egress),
+		     .pkt = p4},
+		    {.name = "classified IPv6, 1 rule",
+		     .fd = bpf_program__fd(Sm.skel->progs.tcs_egress),
+		     .pkt = p6s},
+		    {.name = "classified IPv6, 10k rules",
+		     .fd = bpf_program__fd(Bm.skel->progs.tcs_egress),
+		     .pkt = p6},
+		    {.name = "known key IPv4, 1 rule with a total",
+		     .fd = bpf_program__fd(St.skel->progs.tcs_egress),
+		     .pkt = p4s},
+		};
+		int n = sizeof(pc) / sizeof(pc[0]);
+		double med[16], lo, hi, rmed[16], rlo, rhi;
+
+		measure(pc, n);
+		printf("policies: 1 rule / 1 prefix, and %d rules / %d prefixes -> %zu class "
+		       "prefixes, %zu shape-table entries; the packets (1514-byte TCP) match the "
+		       "LAST rule (per: flow)\n",
+		       nrules, nprefixes, B.n_cls, B.n_match);
+		printf("ns/packet under BPF_PROG_TEST_RUN, %d rounds x %d runs, interleaved; "
+		       "ratio to the empty program of the same round\n",
+		       rounds, repeat);
+		printf("  %-36s %8s %14s %7s %14s\n", "case", "ns", "(min-max)", "ratio",
+		       "(min-max)");
+		for (i = 0; i < n; i++) {
+			stats(pc[i].ns, rounds, &med[i], &lo, &hi);
+			stats(pc[i].ratio, rounds, &rmed[i], &rlo, &rhi);
+			printf("  %-36s %8.0f %6.0f-%-7.0f %7.2f %6.2f-%-7.2f\n", pc[i].name,
+			       med[i], lo, hi, rmed[i], rlo, rhi);
+		}
+		printf("  flatness, 10k rules / 1 rule (target 1.20 or less): unmatched %.2f, "
+		       "known IPv4 %.2f, IPv6 %.2f, classified IPv4 %.2f, IPv6 %.2f\n",
+		       rmed[3] / rmed[2], rmed[5] / rmed[4], rmed[7] / rmed[6], rmed[9] / rmed[8],
+		       rmed[11] / rmed[10]);
+		printf("  a rule's total (its clock and the fair share) costs %.0f ns more per "
+		       "packet: %.2f vs %.2f of the empty program\n",
+		       med[12] - med[4], rmed[12], rmed[4]);
+		printf("  (\"classified\": the flow cache off, every packet classified and charged "
+		       "to its key: a new flow's work but for the two inserts)\n");
+		if (json) {
+			js = fopen(json, "w");
+			if (!js) {
+				perror(json);
+				return 1;
+			}
+			fprintf(js, "{\n  \"classifier\": {\n");
+			json_num("empty_ns", med[0], 0);
+			json_num("unbound_ns", med[1], 0);
+			json_num("unmatched_ns", med[3], 0);
+			json_num("unmatched_ratio", rmed[3], 0);
+			json_num("known_key_ns", med[5] > med[7] ? med[5] : med[7], 0);
+			json_num("known_key_v4_ratio", rmed[5], 0);
+			json_num("known_key_v6_ratio", rmed[7], 0);
+			json_num("new_key_ns", med[9] > med[11] ? med[9] : med[11], 0);
+			json_num("new_key_v4_ratio", rmed[9], 0);
+			json_num("new_key_v6_ratio", rmed[11], 0);
+			json_num("known_key_total_ns", med[12], 0);
+			json_num("known_key_total_ratio", rmed[12], 0);
+			json_num("flatness_known_key", rmed[5] / rmed[4], 0);
+			json_num("flatness_new_key", rmed[9] / rmed[8], 1);
+			fprintf(js, "  },\n");
+		}
+	}
+	unload(&Sm);
+	unload(&Bm);
+	unload(&S);
+
+	/* a reload that changes one rule's rate, onto the big policy in force */
+	{
+		struct loaded F = B;
+
+		if (publish(&B, yb2)) {
+			fprintf(stderr, "bench: one-rule reload failed\n");
+			return 1;
+		}
+		t_one_parse = B.t_parse, t_one_compile = B.t_compile, t_one_apply = B.t_apply;
+		B.t_parse = F.t_parse, B.t_compile = F.t_compile, B.t_apply = F.t_apply;
+	}
+	unload(&B);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("policies: the packet matches the LAST rule (a linear scan's worst case)\n");
-	printf("  small: %d rules, %d prefixes -> %zu class prefixes, %zu shape-table entries\n",
-	       nrules / 100, nprefixes / 100, Ls.n_cls, Ls.n_match);
-	printf("  big:   %d rules, %d prefixes -> %zu class prefixes, %zu shape-table entries\n",
-	       nrules, nprefixes, Lb.n_cls, Lb.n_match);
-	printf("\nns/packet under BPF_PROG_TEST_RUN (median of %d x %d runs); baseline, a tc "
-	       "program that only returns: %.0f ns\n",
-	       ROUNDS, REPEAT, base);
-	printf("  %-46s %8s %10s\n", "case", "ns/pkt", "over base");
-	printf("  %-46s %8.0f %10.0f\n", "hook with no binding (interface not configured)",
-	       unbound, unbound - base);
-	printf("  %-46s %8.0f %10.0f\n", "small policy, flow cache hit", small.hit,
-	       small.hit - base);
-	printf("  %-46s %8.0f %10.0f\n", "big policy, flow cache hit", big.hit, big.hit - base);
-	printf("  %-46s %8.0f %10.0f\n", "small policy, classified (flow cache off)", small.miss,
-	       small.miss - base);
-	printf("  %-46s %8.0f %10.0f\n", "big policy, classified (flow cache off)", big.miss,
-	       big.miss - base);
-	printf("  ratio big/small (1.00: cost independent of policy size): cache hit %.2f, "
-	       "classified %.2f\n",
-	       (big.hit - base) / (small.hit - base), (big.miss - base) / (small.miss - base));
-	printf("\nreload of the big policy: parse %.3f s, compile %.3f s, publish %.3f s, "
-	       "total %.3f s\n",
-	       Lb.t_parse, Lb.t_compile, Lb.t_apply, Lb.t_parse + Lb.t_compile + Lb.t_apply);
-	printf("peak RSS of this process: %ld MiB\n", ru.ru_maxrss / 1024);
+	printf("\nreload of the %d-rule policy (%zu bytes of YAML), in seconds\n", nrules,
+	       strlen(yb));
+	printf("  %-28s %8s %8s %8s %8s\n", "case", "parse", "compile", "publish", "total");
+	printf("  %-28s %8.3f %8.3f %8.3f %8.3f\n", "first publish", B.t_parse, B.t_compile,
+	       B.t_apply, B.t_parse + B.t_compile + B.t_apply);
+	printf("  %-28s %8.3f %8.3f %8.3f %8.3f\n", "one rule's rate changed", t_one_parse,
+	       t_one_compile, t_one_apply, t_one_parse + t_one_compile + t_one_apply);
+	printf("  peak RSS of this process (all four policies loaded at once): %ld MiB\n",
+	       ru.ru_maxrss / 1024);
+	if (js) {
+		fprintf(js, "  \"reload\": {\n");
+		json_num("full_s", B.t_parse + B.t_compile + B.t_apply, 0);
+		json_num("full_publish_s", B.t_apply, 0);
+		json_num("one_rule_s", t_one_parse + t_one_compile + t_one_apply, 0);
+		json_num("one_rule_publish_s", t_one_apply, 0);
+		json_num("bench_peak_rss_mib", ru.ru_maxrss / 1024.0, 1);
+		fprintf(js, "  },\n");
+	}
+
+	printf("\nkernel memory per active key (fdinfo memlock / keys; per-flow keys, "
+	       "tables full)\n");
+	printf("  %-10s %10s %10s %10s %10s\n", "keys", "tcs_keys", "tcs_flows", "tcs_socks",
+	       "total");
+	if (js)
+		fprintf(js, "  \"memory\": {\n");
+	for (i = 0; i < 2; i++) {
+		double k, f, s, t = bytes_per_key(mem_n[i], &k, &f, &s);
+
+		if (t < 0)
+			return 1;
+		printf("  %-10u %10.0f %10.0f %10.0f %10.0f\n", mem_n[i], k, f, s, t);
+		if (js && i == 0)
+			json_num("kernel_bytes_per_key_10k", t, 0);
+		if (js && i == 1)
+			json_num("kernel_bytes_per_key", t, 1);
+	}
+	if (js) {
+		fprintf(js, "  }\n}\n");
+		fclose(js);
+	}
 	free(ys);
 	free(yb);
+	free(yb2);
 	return 0;
-fail:
-	fprintf(stderr, "bench: load failed\n");
-	return 1;
 }

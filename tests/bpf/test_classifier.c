@@ -33,6 +33,7 @@
 #include "policy.h"
 #include "tcshape.skel.h"
 #include "tcshape_abi.h"
+#include "total.bpf.h"
 
 #define LO		1		/* loopback: where test_run puts the skb by default */
 #define MAX_KEYS	256		/* tcs_flows / tcs_keys size for the tests */
@@ -218,7 +219,7 @@ static struct {
 	struct tcshape_bpf *skel;
 	struct maps *m;
 	int eg, in;
-	int keys, flows, frags, rstats, stats, ifaces;
+	int keys, flows, frags, rstats, stats, ifaces, totals;
 	int ncpus;
 } E;
 
@@ -260,6 +261,7 @@ static int env_load(void)
 	E.rstats = bpf_map__fd(E.skel->maps.tcs_rule_stats);
 	E.stats = bpf_map__fd(E.skel->maps.tcs_stats);
 	E.ifaces = bpf_map__fd(E.skel->maps.tcs_ifaces);
+	E.totals = bpf_map__fd(E.skel->maps.tcs_totals);
 	E.ncpus = libbpf_num_possible_cpus();
 	return 0;
 fail:
@@ -536,6 +538,11 @@ static struct tcs_key key_make(__u32 uid, int per, const struct fr *f)
 		k.sport = htons(f->sport ? f->sport : 4000);
 		k.dport = htons(f->dport ? f->dport : 5201);
 	}
+	/* the default key_prefix: an IPv6 per: src/dst key is the /64 */
+	if (v6 && per == TCS_PER_SRC)
+		memset(k.src + 8, 0, 8);
+	if (v6 && per == TCS_PER_DST)
+		memset(k.dst + 8, 0, 8);
 	return k;
 }
 
@@ -877,8 +884,9 @@ static int tx_n(const struct fr *f, int n)
 static int per_case(const char *per_name, int per, int v6)
 {
 	char yaml[512], ident[64];
-	const char *s2 = v6 ? "2001:db8::21" : "198.18.0.21";
-	const char *d2 = v6 ? "2001:db8::22" : "198.18.0.22";
+	/* IPv6: in another /64, or per src/dst would share the first one's key */
+	const char *s2 = v6 ? "2001:db8:0:1::21" : "198.18.0.21";
+	const char *d2 = v6 ? "2001:db8:0:1::22" : "198.18.0.22";
 	struct fr f1 = { .v6 = v6, .len = 1000 };
 	struct fr f2 = f1, f3 = f1, f4 = f1;	/* other sport; other src; other dst */
 	struct tcs_key want[4];
@@ -2634,6 +2642,215 @@ static void setup(void)
 }
 
 /* As root, a classifier that does not load is a failure, not a reason to skip. */
+/* ---- totals and key prefixes ---------------------------------------------------- */
+
+/*
+ * Two sources of one rule, per src, each key 1mbit with a 3000-byte burst
+ * (two 1500-byte packets), together under total 1.5mbit (the same 24 ms
+ * burst: three packets).
+ */
+#define TOTAL_POLICY(action)                                                            \
+	"version: 1\ninterfaces:\n  - name: lo\n    egress:\n"                          \
+	"      - { name: r, match: { dport: 5201 }, rate: 1mbit, burst: 3000, "          \
+	"total: 1500kbit, per: src" action " }\n"
+
+static struct tcs_total_state total_state(__u32 uid)
+{
+	struct tcs_total_key k = { .uid = uid, .ifindex = LO };
+	struct tcs_total_state st = { 0 };
+
+	bpf_map_lookup_elem(E.totals, &k, &st);
+	return st;
+}
+
+/*
+ * The share is unknown until the rule's first period is counted: the total's
+ * clock alone decides then. Start right after a period begins, so a test's
+ * few packets all fall in it.
+ */
+static void fresh_period(void)
+{
+	while (now_ns() % TCS_SHARE_PERIOD_NS > TCS_SHARE_PERIOD_NS / 20)
+		usleep(1000);
+}
+
+/* Within its key's limit, over the total: dropped, and neither is charged. */
+static int total_police_case(int ingress)
+{
+	struct fr a = { .len = 1500 }, b = { .len = 1500, .src = "198.18.0.9" };
+	int prog;
+	struct tcs_total_state ts;
+	struct tcs_key kb;
+	struct tcs_rule r;
+	__u64 tat_b, tat_t;
+	__u32 uid;
+
+	if (ingress)
+		SETUP("version: 1\ninterfaces:\n  - name: lo\n    ingress:\n"
+		      "      - { name: r, match: { dport: 5201 }, rate: 1mbit, burst: 3000, "
+		      "total: 1500kbit, per: src }\n");
+	else
+		SETUP(TOTAL_POLICY(""));
+	prog = ingress ? E.in : E.eg;
+	uid = uid_of(ingress ? "lo/ingress/r/src" : "lo/egress/r/src");
+	r = rule_of(uid);
+	CHECK(r.flags & TCS_RF_TOTAL);
+	fresh_period();
+	CHECK_INT(tx(prog, &a), PASS);
+	CHECK_INT(tx(prog, &a), PASS);
+	CHECK_INT(tx(prog, &a), DROP);	/* a's key: its burst is spent */
+	CHECK_INT(tx(prog, &b), PASS);	/* the total's third packet */
+	kb = key_make(uid, TCS_PER_SRC, &b);
+	tat_b = key_state(&kb).tat;
+	tat_t = total_state(uid).clock.tat;
+	CHECK_INT(tx(prog, &b), DROP);	/* b's key has room, the total has none */
+	CHECK_U64(key_state(&kb).tat, tat_b);
+	CHECK_U64(key_state(&kb).packets, 1);
+	CHECK_U64(key_state(&kb).dropped, 1);
+	ts = total_state(uid);
+	/* the total as read from the rule's info: 1500 B at 1.5 Mbit/s, 8 ms (to the ns) */
+	CHECK_U64((compile_bytes_ns(1500, ts.total_mult, ts.total_shift) + 500) / 1000, 8000);
+	CHECK_U64(ts.clock.tat, tat_t);
+	CHECK_U64(ts.clock.dropped, 1);	/* the total's refusals, not the keys' */
+	CHECK_U64(rst_get(uid).pass, 3);
+	CHECK_U64(rst_get(uid).drop, 2);
+	env_down();
+	return 0;
+}
+
+static int test_total_police(void)
+{
+	return total_police_case(0);
+}
+
+static int test_total_police_ingress(void)
+{
+	return total_police_case(1);
+}
+
+/*
+ * The fair share: keys counted in one period set the next period's share.
+ * Three new keys (busy: a newcomer wants a full share) under 1.5 Mbit/s:
+ * 500 kbit/s each from the next period on, below their 1 Mbit/s rate.
+ */
+static int test_total_share(void)
+{
+	struct fr f[3] = { { .len = 100 }, { .len = 100, .src = "198.18.0.9" },
+			   { .len = 100, .src = "198.18.0.10" } };
+	struct tcs_total_state ts;
+	__u64 bps, kw, e;
+	__u32 uid;
+	int i;
+
+	SETUP(TOTAL_POLICY(""));
+	uid = uid_of("lo/egress/r/src");
+	fresh_period();
+	e = now_ns() / TCS_SHARE_PERIOD_NS;
+	for (i = 0; i < 3; i++)
+		CHECK_INT(tx(E.eg, &f[i]), PASS);
+	ts = total_state(uid);
+	CHECK_U64(total_key_bps(&ts, now_ns(), 1000000), 1000000);	/* not counted yet */
+	while (now_ns() / TCS_SHARE_PERIOD_NS == e)	/* the next period, not one later */
+		usleep(1000);
+	e++;
+	CHECK_INT(tx(E.eg, &f[0]), PASS);	/* computes this period's share */
+	ts = total_state(uid);
+	kw = ts.keys[(e - 1) & 1];
+	CHECK_U64(kw & TCS_KEYS_MASK, 3);				/* active */
+	CHECK_U64(kw >> TCS_TOTAL_KEYS_BITS & TCS_KEYS_MASK, 3);	/* busy */
+	bps = total_key_bps(&ts, now_ns(), 1000000);
+	if (bps < 499000 || bps > 501000)
+		T_FAILED("share %llu bit/s, want 500000", (unsigned long long)bps);
+	env_down();
+	return 0;
+}
+
+/* A removed rule's totals go with it: tcs_totals is not preallocated, nothing else frees it. */
+static int test_total_removed(void)
+{
+	struct fr a = { .len = 100 };
+
+	SETUP(TOTAL_POLICY(""));
+	CHECK_INT(tx(E.eg, &a), PASS);
+	CHECK_INT(map_count(E.totals, sizeof(struct tcs_total_key)), 1);
+	CHECK_INT(apply("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+			"      - { name: other, match: { dport: 5201 }, " FAST " }\n"), 0);
+	CHECK_INT(map_count(E.totals, sizeof(struct tcs_total_key)), 0);
+	env_down();
+	return 0;
+}
+
+/* Pacing: a packet leaves at the later of its key's and its total's times. */
+static int test_total_pace(void)
+{
+	struct fr a = { .len = 1500 }, b = { .len = 1500, .src = "198.18.0.9" };
+	__u64 ts[4], t0;
+	int i;
+
+	SETUP(TOTAL_POLICY(", action: pace, max_delay: 1s"));
+	fresh_period();
+	build(frame, &a);
+	for (i = 0; i < 3; i++)
+		CHECK_INT(run_pace(frame, 1500, 0, &ts[i], NULL), PASS);
+	CHECK_U64(ts[0], 0);
+	CHECK_U64(ts[1], 0);
+	/* a's third: its key (1mbit) holds it 12 ms; the total has it in its burst */
+	t0 = now_ns();
+	if (ts[2] < t0 || ts[2] > t0 + 12000000)
+		T_FAILED("a's third departs %.3f ms from now, want within its key's 12 ms",
+			 ((double)ts[2] - (double)t0) / 1e6);
+	/* b's first: its key is full, the total is spent: held by the total (8 ms a packet) */
+	build(frame, &b);
+	CHECK_INT(run_pace(frame, 1500, 0, &ts[3], NULL), PASS);
+	t0 = now_ns();
+	if (ts[3] < t0 || ts[3] > t0 + 8000000)
+		T_FAILED("b's first departs %.3f ms from now, want within the total's 8 ms",
+			 ((double)ts[3] - (double)t0) / 1e6);
+	env_down();
+	return 0;
+}
+
+/*
+ * key_prefix: per src keys cover /24 (IPv4) and /56 (IPv6) here; the
+ * default IPv6 /64 is test_per_src_v6's. One source's burst spent, another
+ * address in its prefix finds the same key; one outside has its own.
+ */
+static int prefix_case(int v6)
+{
+	struct fr f1 = { .v6 = v6, .len = 1000 }, in = f1, out = f1;
+	struct tcs_key want[2];
+	__u32 uid;
+
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+	      "      - { name: r, match: { dport: 5201 }, rate: 100kbit, burst: 2000, "
+	      "per: src, key_prefix: { ipv4: 24, ipv6: 56 } }\n");
+	uid = uid_of("lo/egress/r/src");
+	in.src = v6 ? "2001:db8:0:ff:1::1" : "198.18.0.200";
+	out.src = v6 ? "2001:db8:0:100::1" : "198.18.1.1";
+	CHECK_INT(tx_n(&f1, 3), 2);
+	CHECK_INT(tx_n(&in, 1), 0);	/* same prefix: the same, spent key */
+	CHECK_INT(tx_n(&out, 1), 1);	/* its own */
+	memset(want, 0, sizeof(want));
+	want[0].uid = want[1].uid = uid;
+	want[0].ifindex = want[1].ifindex = LO;
+	want[0].family = want[1].family = v6 ? TCS_FAMILY_V6 : TCS_FAMILY_V4;
+	addr(v6, v6 ? "2001:db8::" : "198.18.0.0", NULL, want[0].src);
+	addr(v6, v6 ? "2001:db8:0:100::" : "198.18.1.0", NULL, want[1].src);
+	CHECK_KEYS(want, 2);
+	env_down();
+	return 0;
+}
+
+static int test_key_prefix_v4(void)
+{
+	return prefix_case(0);
+}
+
+static int test_key_prefix_v6(void)
+{
+	return prefix_case(1);
+}
+
 static int test_load(void)
 {
 	if (geteuid() != 0)
@@ -2670,6 +2887,13 @@ int main(void)
 	TEST(test_per_src_v6);
 	TEST(test_per_dst);
 	TEST(test_per_dst_v6);
+	TEST(test_total_police);
+	TEST(test_total_police_ingress);
+	TEST(test_total_share);
+	TEST(test_total_removed);
+	TEST(test_total_pace);
+	TEST(test_key_prefix_v4);
+	TEST(test_key_prefix_v6);
 	TEST(test_per_rule);
 	TEST(test_per_rule_mixed_families);
 	TEST(test_per_flow_proto);

@@ -37,6 +37,8 @@ policy()
 			echo "        match: { proto: $proto, dport: \"$dport\" }"
 			echo "        rate: $rate"
 			echo "        per: $per"
+			# the two addresses of a side share a /64, the default IPv6 key
+			case $per in src|dst) echo "        key_prefix: { ipv6: 128 }" ;; esac
 			echo "        action: drop	# this tier is about policing, fq or not"
 		done
 	} > "$f"

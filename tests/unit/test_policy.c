@@ -877,7 +877,7 @@ static int test_unknown_keys(void)
 	EXPECT_ERR(V1 "interfaces:\n  - name: eth0\n    egres: []\n",
 		   "t.yaml:4:5: unknown key \"egres\" in interface entry; expected one of: name, ingress, egress");
 	EXPECT_ERR(R("        rat: 1mbit\n        rate: 1mbit\n"),
-		   "t.yaml:6:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold");
+		   "t.yaml:6:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold, total, key_prefix");
 	EXPECT_ERR(M("          port: 80\n"),
 		   "t.yaml:8:11: unknown key \"port\" in match; expected one of: proto, src, dst, sport, dport, dscp");
 	EXPECT_ERR(M("          Proto: tcp\n"),
@@ -1281,6 +1281,47 @@ static int test_bad_prefixes(void)
 	return 0;
 }
 
+static int test_total_and_key_prefix(void)
+{
+	struct policy *p;
+	struct pol_rule *r;
+
+	MUST_PARSE(p, R("        rate: 10mbit\n        per: src\n        total: 200mbit\n"
+			"        key_prefix: { ipv4: 24, ipv6: 56 }\n"));
+	r = RULE_AT(p, 0, POL_EGRESS, 0);
+	if (r) {
+		CHECK_U64(r->total_bps, 200000000);
+		CHECK_INT(r->prefix4, 24);
+		CHECK_INT(r->prefix6, 56);
+	}
+	policy_free(p);
+	/* the defaults: no total, one key per IPv4 host and per IPv6 /64 */
+	MUST_PARSE(p, R("        rate: 10mbit\n        per: src\n"));
+	r = RULE_AT(p, 0, POL_EGRESS, 0);
+	if (r) {
+		CHECK_U64(r->total_bps, 0);
+		CHECK_INT(r->prefix4, 32);
+		CHECK_INT(r->prefix6, 64);
+	}
+	policy_free(p);
+
+	EXPECT_ERR(R("        rate: 10mbit\n        total: 5mbit\n"),
+		   "t.yaml:7:16: total 5mbit is below the rate 10mbit: each key would never reach its rate; raise total or lower rate");
+	EXPECT_ERR(R("        rate: 10mbit\n        total: 5 mbit\n"),
+		   "t.yaml:7:16: total \"5 mbit\" must not contain spaces; write 5mbit");
+	EXPECT_ERR(R("        rate: 10mbit\n        per: rule\n        total: 20mbit\n"),
+		   "t.yaml:8:16: total needs several keys (per: flow, src or dst); per: rule has one: set its rate");
+	EXPECT_ERR(R("        rate: 10mbit\n        per: src\n        key_prefix: { ipv4: 33 }\n"),
+		   "t.yaml:8:29: key_prefix ipv4 must be 0-32 (bits of the address); got 33");
+	EXPECT_ERR(R("        rate: 10mbit\n        per: dst\n        key_prefix: { ipv6: 129 }\n"),
+		   "t.yaml:8:29: key_prefix ipv6 must be 0-128 (bits of the address); got 129");
+	EXPECT_ERR(R("        rate: 10mbit\n        per: src\n        key_prefix: { ipv5: 8 }\n"),
+		   "t.yaml:8:23: unknown key \"ipv5\" in key_prefix; expected one of: ipv4, ipv6");
+	EXPECT_ERR(R("        rate: 10mbit\n        key_prefix: { ipv6: 48 }\n"),
+		   "t.yaml:7:21: key_prefix only applies to per: src or per: dst; this rule is per: flow");
+	return 0;
+}
+
 static int test_bad_settings(void)
 {
 	EXPECT_ERR(V1 "settings: {max_keys: 0}\ninterfaces: []\n",
@@ -1330,7 +1371,7 @@ static int test_all_errors_reported(void)
 	CHECK_STR(errs[3], "t.yaml:9:44: port 70000 is out of range 0-65535");
 	CHECK_STR(errs[4], "t.yaml:8:16: unknown burst unit \"xb\" in \"1xb\"; use b, kb, mb, gb, kbit, mbit, gbit (tc(8) sizes) or s, ms, us");
 	CHECK_STR(errs[5], "t.yaml:10:15: duplicate rule name \"a\" in eth0 egress (first at 6:9)");
-	CHECK_STR(errs[6], "t.yaml:11:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold");
+	CHECK_STR(errs[6], "t.yaml:11:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold, total, key_prefix");
 	CHECK_STR(errs[7], "t.yaml:10:9: missing \"rate\" in rule \"a\"");
 	CHECK_STR(errs[8], "t.yaml:12:11: duplicate interface entry \"eth0\" (first at 4:5)");
 	return 0;
@@ -1602,7 +1643,7 @@ static int test_load_bad_fixtures(void)
 	rc = load(src_path("tests/unit/fixtures/bad_many.yaml", path, sizeof(path)), &p);
 	CHECK_REFUSED(rc, p, 6);
 	if (n_errs == 6) {
-		snprintf(want, sizeof(want), "%s:7:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold", path);
+		snprintf(want, sizeof(want), "%s:7:9: unknown key \"rat\" in rule; expected one of: name, match, rate, burst, per, action, max_delay, ecn, ecn_threshold, total, key_prefix", path);
 		CHECK_STR(errs[0], want);
 		snprintf(want, sizeof(want), "%s:6:9: missing \"rate\" in rule \"web\"", path);
 		CHECK_STR(errs[1], want);
@@ -1814,6 +1855,7 @@ int main(void)
 	TEST(test_bad_dscp);
 	TEST(test_bad_prefixes);
 	TEST(test_bad_settings);
+	TEST(test_total_and_key_prefix);
 
 	TEST(test_all_errors_reported);
 	TEST(test_alias_error_said_once);
