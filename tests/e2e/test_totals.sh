@@ -169,7 +169,7 @@ test_tcp_sockpace_total()
 	jain=$(jq -er '.end.streams[].receiver.bits_per_second' "$TCS_TMP/t.json" |
 		awk '{ s += $1; q += $1 * $1; n++; g = g " " sprintf("%.2f", $1 / 1e6) }
 		     END { printf "%.4f%s\n", s * s / (n * q), g }')
-	tcs_msg "goodput $(tcs_mbit "$gp") mbit of total 40 ($(tcs_calc "100 * $gp / $total")%), per flow${jain#* } mbit, Jain's index ${jain%% *}, retransmits ${r[1]}"
+	tcs_msg "goodput $(tcs_mbit "$gp") mbit of total 40 ($(tcs_calc "100 * $gp / $total")%), per flow ${jain#* } mbit, Jain's index ${jain%% *}, retransmits ${r[1]}"
 	tcs_within "$gp" "$(tcs_calc "$total * 0.93")" "$total" && tcs_within "${jain%% *}" 0.98 1
 }
 
