@@ -91,7 +91,7 @@ $(B)/%.o: %.c | $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(PC_CFLAGS) -c $< -o $@
 
-$(B)/faults/%.o: %.c | $(B)/tcshape.skel.h
+$(B)/faults/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -DTCS_FAULTS $(PC_CFLAGS) -c $< -o $@
