@@ -471,6 +471,17 @@ __attribute__((noinline)) __u64 wire_len(struct __sk_buff *skb, struct pkt *p)
 	return len;
 }
 
+/*
+ * Charged once per hook: see TCS_CB_MARK. Clocks are compared in 32 bits,
+ * which wrap every 4.3 s; a stale mark that matched after a wrap would need
+ * the same interface, direction and a time within 10 ms of now.
+ */
+static __always_inline bool charged_here(struct __sk_buff *skb, __u32 tag)
+{
+	return skb->cb[0] == TCS_CB_MARK && skb->cb[1] == tag &&
+	       (__u32)bpf_ktime_get_ns() - skb->cb[2] < TCS_CB_FRESH_NS;
+}
+
 static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
@@ -484,7 +495,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	int ret, orphan;
 
 	iface = bpf_map_lookup_elem(&tcs_ifaces, &ik);
-	if (!iface)
+	if (!iface || charged_here(skb, skb->ifindex << 1 | dir))
 		return TC_ACT_UNSPEC;
 
 	ret = parse_pkt(skb, &p, iface->flags);
@@ -534,6 +545,9 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	}
 
 	now = bpf_ktime_get_ns();
+	skb->cb[0] = TCS_CB_MARK;
+	skb->cb[1] = skb->ifindex << 1 | dir;
+	skb->cb[2] = (__u32)now;
 	ret = charge(st, &rule, now, len, &dep);
 	if (ret == CHARGE_CONTENDED)
 		stat_inc(TCS_STAT_CONTENDED);

@@ -77,6 +77,17 @@
 #define TCS_STAT_NO_STATE	6	/* limiter state could not be created, passed */
 #define TCS_STAT_NR		8
 
+/*
+ * A packet charged by a filter of this hook carries this in its qdisc cb
+ * (__sk_buff cb[0..2]): the mark, (ifindex << 1 | dir), and the low 32 bits
+ * of the charge time in ns. While settings.tc_priority moves, the old and the
+ * new filter both see each packet; the second finds the mark and passes the
+ * packet on uncharged. A mark older than TCS_CB_FRESH_NS is stale (another
+ * packet's cb contents), so is one from another interface or direction.
+ */
+#define TCS_CB_MARK		0x7463730aU	/* "tcs\n" */
+#define TCS_CB_FRESH_NS		10000000U	/* 10 ms */
+
 /* Special values. */
 #define TCS_UID_NONE	0xffffffffu	/* cached "no rule matched" */
 #define TCS_IDX_NONE	0xffffffffu
