@@ -53,12 +53,13 @@ usage()
 # and add its summary line to the totals.
 run_suite()
 {
-	local name=$1 t=$2 out rc line p f s
+	local name=$1 t=$2 out rc line p f s t0=$SECONDS
 	shift 2
 	out=$(mktemp "${TMPDIR:-/tmp}/tcs-run.XXXXXX")
 	echo "== $name"
 	timeout -k 60 "$t" "$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
+	echo "TIME $name: $((SECONDS - t0)) s"
 	line=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
 	rm -f "$out"
 
