@@ -536,7 +536,8 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	limiter_key_of(&p, &rule, skb->ifindex, &lk);
 	st = bpf_map_lookup_elem(&tcs_keys, &lk);
 	if (!st) {
-		bpf_map_update_elem(&tcs_keys, &lk, &zero, BPF_NOEXIST);
+		if (!bpf_map_update_elem(&tcs_keys, &lk, &zero, BPF_NOEXIST))
+			stat_inc(TCS_STAT_KEYS_CREATED);	/* evictions are invisible: census.c */
 		st = bpf_map_lookup_elem(&tcs_keys, &lk);
 		if (!st) {
 			stat_inc(TCS_STAT_NO_STATE);

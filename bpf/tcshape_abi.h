@@ -75,6 +75,7 @@
 #define TCS_STAT_CONTENDED	4	/* lost the bucket race too often, dropped */
 #define TCS_STAT_FRAG_NO_FIRST	5	/* later fragment, first not seen: dropped */
 #define TCS_STAT_NO_STATE	6	/* limiter state could not be created, passed */
+#define TCS_STAT_KEYS_CREATED	7	/* limiter keys created (not packets): census.c */
 #define TCS_STAT_NR		8
 
 /*
@@ -232,7 +233,8 @@ struct tcs_frag_ports {
 struct tcs_meta {
 	__u32 next_ruleset;
 	__u32 next_uid;
-	__u64 reserved[3];
+	__u64 keys_freed;	/* limiter keys of removed rules the daemon deleted */
+	__u64 reserved[2];
 };
 
 /*

@@ -44,6 +44,7 @@ struct loop {
 	sd_event_source *resync;	/* periodic full reconcile */
 	sd_event_source *metrics;	/* settings.metrics_textfile */
 	sd_event_source *sockets;	/* socket pacing: receivers' windows */
+	sd_event_source *census;	/* limiter keys by rule, for the metrics */
 	sd_event_source *settle;	/* --watch: debounce */
 	struct watch *watch;		/* --watch, or NULL */
 	struct http *http;		/* settings.metrics_listen, or NULL */
@@ -93,6 +94,16 @@ static int on_sockets(sd_event_source *s, uint64_t usec, void *ud)
 		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	daemon_sockets_pass(l->d);
 	return sd_event_source_set_time(s, usec + every);
+}
+
+static int on_census(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct loop *l = ud;
+	uint64_t next = daemon_census_step(l->d);
+
+	if (!next)
+		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	return sd_event_source_set_time(s, usec + next);
 }
 
 /* After a reload: a periodic job may have been configured or dropped. */
@@ -168,6 +179,7 @@ static void reload(struct loop *l)
 		log_err("metrics: no /metrics endpoint until a reload can listen");
 	rearm(l->metrics, daemon_metrics_usec(l->d));
 	rearm(l->sockets, daemon_sockets_usec(l->d));
+	rearm(l->census, 1);
 	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(l->d));
 }
 
@@ -238,6 +250,8 @@ int loop_run(struct daemon *d, const char *watch_path)
 					      &l)) < 0 ||
 	    (err = sd_event_add_time_relative(ev, &l.sockets, CLOCK_MONOTONIC, 0,
 					      SOCKETS_ACCURACY_USEC, on_sockets, &l)) < 0 ||
+	    (err = sd_event_add_time_relative(ev, &l.census, CLOCK_MONOTONIC, 0,
+					      SOCKETS_ACCURACY_USEC, on_census, &l)) < 0 ||
 	    (err = sd_event_add_time(ev, &l.settle, CLOCK_MONOTONIC, 0, 0, on_settle, &l)) < 0 ||
 	    (err = sd_event_set_watchdog(ev, true)) < 0)
 		goto out;
@@ -257,6 +271,7 @@ int loop_run(struct daemon *d, const char *watch_path)
 		goto out;
 	sd_event_source_set_enabled(l.metrics, SD_EVENT_ON);
 	sd_event_source_set_enabled(l.sockets, SD_EVENT_ON);
+	sd_event_source_set_enabled(l.census, SD_EVENT_ON);
 	sd_event_source_set_enabled(l.soon, SD_EVENT_OFF);
 	sd_event_source_set_enabled(l.resync, SD_EVENT_ON);
 
@@ -269,6 +284,7 @@ out:
 	sd_event_source_unref(l.resync);
 	sd_event_source_unref(l.metrics);
 	sd_event_source_unref(l.sockets);
+	sd_event_source_unref(l.census);
 	sd_event_source_unref(l.settle);
 	http_close(l.http);
 	watch_close(l.watch);

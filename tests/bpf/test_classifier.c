@@ -28,6 +28,7 @@
 #include <linux/udp.h>
 
 #include "check.h"
+#include "census.h"
 #include "compile.h"
 #include "maps.h"
 #include "policy.h"
@@ -2186,6 +2187,56 @@ static int test_charged_once_per_hook(void)
 	return 0;
 }
 
+/*
+ * A full key table evicts, and the kernel counts that nowhere: the census
+ * reckons it from the keys the classifier created, those alive, and those
+ * the daemon freed itself when their rule went (which are not evictions).
+ */
+static int test_keys_evicted(void)
+{
+	struct state_fds sf = { .keys = -1, .stats = -1, .meta = -1 };
+	struct fr f = { .len = 100 };
+	struct census *c = NULL;
+	char src[32];
+	__u64 live;
+	__u32 uid, i;
+
+	SETUP(PER_RULE_YAML("src", "198.18.0.0/16"));
+	uid = uid_of("lo/egress/r/src");
+	sf.keys = E.keys;
+	sf.stats = E.stats;
+	sf.meta = bpf_map__fd(E.skel->maps.tcs_meta);
+	for (i = 0; i < 3 * MAX_KEYS; i++) {
+		snprintf(src, sizeof(src), "198.18.%u.%u", 1 + i / 250, 1 + i % 250);
+		f.src = src;
+		CHECK_INT(tx(E.eg, &f), PASS);	/* a new key: a full bucket */
+	}
+	live = (__u64)map_count(E.keys, sizeof(struct tcs_key));
+	CHECK_INT(live <= MAX_KEYS && live >= MAX_KEYS / 2, 1);
+	c = census_new(&sf);
+	CHECK_INT(c && !census_run(c), 1);
+	if (c) {
+		CHECK_U64(census_created(c), 3 * MAX_KEYS);
+		CHECK_U64(census_live(c), live);
+		CHECK_U64(census_keys(c, uid), live);
+		CHECK_U64(census_evicted(c), 3 * MAX_KEYS - live);
+	}
+	census_free(c);
+
+	/* the rule goes: the daemon frees its keys, and they were not evicted */
+	CHECK_INT(apply(PER_RULE_YAML("dst", "198.18.0.0/16")), 0);
+	CHECK_INT(map_count(E.keys, sizeof(struct tcs_key)), 0);
+	c = census_new(&sf);
+	CHECK_INT(c && !census_run(c), 1);
+	if (c) {
+		CHECK_U64(census_live(c), 0);
+		CHECK_U64(census_evicted(c), 3 * MAX_KEYS - live);
+	}
+	census_free(c);
+	env_down();
+	return 0;
+}
+
 /* An interface without a binding is not touched: no parse, no counter, no cache. */
 static int test_unbound_ifindex(void)
 {
@@ -2742,6 +2793,7 @@ int main(void)
 	TEST(test_ingress);
 	TEST(test_ingress_only);
 	TEST(test_charged_once_per_hook);
+	TEST(test_keys_evicted);
 	TEST(test_unbound_ifindex);
 	TEST(test_reload_keeps_state);
 	TEST(test_reload_flow_cache);
