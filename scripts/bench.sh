@@ -19,6 +19,8 @@ fi
 
 echo "== 1. classifier cost (BPF_PROG_TEST_RUN)"
 build/tests/bench/bench_classifier || exit 1
+echo "== key counts of a million limiter keys: a whole walk, the daemon's census steps"
+build/tests/bench/bench_keys || exit 1
 
 # shellcheck source=tests/lib/netns.sh
 . tests/lib/netns.sh
