@@ -382,9 +382,11 @@ test_check_mode()
 }
 
 # In the vm tier (Debian's 6.1 under qemu/TCG) policing of each family and
-# of TCP on the stock kernel; every key kind and rate, and reload and stop,
-# run on the host, where the rates judge the policer and not the emulator.
+# of TCP on the stock kernel, with the cases that offer the emulated path
+# 20-40 mbit (per flow offers 80: the emulator, not the policer, loses it);
+# every key kind and rate, and reload and stop, run on the host, where the
+# rates judge the policer and not the emulator.
 if [ -n "${TCS_VM:-}" ] && [ $# -eq 0 ]; then
-	set -- udp_per_flow_v4_10mbit udp_per_src_v6_10mbit tcp_per_flow_v4_10mbit unmatched_not_slowed
+	set -- udp_per_rule_v4_10mbit udp_per_dst_v6_10mbit tcp_per_flow_v4_10mbit unmatched_not_slowed
 fi
 tcs_main e2e-police "$@"
