@@ -198,8 +198,9 @@ int metrics_write(FILE *o, const struct state_fds *f, const struct census *c)
 		 "A rule's configured rate, L2 bytes per second", rule_limit);
 	per_rule(o, r, n, "tcshaped_rule_burst_bytes", "gauge", "A rule's bucket depth",
 		 rule_burst);
-	per_rule(o, r, n, "tcshaped_rule_active_keys", "gauge", "Limiter keys a rule holds",
-		 rule_keys);
+	if (census_done(c))	/* not a 0 before the daemon's first count */
+		per_rule(o, r, n, "tcshaped_rule_active_keys", "gauge",
+			 "Limiter keys a rule holds, at the last count", rule_keys);
 	tcp_metrics(o, r, n);
 	help(o, "tcshaped_packets_total", "counter",
 	     "Packets outside any rule's counters, by reason (classified: flow cache misses)");
