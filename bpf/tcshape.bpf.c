@@ -562,7 +562,7 @@ static __attribute__((noinline)) int charge_total(const struct tcs_rule *r, __u3
  * not dropped beforehand goes through here, from one call site.
  */
 static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p,
-				      const struct tcs_rule *rule, __u64 len)
+				      const struct tcs_rule *rule, __u64 len, __u32 dir)
 {
 	struct tcs_key_state *st;
 	struct tcs_key lk;
@@ -572,7 +572,8 @@ static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p
 	limiter_key_of(p, rule, skb->ifindex, &lk);
 	st = bpf_map_lookup_elem(&tcs_keys, &lk);
 	if (!st) {
-		bpf_map_update_elem(&tcs_keys, &lk, &key_zero, BPF_NOEXIST);
+		if (!bpf_map_update_elem(&tcs_keys, &lk, &key_zero, BPF_NOEXIST))
+			stat_inc(TCS_STAT_KEYS_CREATED);	/* evictions are invisible: census.c */
 		st = bpf_map_lookup_elem(&tcs_keys, &lk);
 		if (!st) {
 			stat_inc(TCS_STAT_NO_STATE);
@@ -581,6 +582,9 @@ static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p
 	}
 
 	now = bpf_ktime_get_ns();
+	skb->cb[0] = TCS_CB_MARK;
+	skb->cb[1] = skb->ifindex << 1 | dir;
+	skb->cb[2] = (__u32)now;
 	if (rule->flags & TCS_RF_TOTAL) {
 		struct total_io io = { .now = now, .len = len };
 
@@ -613,6 +617,17 @@ static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p
 	return TC_ACT_SHOT;
 }
 
+/*
+ * Charged once per hook: see TCS_CB_MARK. Clocks are compared in 32 bits,
+ * which wrap every 4.3 s; a stale mark that matched after a wrap would need
+ * the same interface, direction and a time within 10 ms of now.
+ */
+static __always_inline bool charged_here(struct __sk_buff *skb, __u32 tag)
+{
+	return skb->cb[0] == TCS_CB_MARK && skb->cb[1] == tag &&
+	       (__u32)bpf_ktime_get_ns() - skb->cb[2] < TCS_CB_FRESH_NS;
+}
+
 static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
@@ -624,7 +639,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	int ret, orphan;
 
 	iface = bpf_map_lookup_elem(&tcs_ifaces, &ik);
-	if (!iface)
+	if (!iface || charged_here(skb, skb->ifindex << 1 | dir))
 		return TC_ACT_UNSPEC;
 
 	ret = parse_fast(skb, &p, iface->flags);
@@ -663,7 +678,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 		goto drop_orphan;	/* its flow's key needs the ports */
 
 	len = wire_len(skb, &p);
-	return charge_key(skb, &p, &rule, len);
+	return charge_key(skb, &p, &rule, len, dir);
 
 drop_orphan:
 	stat_inc(TCS_STAT_FRAG_NO_FIRST);

@@ -77,7 +77,19 @@
 #define TCS_STAT_CONTENDED	4	/* lost the bucket race too often, dropped */
 #define TCS_STAT_FRAG_NO_FIRST	5	/* later fragment, first not seen: dropped */
 #define TCS_STAT_NO_STATE	6	/* limiter state could not be created, passed */
+#define TCS_STAT_KEYS_CREATED	7	/* limiter keys created (not packets): census.c */
 #define TCS_STAT_NR		8
+
+/*
+ * A packet charged by a filter of this hook carries this in its qdisc cb
+ * (__sk_buff cb[0..2]): the mark, (ifindex << 1 | dir), and the low 32 bits
+ * of the charge time in ns. While settings.tc_priority moves, the old and the
+ * new filter both see each packet; the second finds the mark and passes the
+ * packet on uncharged. A mark older than TCS_CB_FRESH_NS is stale (another
+ * packet's cb contents), so is one from another interface or direction.
+ */
+#define TCS_CB_MARK		0x7463730aU	/* "tcs\n" */
+#define TCS_CB_FRESH_NS		10000000U	/* 10 ms */
 
 /* Special values. */
 #define TCS_UID_NONE	0xffffffffu	/* cached "no rule matched" */
@@ -270,7 +282,8 @@ struct tcs_frag_ports {
 struct tcs_meta {
 	__u32 next_ruleset;
 	__u32 next_uid;
-	__u64 reserved[3];
+	__u64 keys_freed;	/* limiter keys of removed rules the daemon deleted */
+	__u64 reserved[2];
 };
 
 /*

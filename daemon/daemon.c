@@ -20,6 +20,7 @@
 #include "tcshape.skel.h"
 #include "array.h"
 #include "compile.h"
+#include "census.h"
 #include "daemon.h"
 #include "fault.h"
 #include "hooks.h"
@@ -52,6 +53,7 @@ struct daemon {
 	struct hooks hooks;
 	struct roots roots;
 	struct sockpace *sp; /* socket pacing, when on and the host offers it */
+	struct census *census; /* limiter keys by rule, for the metrics */
 	char status[512];
 };
 
@@ -455,6 +457,7 @@ static struct state_fds state_fds_of(const struct daemon *d)
 		.rule_info = bpf_map__fd(d->skel->maps.tcs_rule_info),
 		.rule_stats = bpf_map__fd(d->skel->maps.tcs_rule_stats),
 		.stats = bpf_map__fd(d->skel->maps.tcs_stats),
+		.meta = bpf_map__fd(d->skel->maps.tcs_meta),
 		.daemon = bpf_map__fd(d->skel->maps.tcs_daemon),
 		.tcp_stats = sockpace_stats_fd(d->sp),
 		.totals = bpf_map__fd(d->skel->maps.tcs_totals),
@@ -471,7 +474,34 @@ int daemon_metrics(struct daemon *d, FILE *out)
 {
 	struct state_fds f = state_fds_of(d);
 
-	return metrics_write(out, &f);
+	return metrics_write(out, &f, d->census);
+}
+
+/*
+ * The metrics' key counts, a step at a time (census.h), and only while
+ * metrics are written or served. Returns when the loop should call again
+ * (0: not until a reload). A step is CENSUS_STEP keys (a few ms), one every
+ * 20 ms: a pass over a million keys takes about 4 s; then it rests for the
+ * textfile's interval, or 10 s for the /metrics endpoint alone.
+ */
+#define CENSUS_NEXT_USEC	20000
+#define CENSUS_REST_USEC	(10 * 1000000ULL)
+
+uint64_t daemon_census_step(struct daemon *d)
+{
+	struct state_fds f = state_fds_of(d);
+	int ret;
+
+	if (!daemon_metrics_usec(d) && !daemon_metrics_listen(d))
+		return 0;
+	if (!d->census && !(d->census = census_new(&f)))
+		return CENSUS_REST_USEC;
+	ret = census_step(d->census, CENSUS_STEP);
+	if (ret < 0)
+		log_warn("count limiter keys: %s", strerror(-ret));
+	if (!ret)
+		return CENSUS_NEXT_USEC;
+	return daemon_metrics_usec(d) ? daemon_metrics_usec(d) : CENSUS_REST_USEC;
 }
 
 /* settings.metrics_textfile: the same text as `tcshapectl metrics`, replaced atomically. */
@@ -483,7 +513,7 @@ void daemon_write_metrics(struct daemon *d)
 
 	if (!path)
 		return;
-	err = metrics_write_file(path, &f);
+	err = metrics_write_file(path, &f, d->census);
 	if (err && !d->metrics_failed)
 		log_warn("write metrics to %s: %s", path, strerror(-err));
 	d->metrics_failed = err != 0;
@@ -594,6 +624,7 @@ void daemon_stop(struct daemon *d)
 	tc_close(d->tc_mon);
 	tc_close(d->tc);
 	maps_close(d->maps);
+	census_free(d->census);
 	tcshape_bpf__destroy(d->skel);
 	policy_free(d->policy);
 	ARRAY_CLEAR(d->hooks.v, d->hooks.n);

@@ -40,6 +40,8 @@ void daemon_write_metrics(struct daemon *d);
 /* settings.metrics_listen (NULL: none), and the text served there */
 const char *daemon_metrics_listen(const struct daemon *d);
 int daemon_metrics(struct daemon *d, FILE *out);
+/* One step of counting the limiter keys for the metrics; usec until the next (0: none). */
+uint64_t daemon_census_step(struct daemon *d);
 /* This one stop keeps (or removes) the datapath whatever settings.on_stop says. */
 void daemon_override_on_stop(struct daemon *d, bool keep);
 

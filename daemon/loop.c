@@ -52,6 +52,7 @@ struct loop {
 	sd_event_source *resync;	/* periodic full reconcile */
 	struct periodic metrics;	/* settings.metrics_textfile */
 	struct periodic sockets;	/* socket pacing: receivers' windows */
+	sd_event_source *census;	/* limiter keys by rule, for the metrics */
 	sd_event_source *settle;	/* --watch: debounce */
 	struct watch *watch;		/* --watch, or NULL */
 	struct http *http;		/* settings.metrics_listen, or NULL */
@@ -90,6 +91,16 @@ static int on_periodic(sd_event_source *s, uint64_t usec, void *ud)
 		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	p->run(p->d);
 	return sd_event_source_set_time(s, usec + every);
+}
+
+static int on_census(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct loop *l = ud;
+	uint64_t next = daemon_census_step(l->d);
+
+	if (!next)
+		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	return sd_event_source_set_time(s, usec + next);
 }
 
 /* After a reload: a periodic job may have been configured or dropped. */
@@ -165,6 +176,7 @@ static void reload(struct loop *l)
 		log_err("metrics: no /metrics endpoint until a reload can listen");
 	rearm(l->metrics.src, daemon_metrics_usec(l->d));
 	rearm(l->sockets.src, daemon_sockets_usec(l->d));
+	rearm(l->census, 1);
 	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(l->d));
 }
 
@@ -239,6 +251,8 @@ int loop_run(struct daemon *d, const char *watch_path)
 					      on_periodic, &l.metrics)) < 0 ||
 	    (err = sd_event_add_time_relative(ev, &l.sockets.src, CLOCK_MONOTONIC, 0,
 					      SOCKETS_ACCURACY_USEC, on_periodic, &l.sockets)) < 0 ||
+	    (err = sd_event_add_time_relative(ev, &l.census, CLOCK_MONOTONIC, 0,
+					      SOCKETS_ACCURACY_USEC, on_census, &l)) < 0 ||
 	    (err = sd_event_add_time(ev, &l.settle, CLOCK_MONOTONIC, 0, 0, on_settle, &l)) < 0 ||
 	    (err = sd_event_set_watchdog(ev, true)) < 0)
 		goto out;
@@ -258,6 +272,7 @@ int loop_run(struct daemon *d, const char *watch_path)
 		goto out;
 	sd_event_source_set_enabled(l.metrics.src, SD_EVENT_ON);
 	sd_event_source_set_enabled(l.sockets.src, SD_EVENT_ON);
+	sd_event_source_set_enabled(l.census, SD_EVENT_ON);
 	sd_event_source_set_enabled(l.soon, SD_EVENT_OFF);
 	sd_event_source_set_enabled(l.resync, SD_EVENT_ON);
 
@@ -270,6 +285,7 @@ out:
 	sd_event_source_unref(l.resync);
 	sd_event_source_unref(l.metrics.src);
 	sd_event_source_unref(l.sockets.src);
+	sd_event_source_unref(l.census);
 	sd_event_source_unref(l.settle);
 	http_close(l.http);
 	watch_close(l.watch);

@@ -527,13 +527,21 @@ static int purge_one(const struct tcs_key *k, const struct tcs_key_state *st, vo
 static void keys_purge(struct maps *m, __u32 *uids, size_t n)
 {
 	struct purge p = { .fd = m->keys, .uids = uids, .n = n };
+	struct tcs_meta meta;
+	__u32 zero = 0;
 
 	if (!n)
 		return;
 	qsort(uids, n, sizeof(*uids), u32_cmp);
 	state_keys_walk(m->keys, purge_one, &p);
-	if (p.freed)
-		log_debug("freed %u limiter keys of %zu removed rules", p.freed, n);
+	if (!p.freed)
+		return;
+	log_debug("freed %u limiter keys of %zu removed rules", p.freed, n);
+	/* not evicted: census.c tells the two apart by this count */
+	if (!bpf_map_lookup_elem(m->meta, &zero, &meta)) {
+		meta.keys_freed += p.freed;
+		bpf_map_update_elem(m->meta, &zero, &meta, BPF_ANY);
+	}
 }
 
 /*
@@ -730,6 +738,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	 * under them: killed at any later step, the next start never hands
 	 * them out again.
 	 */
+	bpf_map_lookup_elem(m->meta, &zero, &meta);	/* keeps keys_freed */
 	meta.next_ruleset = next_id;
 	meta.next_uid = c->next_uid;
 	if (next_id != m->next_id || c->next_uid != m->cur->next_uid) {

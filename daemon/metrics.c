@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "census.h"
 #include "metrics.h"
 #include "sha256.h"
 
@@ -179,8 +180,9 @@ static void tcp_metrics(FILE *o, const struct state_rule *r, size_t n)
 	}
 }
 
-int metrics_write(FILE *o, const struct state_fds *f)
+int metrics_write(FILE *o, const struct state_fds *f, const struct census *c)
 {
+	struct census *now = NULL;
 	static const char *const verdict[TCS_V_NR] = {
 		[TCS_V_PASS] = "pass", [TCS_V_DROP] = "drop", [TCS_V_PACED] = "paced",
 		[TCS_V_MARK] = "ecn_mark",
@@ -190,11 +192,18 @@ int metrics_write(FILE *o, const struct state_fds *f)
 	struct tcs_daemon d;
 	size_t n = 0, i;
 	char hex[65];
-	int err, v;
+	int err = 0, v;
 
-	if ((err = state_daemon(f, &d)) || (err = state_globals(f, g)) ||
-	    (err = state_rules(f, &r, &n)))
+	if (!c) {
+		now = census_new(f);
+		err = now ? census_run(now) : -errno;
+		c = now;
+	}
+	if (err || (err = state_daemon(f, &d)) || (err = state_globals(f, g)) ||
+	    (err = state_rules(f, c, &r, &n))) {
+		census_free(now);
 		return err;
+	}
 
 	help(o, "tcshaped_up", "gauge", "1 if the daemon that wrote this state is running");
 	fprintf(o, "tcshaped_up %d\n", d.pid && d.running && !kill((pid_t)d.pid, 0));
@@ -237,16 +246,28 @@ int metrics_write(FILE *o, const struct state_fds *f)
 		 "A rule's configured rate, L2 bytes per second", rule_limit);
 	per_rule(o, r, n, "tcshaped_rule_burst_bytes", "gauge", "A rule's bucket depth",
 		 rule_burst);
-	per_rule(o, r, n, "tcshaped_rule_active_keys", "gauge", "Limiter keys a rule holds",
-		 rule_keys);
+	if (census_done(c))	/* not a 0 before the daemon's first count */
+		per_rule(o, r, n, "tcshaped_rule_active_keys", "gauge",
+			 "Limiter keys a rule holds, at the last count", rule_keys);
 	total_metrics(o, r, n);
 	tcp_metrics(o, r, n);
 	help(o, "tcshaped_packets_total", "counter",
 	     "Packets outside any rule's counters, by reason (classified: flow cache misses)");
 	for (v = 0; v < TCS_STAT_NR; v++)
-		if (v != 7)
+		if (v != TCS_STAT_KEYS_CREATED)
 			fprintf(o, "tcshaped_packets_total{reason=\"%s\"} %llu\n",
 				state_stat_names[v], (unsigned long long)g[v]);
+	if (census_done(c)) {
+		help(o, "tcshaped_keys", "gauge", "Limiter keys in the table, at the last count");
+		fprintf(o, "tcshaped_keys %llu\n", (unsigned long long)census_live(c));
+		help(o, "tcshaped_keys_created_total", "counter", "Limiter keys the classifier created");
+		fprintf(o, "tcshaped_keys_created_total %llu\n", (unsigned long long)census_created(c));
+		help(o, "tcshaped_keys_evicted_total", "counter",
+		     "Limiter keys the full table evicted (estimated: created, less those alive "
+		     "and those of removed rules)");
+		fprintf(o, "tcshaped_keys_evicted_total %llu\n", (unsigned long long)census_evicted(c));
+	}
+	census_free(now);
 	free(r);
 	return ferror(o) ? -EIO : 0;
 }
@@ -258,7 +279,7 @@ int metrics_write(FILE *o, const struct state_fds *f)
  * so nobody can plant a link for us to write through; rename() replaces a
  * link at path itself, not what it points to.
  */
-int metrics_write_file(const char *path, const struct state_fds *f)
+int metrics_write_file(const char *path, const struct state_fds *f, const struct census *c)
 {
 	char tmp[4096];
 	const char *base = strrchr(path, '/');
@@ -281,7 +302,7 @@ int metrics_write_file(const char *path, const struct state_fds *f)
 	}
 	/* node_exporter reads it as its own user; the unit's UMask is 0077 */
 	fchmod(fd, 0644);
-	err = metrics_write(o, f);
+	err = metrics_write(o, f, c);
 	if (fclose(o) && !err)
 		err = -errno;
 	if (!err && rename(tmp, path))

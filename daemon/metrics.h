@@ -11,8 +11,10 @@
 
 #include "state.h"
 
-int metrics_write(FILE *out, const struct state_fds *f);
+struct census;
+/* Key counts from census c (the daemon's, census.h), or from a whole walk now if c is NULL. */
+int metrics_write(FILE *out, const struct state_fds *f, const struct census *c);
 /* Write to path atomically (a temporary file renamed over it). */
-int metrics_write_file(const char *path, const struct state_fds *f);
+int metrics_write_file(const char *path, const struct state_fds *f, const struct census *c);
 
 #endif

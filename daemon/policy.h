@@ -130,6 +130,8 @@ struct pol_settings {
 /* pace: max_delay when none is given, never below one 64 KiB skb at the rate */
 #define POL_DEFAULT_MAX_DELAY_NS	5000000ull
 #define POL_MAX_SKB_BYTES		65536ull
+/* the longest max_delay: fq's horizon (TCA_FQ_HORIZON) is a u32 of microseconds */
+#define POL_MAX_MAX_DELAY_NS		(4294967295ull * 1000)
 /*
  * burst when none is given: this long at the rate, and at least the floor.
  * The floor holds one maximal GSO packet (what TCP hands tc on a low-RTT

@@ -240,6 +240,13 @@ static void resolve_pace(struct pctx *pc, struct rule_state *rs)
 			     (unsigned long long)(floor / 1000));
 			return;
 		}
+		if (ns > POL_MAX_MAX_DELAY_NS) {
+			perr(pc, rs->max_delay,
+			     "max_delay %s is longer than fq can hold a packet back (its horizon is "
+			     "32 bits of microseconds: 4294 s at most)",
+			     sval(rs->max_delay));
+			return;
+		}
 		rs->r.max_delay_ns = ns;
 	}
 	rs->r.ecn_ns = rs->r.max_delay_ns / 4;

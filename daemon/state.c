@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "census.h"
 #include "pinlock.h"
 #include "state.h"
 #include "total.bpf.h"	/* the share arithmetic, as the classifier does it */
@@ -29,7 +30,7 @@ const char *const state_stat_names[TCS_STAT_NR] = {
 	[TCS_STAT_CONTENDED] = "contended",
 	[TCS_STAT_FRAG_NO_FIRST] = "frag_no_first",
 	[TCS_STAT_NO_STATE] = "no_state",
-	[7] = "reserved",
+	[TCS_STAT_KEYS_CREATED] = "keys_created",
 };
 
 const char *state_per_name(int per)
@@ -55,6 +56,7 @@ int state_open_pins(const char *dir, struct state_fds *f)
 		{ TCS_MAP_RULE_INFO, offsetof(struct state_fds, rule_info) },
 		{ TCS_MAP_RULE_STATS, offsetof(struct state_fds, rule_stats) },
 		{ TCS_MAP_STATS, offsetof(struct state_fds, stats) },
+		{ TCS_MAP_META, offsetof(struct state_fds, meta) },
 		{ TCS_MAP_DAEMON, offsetof(struct state_fds, daemon) },
 		{ TCS_MAP_TCP_STATS, offsetof(struct state_fds, tcp_stats) },
 		{ TCS_MAP_TOTALS, offsetof(struct state_fds, totals) },
@@ -190,34 +192,43 @@ const struct state_rule *state_rule_by_uid(const struct state_rule *r, size_t n,
 	return n ? bsearch(&k, r, n, sizeof(*r), uid_cmp) : NULL;
 }
 
+int state_keys_batch(int fd, struct state_walk *w, struct tcs_key *k, struct tcs_key_state *v,
+		     __u32 *count)
+{
+	__u64 out = 0;
+	int last = 0;
+
+	if (bpf_map_lookup_batch(fd, w->started ? &w->next : NULL, &out, k, v, count, NULL)) {
+		if (errno != ENOENT)
+			return -errno;
+		last = 1;	/* ENOENT: this was the last batch */
+	}
+	w->next = out;
+	w->started = 1;
+	return last;
+}
+
 int state_keys_walk(int fd, state_key_fn fn, void *ctx)
 {
 	__u32 batch = 4096, count, i;
 	struct tcs_key *keys = calloc(batch, sizeof(*keys));
 	struct tcs_key_state *vals = calloc(batch, sizeof(*vals));
-	__u64 in = 0, out = 0;
-	void *inp = NULL;
+	struct state_walk w = { 0 };
 	int err = 0, last = 0;
 
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
-	while (!last) {
+	while (!last && !err) {
 		count = batch;
-		if (bpf_map_lookup_batch(fd, inp, &out, keys, vals, &count, NULL)) {
-			if (errno != ENOENT) {
-				err = -errno;
-				break;
-			}
-			last = 1;	/* ENOENT: this was the last batch */
+		last = state_keys_batch(fd, &w, keys, vals, &count);
+		if (last < 0) {
+			err = last;
+			break;
 		}
 		for (i = 0; i < count && !err; i++)
 			err = fn(&keys[i], &vals[i], ctx);
-		if (err)
-			break;
-		in = out;
-		inp = &in;
 	}
 out:
 	free(keys);
@@ -262,23 +273,6 @@ int state_keys(const struct state_fds *f, struct state_key **out, size_t *n)
 	return 0;
 }
 
-/* Keys per rule, counted as the walk goes: no copy of a table of max_keys. */
-struct key_count {
-	struct state_rule *r;
-	size_t n;
-};
-
-static int key_count(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx)
-{
-	struct key_count *c = ctx;
-	/* c->r is ours to count in: the lookup only reads */
-	struct state_rule *sr = (struct state_rule *)state_rule_by_uid(c->r, c->n, k->uid);
-
-	if (sr)
-		sr->keys++;
-	return 0;
-}
-
 /* Each rule's totals, from tcs_totals (one entry per rule and interface: a small map). */
 static void totals_add(const struct state_fds *f, struct state_rule *r, size_t n)
 {
@@ -313,14 +307,15 @@ static void totals_add(const struct state_fds *f, struct state_rule *r, size_t n
 	}
 }
 
-int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
+int state_rules(const struct state_fds *f, const struct census *keys, struct state_rule **out,
+		size_t *n)
 {
+	struct census *now = NULL;
 	int ncpus = libbpf_num_possible_cpus(), c, v, first = 1;
 	struct tcs_tcp_stats *tcp = NULL;
 	struct tcs_rule_stats *per = NULL;
 	struct state_rule *r = NULL, *nr;
-	struct key_count cnt;
-	size_t nrules = 0;
+	size_t nrules = 0, i;
 	__u32 key, prev;
 	int err = 0;
 
@@ -364,18 +359,23 @@ int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n)
 	}
 	if (nrules)
 		state_rules_sort_by_uid(r, nrules);
-	cnt.r = r;
-	cnt.n = nrules;
 	totals_add(f, r, nrules);
-	err = state_keys_walk(f->keys, key_count, &cnt);
-	if (err)
-		goto out;
+	if (!keys) {
+		now = census_new(f);
+		err = now ? census_run(now) : -errno;
+		if (err)
+			goto out;
+		keys = now;
+	}
+	for (i = 0; i < nrules; i++)
+		r[i].keys = census_keys(keys, r[i].uid);
 	if (nrules)
 		qsort(r, nrules, sizeof(*r), rule_cmp);
 	*out = r;
 	*n = nrules;
 	r = NULL;
 out:
+	census_free(now);
 	free(per);
 	free(tcp);
 	free(r);

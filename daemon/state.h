@@ -14,7 +14,7 @@
 
 /* dir: the pin dir, to ask its lock whether a daemon runs there; -1 in the daemon itself */
 struct state_fds {
-	int ifaces, keys, rule_info, rule_stats, stats, daemon, dir;
+	int ifaces, keys, rule_info, rule_stats, stats, meta, daemon, dir;
 	int tcp_stats;		/* -1: socket pacing never ran here */
 	int totals;		/* -1: pinned by a tcshaped without totals */
 };
@@ -69,8 +69,13 @@ __u64 state_sent_bytes(const struct state_rule *r);
 void state_rules_sort_by_uid(struct state_rule *r, size_t n);
 const struct state_rule *state_rule_by_uid(const struct state_rule *r, size_t n, __u32 uid);
 
-/* Every rule, ordered by interface entry, direction and position. */
-int state_rules(const struct state_fds *f, struct state_rule **out, size_t *n);
+struct census;
+/*
+ * Every rule, ordered by interface entry, direction and position; keys from
+ * census c (census.h), or from a whole walk of tcs_keys now when c is NULL.
+ */
+int state_rules(const struct state_fds *f, const struct census *c, struct state_rule **out,
+		size_t *n);
 
 struct state_key {
 	struct tcs_key key;
@@ -83,6 +88,18 @@ struct state_key {
  */
 typedef int (*state_key_fn)(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx);
 int state_keys_walk(int fd, state_key_fn fn, void *ctx);
+
+/*
+ * The walk itself, one batch per call, resumable: up to *count keys into k
+ * and v (*count says how many came). A zeroed state_walk starts a walk.
+ * Returns 1 when the walk is over (this batch may still hold keys), 0, -errno.
+ */
+struct state_walk {
+	__u64 next;		/* the kernel's batch token */
+	int started;
+};
+int state_keys_batch(int fd, struct state_walk *w, struct tcs_key *k, struct tcs_key_state *v,
+		     __u32 *count);
 
 /* Every limiter key with its state (a snapshot; the LRU may change meanwhile). */
 int state_keys(const struct state_fds *f, struct state_key **out, size_t *n);

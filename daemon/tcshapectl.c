@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "census.h"
 #include "metrics.h"
 #include "paths.h"
 #include "policy.h"
@@ -110,7 +111,7 @@ static int cmd_status(const struct state_fds *f)
 	int err;
 
 	if ((err = state_daemon(f, &d)) || (err = state_bindings(f, &b, &nb)) ||
-	    (err = state_rules(f, &r, &nr))) {
+	    (err = state_rules(f, NULL, &r, &nr))) {
 		fprintf(stderr, "tcshapectl: read state: %s\n", strerror(-err));
 		return 1;
 	}
@@ -284,16 +285,23 @@ static void total_table(const struct state_rule *b, size_t nb, const struct stat
 static int cmd_stats(const struct state_fds *f, double interval)
 {
 	struct state_rule *a = NULL, *b = NULL;
+	struct census *keys = NULL;
 	size_t na = 0, nb = 0, i;
 	double t0, dt;
 	__u64 g[TCS_STAT_NR];
 	int err;
 
 	t0 = now_s();
-	if ((err = state_rules(f, &a, &na)))
+	if ((err = state_rules(f, NULL, &a, &na)))
 		goto fail;
 	sleep_s(interval);
-	if ((err = state_rules(f, &b, &nb)) || (err = state_globals(f, g)))
+	keys = census_new(f);
+	if (!keys) {
+		err = -errno;
+		goto fail;
+	}
+	if ((err = census_run(keys)) || (err = state_rules(f, keys, &b, &nb)) ||
+	    (err = state_globals(f, g)))
 		goto fail;
 	dt = now_s() - t0;
 	state_rules_sort_by_uid(a, na);
@@ -353,22 +361,28 @@ static int cmd_stats(const struct state_fds *f, double interval)
 	if (json) {
 		printf("],\"packets\":{");
 		for (i = 0; i < TCS_STAT_NR; i++)
-			if (i != 7)
+			if (i != TCS_STAT_KEYS_CREATED)
 				printf("%s\"%s\":%llu", i ? "," : "", state_stat_names[i],
 				       (unsigned long long)g[i]);
-		printf("}}\n");
+		printf("},\"keys\":{\"live\":%llu,\"created\":%llu,\"evicted\":%llu}}\n",
+		       (unsigned long long)census_live(keys), (unsigned long long)census_created(keys),
+		       (unsigned long long)census_evicted(keys));
 	} else {
 		printf("other packets:");
 		for (i = 0; i < TCS_STAT_NR; i++)
-			if (i != 7)
+			if (i != TCS_STAT_KEYS_CREATED)
 				printf(" %s %llu", state_stat_names[i], (unsigned long long)g[i]);
-		printf("\n");
+		printf("\nlimiter keys: %llu in the table, %llu created, %llu evicted (estimated)\n",
+		       (unsigned long long)census_live(keys), (unsigned long long)census_created(keys),
+		       (unsigned long long)census_evicted(keys));
 	}
+	census_free(keys);
 	free(a);
 	free(b);
 	return 0;
 fail:
 	fprintf(stderr, "tcshapectl: read counters: %s\n", strerror(-err));
+	census_free(keys);
 	free(a);
 	free(b);
 	return 1;
@@ -447,7 +461,7 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 	if ((err = state_keys(f, &a, &na)))
 		goto fail;
 	sleep_s(interval);
-	if ((err = state_keys(f, &b, &nb)) || (err = state_rules(f, &r, &nr)))
+	if ((err = state_keys(f, &b, &nb)) || (err = state_rules(f, NULL, &r, &nr)))
 		goto fail;
 	dt = now_s() - t0;
 	rows = calloc(nb + 1, sizeof(*rows));
@@ -614,7 +628,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "top"))
 		ret = cmd_top(&f, limit, rule, interval);
 	else
-		ret = metrics_write(stdout, &f) ? 1 : 0;
+		ret = metrics_write(stdout, &f, NULL) ? 1 : 0;
 	state_close(&f);
 	return ret;
 }

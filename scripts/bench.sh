@@ -41,6 +41,8 @@ echo "  load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "== 1. classifier (BPF_PROG_TEST_RUN), reload, kernel memory per key"
 build/tests/bench/bench_classifier $QFLAG --json "$PARTS/classifier.json" || exit 1
+echo "== key counts of a million limiter keys: a whole walk, the daemon's census steps"
+build/tests/bench/bench_keys || exit 1
 
 # shellcheck source=tests/lib/netns.sh
 . tests/lib/netns.sh

@@ -10,6 +10,7 @@
 #   e2e:  tests/e2e/test_*.sh                                   (root: netns, tc, traffic)
 #   system: tests/system/run.sh: the unit under a real systemd (nspawn)    (root)
 #   vm:   tests/vm/test_*.sh: Debian's stock 6.1 kernel under qemu     (root)
+#         vm-gate: its suites that judge no rate (load, bpf); vm-rest: the others
 #   fleet: tests/fleet/test_*.sh: make deb under systemd (nspawn), make image
 #         and deploy/kubernetes under podman kube play               (root)
 #   san:  `make test SANITIZE=1` (B=build-san): the unit tier and the e2e
@@ -45,7 +46,7 @@ bad=()			# suites that failed, for the recap
 
 usage()
 {
-	echo "usage: $0 [all|unit|bpf|fuzz|e2e|system|vm|fleet|pace|san]..." >&2
+	echo "usage: $0 [all|unit|bpf|fuzz|e2e|system|vm|vm-gate|vm-rest|fleet|pace|san]..." >&2
 	exit 2
 }
 
@@ -53,12 +54,13 @@ usage()
 # and add its summary line to the totals.
 run_suite()
 {
-	local name=$1 t=$2 out rc line p f s
+	local name=$1 t=$2 out rc line p f s t0=$SECONDS
 	shift 2
 	out=$(mktemp "${TMPDIR:-/tmp}/tcs-run.XXXXXX")
 	echo "== $name"
 	timeout -k 60 "$t" "$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
+	echo "TIME $name: $((SECONDS - t0)) s"
 	line=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
 	rm -f "$out"
 
@@ -200,18 +202,60 @@ san_tier()
 	fi
 }
 
+# The vm tier's suites that judge no rate: the classifier loads, and the bpf
+# tier, on 6.1. The others (e2e, pace) judge rates under an emulated CPU.
+VM_GATE=(tests/vm/test_load.sh tests/vm/test_bpf.sh)
+
+# all: the vm's gate suites, and the unit, bpf and fuzz tiers, judge no rate,
+# so they share the two cores: the gate runs in the background (its own
+# run.sh, its output shown and its totals added once it is done). Every tier
+# that judges a rate (e2e, system, the rest of vm, fleet) runs alone.
+vm_gate_bg()
+{
+	VM_GATE_LOG=$(mktemp "${TMPDIR:-/tmp}/tcs-vmgate.XXXXXX")
+	"$PWD/tests/run.sh" vm-gate > "$VM_GATE_LOG" 2>&1 &
+	VM_GATE_PID=$!
+}
+
+vm_gate_wait()
+{
+	local line p f s
+
+	wait "$VM_GATE_PID"
+	echo "== vm gate (ran beside unit, bpf and fuzz)"
+	grep -v -E '^([0-9]+ passed, [0-9]+ failed, [0-9]+ skipped|failed suites: .*)$' "$VM_GATE_LOG"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$VM_GATE_LOG" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "FAIL vm gate: no totals"
+		fail=$((fail + 1))
+		bad+=(vm-gate)
+	else
+		read -r p f s <<< "$(sed -E 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/' <<< "$line")"
+		pass=$((pass + p))
+		fail=$((fail + f))
+		skip=$((skip + s))
+		line=$(sed -n 's/^failed suites: //p' "$VM_GATE_LOG")
+		[ -z "$line" ] || read -r -a bad <<< "${bad[*]} $line"
+	fi
+	rm -f "$VM_GATE_LOG"
+}
+
 [ $# -gt 0 ] || set -- all
 tiers=()
 for a in "$@"; do
 	case $a in
-	all)		tiers+=(unit bpf fuzz e2e system vm fleet) ;;
-	unit|bpf|fuzz|e2e|system|vm|fleet|pace|san)	tiers+=("$a") ;;
+	all)		tiers+=(vm-gate-bg unit bpf fuzz vm-gate-wait e2e system vm-rest fleet) ;;
+	unit|bpf|fuzz|e2e|system|vm|vm-gate|vm-rest|fleet|pace|san)	tiers+=("$a") ;;
 	*)		usage ;;
 	esac
 done
 
 for t in "${tiers[@]}"; do
 	case $t in
+	vm-gate-bg)	vm_gate_bg ;;
+	vm-gate-wait)	vm_gate_wait ;;
+	vm-gate)	tier vm 1 "$TIMEOUT_VM" "${VM_GATE[@]}" ;;
+	vm-rest)	tier vm 1 "$TIMEOUT_VM" $(ls tests/vm/test_*.sh | grep -v -x -F -f <(printf '%s\n' "${VM_GATE[@]}")) ;;
 	unit)	tier unit 0 "$TIMEOUT_UNIT" tests/unit/test_*.c ;;
 	bpf)	tier bpf 1 "$TIMEOUT_BPF" tests/bpf/test_*.c ;;
 	fuzz)	fuzz_tier ;;

@@ -28,6 +28,7 @@
 #include <linux/udp.h>
 
 #include "check.h"
+#include "census.h"
 #include "compile.h"
 #include "maps.h"
 #include "policy.h"
@@ -2152,6 +2153,98 @@ static int test_ingress_only(void)
 	return 0;
 }
 
+/*
+ * While settings.tc_priority moves, two filters of the hook run the same
+ * packet, its qdisc cb carried from the first to the second as the kernel
+ * does: the second must not charge it again. A mark from another direction
+ * or an old one (another packet's leftover cb) does not exempt a packet.
+ */
+static int test_charged_once_per_hook(void)
+{
+	struct fr f = { .len = 1000 };
+	struct __sk_buff first, second = { 0 }, out;
+	struct tcs_key k;
+	__u32 uid;
+
+	SETUP(PER_RULE_YAML("rule", "198.18.0.0/16"));	/* 2000 bytes of burst */
+	uid = uid_of("lo/egress/r/rule");
+	k = key_make(uid, TCS_PER_RULE, &f);
+	build(frame, &f);
+
+	CHECK_INT(run_ctx(E.eg, frame, 1000, NULL, &first), PASS);
+	CHECK_INT(first.cb[0], TCS_CB_MARK);
+	CHECK_INT(first.cb[1], LO << 1 | TCS_DIR_EGRESS);
+	memcpy(second.cb, first.cb, sizeof(second.cb));
+	CHECK_INT(run_ctx(E.eg, frame, 1000, &second, &out), PASS);	/* the second filter */
+	CHECK_U64(rst_get(uid).pass, 1);
+	CHECK_U64(key_state(&k).bytes, 1000);
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 1);	/* not even classified again */
+
+	/* the next packet is charged: the rest of the burst, then a drop */
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_U64(key_state(&k).bytes, 2000);
+
+	/* a leftover mark of the other direction, or 20 ms old, exempts nothing */
+	second.cb[1] = LO << 1 | TCS_DIR_INGRESS;
+	CHECK_INT(run(E.eg, frame, 1000, &second), DROP);
+	memcpy(second.cb, first.cb, sizeof(second.cb));
+	second.cb[2] -= 2 * TCS_CB_FRESH_NS;
+	CHECK_INT(run(E.eg, frame, 1000, &second), DROP);
+	CHECK_U64(rst_get(uid).drop, 2);
+	env_down();
+	return 0;
+}
+
+/*
+ * A full key table evicts, and the kernel counts that nowhere: the census
+ * reckons it from the keys the classifier created, those alive, and those
+ * the daemon freed itself when their rule went (which are not evictions).
+ */
+static int test_keys_evicted(void)
+{
+	struct state_fds sf = { .keys = -1, .stats = -1, .meta = -1 };
+	struct fr f = { .len = 100 };
+	struct census *c = NULL;
+	char src[32];
+	__u64 live;
+	__u32 uid, i;
+
+	SETUP(PER_RULE_YAML("src", "198.18.0.0/16"));
+	uid = uid_of("lo/egress/r/src");
+	sf.keys = E.keys;
+	sf.stats = E.stats;
+	sf.meta = bpf_map__fd(E.skel->maps.tcs_meta);
+	for (i = 0; i < 3 * MAX_KEYS; i++) {
+		snprintf(src, sizeof(src), "198.18.%u.%u", 1 + i / 250, 1 + i % 250);
+		f.src = src;
+		CHECK_INT(tx(E.eg, &f), PASS);	/* a new key: a full bucket */
+	}
+	live = (__u64)map_count(E.keys, sizeof(struct tcs_key));
+	CHECK_INT(live <= MAX_KEYS && live >= MAX_KEYS / 2, 1);
+	c = census_new(&sf);
+	CHECK_INT(c && !census_run(c), 1);
+	if (c) {
+		CHECK_U64(census_created(c), 3 * MAX_KEYS);
+		CHECK_U64(census_live(c), live);
+		CHECK_U64(census_keys(c, uid), live);
+		CHECK_U64(census_evicted(c), 3 * MAX_KEYS - live);
+	}
+	census_free(c);
+
+	/* the rule goes: the daemon frees its keys, and they were not evicted */
+	CHECK_INT(apply(PER_RULE_YAML("dst", "198.18.0.0/16")), 0);
+	CHECK_INT(map_count(E.keys, sizeof(struct tcs_key)), 0);
+	c = census_new(&sf);
+	CHECK_INT(c && !census_run(c), 1);
+	if (c) {
+		CHECK_U64(census_live(c), 0);
+		CHECK_U64(census_evicted(c), 3 * MAX_KEYS - live);
+	}
+	census_free(c);
+	env_down();
+	return 0;
+}
+
 /* An interface without a binding is not touched: no parse, no counter, no cache. */
 static int test_unbound_ifindex(void)
 {
@@ -2923,6 +3016,8 @@ int main(void)
 	TEST(test_flow_cache);
 	TEST(test_ingress);
 	TEST(test_ingress_only);
+	TEST(test_charged_once_per_hook);
+	TEST(test_keys_evicted);
 	TEST(test_unbound_ifindex);
 	TEST(test_reload_keeps_state);
 	TEST(test_reload_flow_cache);

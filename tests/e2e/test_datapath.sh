@@ -21,12 +21,6 @@ TUN_P6=2001:db8:1::2
 
 # policy FILE RULES...: tcs-a0 and the tun device, each with RULES (YAML
 # lines of one direction, "egress:" or "ingress:" included)
-# pkt.py needs Python (the vm tier's guest has none)
-need_python()
-{
-	[ -x /usr/bin/python3 ] || { tcs_skip "no /usr/bin/python3 to send the packets"; return; }
-}
-
 policy_for()
 {
 	local f=$1 dev=$2
@@ -67,7 +61,6 @@ tun_case()
 	local fam=$1 p=$TCS_TMP/policy.yaml a=$TUN_A4 far=$TUN_P4 rate=2000000 ovh
 	local rx_pid tx_pid tun_pid rx tx_got lim_in lim_out
 	[ "$fam" = 6 ] && { a=$TUN_A6; far=$TUN_P6; }
-	need_python || return
 	tun_up || { tcs_msg "cannot create a tun device"; return 1; }
 	policy_for "$p" "$TUN" \
 		"    ingress:" \
@@ -123,7 +116,6 @@ frag_case()
 	local fam=$1 order=$2 bps=$3 p=$TCS_TMP/policy.yaml src=$TCS_B4 dst=$TCS_A4 mac rx_pid
 	local rx n lim sent
 	[ "$fam" = 6 ] && { src=$TCS_B6; dst=$TCS_A6; }
-	need_python || return
 	policy_for "$p" "$TCS_DEV_A" \
 		"    ingress:" \
 		"      - { name: in, match: { proto: udp, dport: 5201 }, rate: 1mbit, burst: 20kb, per: flow }"
@@ -156,4 +148,6 @@ test_frags_forward_v6() { frag_case 6 forward 600000; }
 test_frags_reverse_v4() { frag_case 4 reverse 8000000; }
 test_frags_reverse_v6() { frag_case 6 reverse 8000000; }
 
+# pkt.py needs Python (the vm tier's guest has none): skip before any setup
+[ -x /usr/bin/python3 ] || TCS_SKIP_ALL="no /usr/bin/python3 to send the packets"
 tcs_main e2e-datapath "$@"

@@ -338,15 +338,16 @@ test_sigkill_every_step()
 }
 
 # The key table fills (max_keys: 64, far more flows): the least recently
-# used keys are evicted, the table stays at its size, and a new flow is
+# used keys are evicted, the table stays at its size, the evictions are
+# counted (tcshapectl stats and the daemon's metrics), and a new flow is
 # still held to its limit.
 test_key_table_fills()
 {
-	local p=$TCS_TMP/policy.yaml keys rate why='' i
+	local p=$TCS_TMP/policy.yaml prom=$TCS_TMP/tcshaped.prom keys rate why='' i st live made gone m=0
 
 	cat > "$p" <<EOF
 version: 1
-settings: { max_keys: 64 }
+settings: { max_keys: 64, metrics_textfile: $prom, metrics_interval: 1s }
 interfaces:
   - name: $TCS_DEV_A
     egress:
@@ -355,13 +356,33 @@ EOF
 	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
 	# 500 flows: a new socket, so a new source port, for each datagram
 	tcs_nsa bash -c "for ((i = 0; i < 500; i++)); do echo x > /dev/udp/$TCS_B4/5201; done" 2>/dev/null
-	keys=$(ctl --json stats --interval 0.1 | jq '[.rules[].active_keys] | add')
+	st=$(ctl --json stats --interval 0.1)
+	keys=$(jq '[.rules[].active_keys] | add' <<< "$st")
 	[ "$keys" -le 64 ] && [ "$keys" -ge 32 ] || why+=" $keys keys held (max_keys 64);"
+	read -r live made gone <<< "$(jq -r '.keys | "\(.live) \(.created) \(.evicted)"' <<< "$st")"
+	# a source port may come round again while its key lives: not quite 500 keys
+	[ "$made" -ge 450 ] && [ "$made" -le 500 ] || why+=" $made keys created, not about 500;"
+	[ "$gone" -eq $((made - live)) ] && [ "$live" -le 64 ] ||
+		why+=" $gone evicted of $made created, $live alive;"
+	# the daemon's own count (census.c) reaches the metrics textfile within a pass or two
+	for ((i = 0; i < 50; i++)); do
+		m=$(sed -n 's/^tcshaped_keys_evicted_total //p' "$prom" 2>/dev/null)
+		[ "${m:-0}" -eq "$gone" ] && break
+		sleep 0.1
+	done
+	[ "${m:-0}" -eq "$gone" ] || why+=" the metrics say ${m:-no} keys evicted;"
 	rate=$(tcs_udp_rate after 2) || { tcs_msg "iperf3 failed"; return 1; }
 	tcs_within "$rate" 1600000 2600000 || why+=" new flow at $(tcs_mbit "$rate") mbit, not 2mbit;"
 	tcs_pid_running "$TCS_DAEMON_PID" || why+=" daemon died;"
-	tcs_msg "500 flows into max_keys 64: $keys keys held; a new flow after: $(tcs_mbit "$rate") mbit (2mbit)${why:+; FAILED:$why}"
+	tcs_msg "500 flows into max_keys 64: $keys keys held, $gone of $made evicted (metrics: $m); a new flow after: $(tcs_mbit "$rate") mbit (2mbit)${why:+; FAILED:$why}"
 	[ -z "$why" ]
 }
 
+# Not in the vm tier (Debian's 6.1 under qemu/TCG): these are the daemon's
+# own reactions, the same on any kernel, and they run on the host; the vm
+# lacks socat and setpriv for most of them anyway. What the 6.1 kernel must
+# show of restarts and adoption, the vm runs in test_state.sh.
+if [ -n "${TCS_VM:-}" ] && [ $# -eq 0 ]; then
+	TCS_SKIP_ALL="the daemon's own fault handling, the same on any kernel: the host's e2e tier runs it"
+fi
 tcs_main e2e-faults "$@"

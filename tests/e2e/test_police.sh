@@ -383,4 +383,12 @@ test_check_mode()
 	[ "$rc1" -eq 0 ] && [ "$rc2" -eq 1 ] && [ -n "$out" ]
 }
 
+# In the vm tier (Debian's 6.1 under qemu/TCG) policing of each family and
+# of TCP on the stock kernel, with the cases that offer the emulated path
+# 20-40 mbit (per flow offers 80: the emulator, not the policer, loses it);
+# every key kind and rate, and reload and stop, run on the host, where the
+# rates judge the policer and not the emulator.
+if [ -n "${TCS_VM:-}" ] && [ $# -eq 0 ]; then
+	set -- udp_per_rule_v4_10mbit udp_per_dst_v6_10mbit tcp_per_flow_v4_10mbit unmatched_not_slowed
+fi
 tcs_main e2e-police "$@"

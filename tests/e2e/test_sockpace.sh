@@ -278,12 +278,20 @@ test_app_cap_kept()
 	tcs_msg "application's 3 mbit cap kept under a 10 mbit rule and after stop; $(tcs_mbit "$r") mbit"
 }
 
-# After SIGTERM no socket keeps a cap we set.
+# The ids of the tcs_sockops programs attached at the cgroup root, one a line.
+sockops_ids() { bpftool cgroup show "$(sockpace_cgroup)" 2>/dev/null | awk '/tcs_sockops/ { print $1 }' | sort; }
+
+# After SIGTERM no socket keeps a cap we set, and our program is detached
+# (other tcshaped instances on this host may have theirs there: not ours).
 test_sigterm_releases()
 {
+	local others ours
+
+	others=$(sockops_ids)
 	policy "$TCS_TMP/policy.yaml" 10mbit flow
 	tcs_daemon_start "$TCS_TMP/policy.yaml" || return 1
 	need_sockpace || return
+	ours=$(comm -13 <(echo "$others") <(sockops_ids))
 	tcs_tcp_start t "$TCS_B4" 5201 8 || return 1
 	wait_caps 5201 "$(payload_cap 10000000)" 5 || { tcs_msg "no cap: $(caps 5201)"; return 1; }
 	tcs_daemon_stop TERM || return 1
@@ -292,7 +300,8 @@ test_sigterm_releases()
 		return 1
 	}
 	grep -q 'socket pacing: let' "$TCS_LOG" || { tcs_msg "no release logged"; return 1; }
-	[ -z "$(bpftool cgroup show "$(sockpace_cgroup)" 2>/dev/null | grep tcs_sockops)" ] || {
+	[ -n "$ours" ] || { tcs_msg "no sock_ops program of ours was attached"; return 1; }
+	[ -z "$(comm -12 <(echo "$ours") <(sockops_ids))" ] || {
 		tcs_msg "sock_ops program still attached"
 		return 1
 	}

@@ -505,10 +505,11 @@ tcs_run_test()
 }
 
 # tcs_main SUITE [TEST...]: run the named tests (without the test_ prefix), or
-# every test_* function in definition order; print the summary line.
+# every test_* function in definition order; print the summary line. With
+# TCS_SKIP_ALL set, every test is skipped with that reason, before any setup.
 tcs_main()
 {
-	local suite=$1 fn tests=() n=0 why='' stop=''
+	local suite=$1 fn tests=() n=0 why=${TCS_SKIP_ALL:-} stop=''
 	shift
 	# A signal reaches the running test's subshell too, which tears its
 	# topology down; here: stop after it, summarise, leave no temp file.
@@ -521,7 +522,9 @@ tcs_main()
 		mapfile -t tests < <(grep -oE '^test_[A-Za-z0-9_]+\(\)' "$0" | tr -d '()')
 	fi
 
-	if [ "$(id -u)" -ne 0 ]; then
+	if [ -n "$why" ]; then
+		:	# the suite said why none of its tests can run here (TCS_SKIP_ALL)
+	elif [ "$(id -u)" -ne 0 ]; then
 		why="needs root (network namespaces, tc, bpffs)"
 	elif ! tcs_require_cmds ip tc iperf3 jq timeout ss mountpoint >/dev/null; then
 		why=$(tcs_require_cmds ip tc iperf3 jq timeout ss mountpoint)

@@ -1107,6 +1107,14 @@ static int test_pace_keys(void)
 	EXPECT_ERR(PACE_IN("egress", "        max_delay: 1ms\n"),
 		   "t.yaml:7:20: max_delay 1ms is shorter than one 64 KiB packet takes at 10mbit "
 		   "(52428 us)");
+	EXPECT_ERR(PACE_IN("egress", "        max_delay: 4295s\n"),
+		   "t.yaml:7:20: max_delay 4295s is longer than fq can hold a packet back (its "
+		   "horizon is 32 bits of microseconds: 4294 s at most)");
+	MUST_PARSE(p, PACE_IN("egress", "        max_delay: 4294s\n"));
+	r = RULE_AT(p, 0, POL_EGRESS, 0);
+	if (r)
+		CHECK_U64(r->max_delay_ns, 4294000000000ull);
+	policy_free(p);
 	EXPECT_ERR(PACE_IN("egress", "        max_delay: soon\n"),
 		   "t.yaml:7:20: bad max_delay \"soon\": expected a time such as 5ms");
 	EXPECT_ERR(PACE_IN("egress", "        ecn: yes\n"),
