@@ -55,15 +55,9 @@ avg() { awk '{ s += $1; n++ } END { printf "%d\n", n ? s / n : 0 }'; }
 # OFFER for SECS, the server reporting every INTERVAL seconds.
 long_udp()
 {
-	local tag=$1 offer=$2 secs=$3 interval=${4:-1} i
+	local tag=$1 offer=$2 secs=$3 interval=${4:-1}
 	# the server reports the intervals judged here: it needs -i itself
-	ip netns exec "$TCS_NS_B" iperf3 -s -1 -B "$TCS_B4" -p 5201 -i "$interval" -J \
-		> "$TCS_TMP/$tag.srv.json" 2> "$TCS_TMP/$tag.srv.err" < /dev/null &
-	TCS_SERVER_PIDS+=($!)
-	for ((i = 0; i < 50; i++)); do
-		[ -n "$(tcs_nsb ss -Hltn "src $TCS_B4:5201" 2>/dev/null)" ] && break
-		sleep 0.1
-	done
+	tcs_iperf_server "$tag" "$TCS_B4" 5201 -i "$interval" || return 1
 	timeout -k 2 $((secs + 15)) ip netns exec "$TCS_NS_A" \
 		iperf3 -c "$TCS_B4" -p 5201 -u -l 1400 -b "$offer" -t "$secs" -i "$interval" -J \
 		> "$TCS_TMP/$tag.json" 2> "$TCS_TMP/$tag.err" < /dev/null &

@@ -122,4 +122,28 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
 	return s;
 }
 
+/*
+ * One match field's target: the input as KEY's value is accepted exactly
+ * when the oracle accepts it (filling want), and then parses as the oracle's
+ * value: same() on the rule's match. Inputs over 256 bytes are skipped.
+ */
+static inline void fuzz_match_field(const char *key, const uint8_t *data, size_t size,
+				    bool (*oracle)(const char *s, void *want),
+				    bool (*same)(const struct pol_match *m, const void *want),
+				    void *want)
+{
+	struct policy *p;
+	char *s;
+
+	if (size > 256)
+		return;
+	s = fuzz_cstr(data, size);
+	p = fuzz_parse_field(key, data, size, s, s && oracle(s, want));
+	if (p)
+		FUZZ_ASSERT(same(&p->ifaces[0].dir[POL_INGRESS].v[0].match, want),
+			    "%s \"%s\" parsed as another value", key, s);
+	policy_free(p);
+	free(s);
+}
+
 #endif

@@ -317,15 +317,18 @@ tcs_daemon_stop()
 # Start an iperf3 server on ADDR PORT in ns B and wait until it listens.
 # Bound to ADDR: unbound, its UDP replies to a client of a second address
 # would leave from the first one, and the client would refuse them.
+# TCS_SERVER_NS (default namespace B) runs it; more iperf3 options (-i 1)
+# follow PORT.
 tcs_iperf_server()
 {
-	local tag=$1 addr=$2 port=$3 i l=$2
+	local tag=$1 addr=$2 port=$3 ns=${TCS_SERVER_NS:-$TCS_NS_B} i l=$2
+	shift 3
 	[[ $addr == *:* ]] && l="[$addr]"
-	ip netns exec "$TCS_NS_B" iperf3 -s -1 -B "$addr" -p "$port" -J \
+	ip netns exec "$ns" iperf3 -s -1 -B "$addr" -p "$port" -J "$@" \
 		> "$TCS_TMP/$tag.srv.json" 2> "$TCS_TMP/$tag.srv.err" < /dev/null &
 	TCS_SERVER_PIDS+=($!)
 	for ((i = 0; i < 50; i++)); do
-		[ -n "$(tcs_nsb ss -Hltn "src $l:$port" 2>/dev/null)" ] && return 0
+		[ -n "$(ip netns exec "$ns" ss -Hltn "src $l:$port" 2>/dev/null)" ] && return 0
 		sleep 0.1
 	done
 	echo "iperf3 server on port $port did not start: $(cat "$TCS_TMP/$tag.srv.err")"

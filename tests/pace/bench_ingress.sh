@@ -39,14 +39,8 @@ retrans_permille()
 # MEAN_RTT_US MIN_RTT_US" of TAG. The path and the method are the caller's.
 download()
 {
-	local tag=$1 i
-	ip netns exec "$TCS_NS_A" iperf3 -s -1 -B "$TCS_A4" -p 5201 -J \
-		> "$TCS_TMP/$tag.srv.json" 2> "$TCS_TMP/$tag.srv.err" < /dev/null &
-	TCS_SERVER_PIDS+=($!)
-	for ((i = 0; i < 50; i++)); do
-		[ -n "$(tcs_nsa ss -Hltn "src $TCS_A4:5201" 2>/dev/null)" ] && break
-		sleep 0.1
-	done
+	local tag=$1
+	TCS_SERVER_NS=$TCS_NS_A tcs_iperf_server "$tag" "$TCS_A4" 5201 || return 1
 	timeout -k 2 $((SECS + 30)) ip netns exec "$TCS_NS_B" iperf3 -c "$TCS_A4" -p 5201 \
 		-t "$SECS" -C cubic -J > "$TCS_TMP/$tag.json" 2> "$TCS_TMP/$tag.err" < /dev/null &
 	TCS_CLIENT_PIDS+=($!)

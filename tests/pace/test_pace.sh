@@ -212,18 +212,12 @@ test_ecn_marks_and_drops()
 # A reload with a new rate under a running paced TCP flow: the flow gets it.
 test_reload_under_paced_tcp()
 {
-	local i before after
+	local before after
 
 	has_fq || { tcs_skip "this kernel has no sch_fq"; return; }
 	pace_policy "$TCS_TMP/p.yaml" 10mbit flow
 	tcs_daemon_start "$TCS_TMP/p.yaml" || { tcs_msg "daemon did not start"; return 1; }
-	ip netns exec "$TCS_NS_B" iperf3 -s -1 -B "$TCS_B4" -p 5201 -i 1 -J \
-		> "$TCS_TMP/re.srv.json" 2> "$TCS_TMP/re.srv.err" < /dev/null &
-	TCS_SERVER_PIDS+=($!)
-	for ((i = 0; i < 50; i++)); do
-		[ -n "$(tcs_nsb ss -Hltn "src $TCS_B4:5201" 2>/dev/null)" ] && break
-		sleep 0.1
-	done
+	tcs_iperf_server re "$TCS_B4" 5201 -i 1 || return 1
 	timeout -k 2 40 ip netns exec "$TCS_NS_A" iperf3 -c "$TCS_B4" -p 5201 -t 12 -J \
 		> "$TCS_TMP/re.json" 2> "$TCS_TMP/re.err" < /dev/null &
 	TCS_CLIENT_PIDS+=($!)
