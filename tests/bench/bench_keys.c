@@ -47,7 +47,8 @@ int main(int argc, char **argv)
 		return 1;
 	bpf_object__for_each_map(map, skel->obj)
 		bpf_map__set_pin_path(map, NULL);
-	bpf_map__set_max_entries(skel->maps.tcs_keys, nkeys);
+	/* headroom: a full LRU evicts before its last entries are used */
+	bpf_map__set_max_entries(skel->maps.tcs_keys, nkeys + nkeys / 8);
 	if (tcshape_bpf__load(skel)) {
 		fprintf(stderr, "bench-keys: load: %s\n", strerror(errno));
 		return 1;
