@@ -300,16 +300,16 @@ static int cmd_stats(const struct state_fds *f, double interval)
 
 	t0 = now_s();
 	if ((err = state_rules(f, NULL, &a, &na)))
-		goto fail;
+		goto out;
 	sleep_s(interval);
 	keys = census_new(f);
 	if (!keys) {
 		err = -errno;
-		goto fail;
+		goto out;
 	}
 	if ((err = census_run(keys)) || (err = state_rules(f, keys, &b, &nb)) ||
 	    (err = state_globals(f, g)))
-		goto fail;
+		goto out;
 	dt = now_s() - t0;
 	state_rules_sort_by_uid(a, na);
 
@@ -351,16 +351,13 @@ static int cmd_stats(const struct state_fds *f, double interval)
 	out_uint(OUT_ANY, "evicted", ", %llu evicted (estimated)\n", census_evicted(keys));
 	out_object_close();
 	out_object_close();
+out:
+	if (err)
+		fprintf(stderr, "tcshapectl: read counters: %s\n", strerror(-err));
 	census_free(keys);
 	free(a);
 	free(b);
-	return 0;
-fail:
-	fprintf(stderr, "tcshapectl: read counters: %s\n", strerror(-err));
-	census_free(keys);
-	free(a);
-	free(b);
-	return 1;
+	return err ? 1 : 0;
 }
 
 /* ---- top -------------------------------------------------------------------- */
@@ -437,15 +434,15 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 
 	t0 = now_s();
 	if ((err = state_keys(f, &a, &na)))
-		goto fail;
+		goto out;
 	sleep_s(interval);
 	if ((err = state_keys(f, &b, &nb)) || (err = state_rules(f, NULL, &r, &nr)))
-		goto fail;
+		goto out;
 	dt = now_s() - t0;
 	rows = calloc(nb + 1, sizeof(*rows));
 	if (!rows) {
 		err = -ENOMEM;
-		goto fail;
+		goto out;
 	}
 	/* the same key in both snapshots */
 	qsort(a, na, sizeof(*a), key_cmp);
@@ -493,18 +490,14 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 	}
 	out_array_close();
 	out_object_close();
+out:
+	if (err)
+		fprintf(stderr, "tcshapectl: read keys: %s\n", strerror(-err));
 	free(rows);
 	free(a);
 	free(b);
 	free(r);
-	return 0;
-fail:
-	fprintf(stderr, "tcshapectl: read keys: %s\n", strerror(-err));
-	free(rows);
-	free(a);
-	free(b);
-	free(r);
-	return 1;
+	return err ? 1 : 0;
 }
 
 static void usage(FILE *o)
