@@ -73,6 +73,14 @@ static const char *fmt_time(__u64 t, char *buf, size_t len)
 	return buf;
 }
 
+/* A command's exit code; why it failed (WHAT: -errno), if it did. */
+static int cmd_end(int err, const char *what)
+{
+	if (err)
+		fprintf(stderr, "tcshapectl: %s: %s\n", what, strerror(-err));
+	return err ? 1 : 0;
+}
+
 static bool daemon_alive(const struct tcs_daemon *d)
 {
 	return d->pid && d->running && (!kill((pid_t)d->pid, 0) || errno == EPERM);
@@ -93,10 +101,8 @@ static int cmd_status(const struct state_fds *f)
 	int err;
 
 	if ((err = state_daemon(f, &d)) || (err = state_bindings(f, &b, &nb)) ||
-	    (err = state_rules(f, NULL, &r, &nr))) {
-		fprintf(stderr, "tcshapectl: read state: %s\n", strerror(-err));
-		return 1;
-	}
+	    (err = state_rules(f, NULL, &r, &nr)))
+		return cmd_end(err, "read state");
 	for (i = 0; i < nr; i++)
 		keys += r[i].keys;
 	alive = daemon_alive(&d);
@@ -352,12 +358,10 @@ static int cmd_stats(const struct state_fds *f, double interval)
 	out_object_close();
 	out_object_close();
 out:
-	if (err)
-		fprintf(stderr, "tcshapectl: read counters: %s\n", strerror(-err));
 	census_free(keys);
 	free(a);
 	free(b);
-	return err ? 1 : 0;
+	return cmd_end(err, "read counters");
 }
 
 /* ---- top -------------------------------------------------------------------- */
@@ -491,13 +495,11 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 	out_array_close();
 	out_object_close();
 out:
-	if (err)
-		fprintf(stderr, "tcshapectl: read keys: %s\n", strerror(-err));
 	free(rows);
 	free(a);
 	free(b);
 	free(r);
-	return err ? 1 : 0;
+	return cmd_end(err, "read keys");
 }
 
 static void usage(FILE *o)
