@@ -64,36 +64,8 @@ __u32 receivers;	/* sockets whose window we clamp */
 __u32 released;		/* sockets we let go (a clean stop) */
 
 /* Shared with the classifier: the daemon passes its fds (bpf_map__reuse_fd). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1);
-	__type(key, struct tcs_sock_key);
-	__type(value, struct tcs_sock_note);
-} tcs_socks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tcs_iface_key);
-	__type(value, struct tcs_iface);
-} tcs_ifaces SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct tcs_rule_info);
-} tcs_rule_info SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tcs_total_key);
-	__type(value, struct tcs_total_state);
-} tcs_totals SEC(".maps");
+#define TCS_MAPS_BORROWED
+#include "shared_maps.bpf.h"
 
 /* Our own, pinned beside the classifier's maps (they outlive a restart). */
 struct {

@@ -32,14 +32,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  */
 const volatile bool flow_cache = true;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tcs_iface_key);
-	__type(value, struct tcs_iface);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tcs_ifaces SEC(".maps");
+/* tcs_ifaces, tcs_rule_info, tcs_totals, tcs_socks: shared with sockpace.bpf.c */
+#include "shared_maps.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -93,35 +87,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_keys SEC(".maps");
 
-/*
- * Rules with a total: one entry per (rule, interface) that carried traffic.
- * Not preallocated (it holds what is in use); the daemon deletes a removed
- * rule's entries.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tcs_total_key);
-	__type(value, struct tcs_total_state);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tcs_totals SEC(".maps");
-
-/*
- * TCP connections as classified, for their local sockets (sockpace.bpf.c):
- * which limiter key their packets are charged to, by direction. Written on
- * a flow cache miss only. Sized for the local connections of a busy host,
- * not for every key (about 10 MiB); when it overflows, the oldest notes go
- * and their sockets are let go: tc still enforces.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct tcs_sock_key);
-	__type(value, struct tcs_sock_note);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tcs_socks SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -154,19 +119,6 @@ struct {
 	__type(value, struct tcs_meta);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_meta SEC(".maps");
-
-/*
- * Written by the daemon, read by tcshapectl; the classifier reads only a
- * total's rate from it, once a share period per rule and interface.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct tcs_rule_info);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tcs_rule_info SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -52,7 +52,7 @@ struct daemon {
 	int lock;	       /* the pin dir, flocked: one daemon per pin dir */
 	struct hooks hooks;
 	struct roots roots;
-	struct sockpace *sp; /* socket pacing, when on and the host offers it */
+	struct sockpace *sp;   /* socket pacing, when on and the host offers it */
 	struct census *census; /* limiter keys by rule, for the metrics */
 	char status[512];
 };
@@ -484,8 +484,8 @@ int daemon_metrics(struct daemon *d, FILE *out)
  * 20 ms: a pass over a million keys takes about 4 s; then it rests for the
  * textfile's interval, or 10 s for the /metrics endpoint alone.
  */
-#define CENSUS_NEXT_USEC	20000
-#define CENSUS_REST_USEC	(10 * 1000000ULL)
+#define CENSUS_NEXT_USEC 20000
+#define CENSUS_REST_USEC (10 * 1000000ULL)
 
 uint64_t daemon_census_step(struct daemon *d)
 {

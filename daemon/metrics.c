@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,45 @@ static void per_rule(FILE *o, const struct state_rule *r, size_t n, const char *
 	}
 }
 
+/* A gauge or counter per rule, with its help text. */
+struct rule_metric {
+	const char *name, *type, *text;
+	__u64 (*val)(const struct state_rule *r);
+};
+
+static void per_rules(FILE *o, const struct state_rule *r, size_t n,
+		      const struct rule_metric *m, size_t nm)
+{
+	size_t i;
+
+	for (i = 0; i < nm; i++)
+		per_rule(o, r, n, m[i].name, m[i].type, m[i].text, m[i].val);
+}
+
+/* One counter per rule and verdict, of the __u64[TCS_V_NR] at FIELD of a rule. */
+static void per_verdict(FILE *o, const struct state_rule *r, size_t n, const char *name,
+			const char *text, size_t field)
+{
+	static const char *const verdict[TCS_V_NR] = {
+		[TCS_V_PASS] = "pass", [TCS_V_DROP] = "drop", [TCS_V_PACED] = "paced",
+		[TCS_V_MARK] = "ecn_mark",
+	};
+	size_t i, v;
+
+	help(o, name, "counter", text);
+	for (i = 0; i < n; i++) {
+		const __u64 *count = (const __u64 *)((const char *)&r[i] + field);
+
+		for (v = 0; v < TCS_V_NR; v++) {
+			if (!verdict[v])
+				continue;
+			fputs(name, o);
+			rule_labels(o, &r[i]);
+			fprintf(o, ",verdict=\"%s\"} %llu\n", verdict[v], (unsigned long long)count[v]);
+		}
+	}
+}
+
 static __u64 rule_limit(const struct state_rule *r)
 {
 	return r->info.rate_bps / 8;
@@ -99,6 +139,16 @@ static __u64 total_keys(const struct state_rule *r)
  */
 static void total_metrics(FILE *o, const struct state_rule *r, size_t n)
 {
+	static const struct rule_metric totals[] = {
+		{ "tcshaped_rule_total_limit_bytes_per_second", "gauge",
+		  "A rule's total: all its keys together, L2 bytes per second", total_limit },
+		{ "tcshaped_rule_total_dropped_packets_total", "counter",
+		  "Packets within their key's limit that the rule's total refused", total_dropped },
+		{ "tcshaped_rule_total_share_bytes_per_second", "gauge",
+		  "The fair share of the total each busy key may use now", total_share },
+		{ "tcshaped_rule_total_active_keys", "gauge",
+		  "Keys that sent in the last share period (100 ms)", total_keys },
+	};
 	struct state_rule *t = calloc(n ? n : 1, sizeof(*t));
 	size_t i, nt = 0;
 
@@ -108,15 +158,7 @@ static void total_metrics(FILE *o, const struct state_rule *r, size_t n)
 		if (r[i].info.total_bps)
 			t[nt++] = r[i];
 	if (nt) {
-		per_rule(o, t, nt, "tcshaped_rule_total_limit_bytes_per_second", "gauge",
-			 "A rule's total: all its keys together, L2 bytes per second", total_limit);
-		per_rule(o, t, nt, "tcshaped_rule_total_dropped_packets_total", "counter",
-			 "Packets within their key's limit that the rule's total refused",
-			 total_dropped);
-		per_rule(o, t, nt, "tcshaped_rule_total_share_bytes_per_second", "gauge",
-			 "The fair share of the total each busy key may use now", total_share);
-		per_rule(o, t, nt, "tcshaped_rule_total_active_keys", "gauge",
-			 "Keys that sent in the last share period (100 ms)", total_keys);
+		per_rules(o, t, nt, totals, sizeof(totals) / sizeof(totals[0]));
 	}
 	free(t);
 }
@@ -138,19 +180,22 @@ static __u64 tcp_updates(const struct state_rule *r)
  */
 static void tcp_metrics(FILE *o, const struct state_rule *r, size_t n)
 {
+	static const struct rule_metric tcp[] = {
+		{ "tcshaped_rule_tcp_connections", "gauge", "Local TCP connections the rule covers",
+		  state_tcp_conns },
+		{ "tcshaped_rule_tcp_paced_sockets", "gauge",
+		  "Local TCP connections whose pacing rate or window we cap", state_tcp_paced },
+		{ "tcshaped_rule_tcp_retransmits_total", "counter",
+		  "Retransmissions by the rule's local TCP senders (one per retransmitted packet)",
+		  tcp_retrans },
+		{ "tcshaped_rule_tcp_cap_updates_total", "counter",
+		  "Changes of a socket's cap: its share or its rule's rate moved", tcp_updates },
+	};
 	const char *h = "tcshaped_rule_tcp_srtt_seconds";
 	size_t i;
 	int s;
 
-	per_rule(o, r, n, "tcshaped_rule_tcp_connections", "gauge",
-		 "Local TCP connections the rule covers", state_tcp_conns);
-	per_rule(o, r, n, "tcshaped_rule_tcp_paced_sockets", "gauge",
-		 "Local TCP connections whose pacing rate or window we cap", state_tcp_paced);
-	per_rule(o, r, n, "tcshaped_rule_tcp_retransmits_total", "counter",
-		 "Retransmissions by the rule's local TCP senders (one per retransmitted packet)",
-		 tcp_retrans);
-	per_rule(o, r, n, "tcshaped_rule_tcp_cap_updates_total", "counter",
-		 "Changes of a socket's cap: its share or its rule's rate moved", tcp_updates);
+	per_rules(o, r, n, tcp, sizeof(tcp) / sizeof(tcp[0]));
 	help(o, h, "histogram",
 	     "Smoothed RTT of the rule's local TCP connections, one sample per ACK of new "
 	     "data (senders) or per pass (receivers); _sum estimated from bucket midpoints");
@@ -183,16 +228,12 @@ static void tcp_metrics(FILE *o, const struct state_rule *r, size_t n)
 int metrics_write(FILE *o, const struct state_fds *f, const struct census *c)
 {
 	struct census *now = NULL;
-	static const char *const verdict[TCS_V_NR] = {
-		[TCS_V_PASS] = "pass", [TCS_V_DROP] = "drop", [TCS_V_PACED] = "paced",
-		[TCS_V_MARK] = "ecn_mark",
-	};
 	struct state_rule *r = NULL;
 	__u64 g[TCS_STAT_NR];
 	struct tcs_daemon d;
 	size_t n = 0, i;
 	char hex[65];
-	int err = 0, v;
+	int err = 0;
 
 	if (!c) {
 		now = census_new(f);
@@ -220,27 +261,13 @@ int metrics_write(FILE *o, const struct state_fds *f, const struct census *c)
 	help(o, "tcshaped_hooks", "gauge", "tc hooks (interface and direction) with our filter");
 	fprintf(o, "tcshaped_hooks %u\n", d.hooks);
 
-	help(o, "tcshaped_rule_packets_total", "counter",
-	     "Packets matched by a rule, by verdict: pass (sent at once), paced (sent later), "
-	     "ecn_mark (paced and CE-marked), drop");
-	for (i = 0; i < n; i++)
-		for (v = 0; v < TCS_V_NR; v++)
-			if (verdict[v]) {
-				fputs("tcshaped_rule_packets_total", o);
-				rule_labels(o, &r[i]);
-				fprintf(o, ",verdict=\"%s\"} %llu\n", verdict[v],
-					(unsigned long long)r[i].packets[v]);
-			}
-	help(o, "tcshaped_rule_bytes_total", "counter",
-	     "L2 bytes matched by a rule, by verdict (GSO packets as all their segments)");
-	for (i = 0; i < n; i++)
-		for (v = 0; v < TCS_V_NR; v++)
-			if (verdict[v]) {
-				fputs("tcshaped_rule_bytes_total", o);
-				rule_labels(o, &r[i]);
-				fprintf(o, ",verdict=\"%s\"} %llu\n", verdict[v],
-					(unsigned long long)r[i].bytes[v]);
-			}
+	per_verdict(o, r, n, "tcshaped_rule_packets_total",
+		    "Packets matched by a rule, by verdict: pass (sent at once), paced (sent later), "
+		    "ecn_mark (paced and CE-marked), drop",
+		    offsetof(struct state_rule, packets));
+	per_verdict(o, r, n, "tcshaped_rule_bytes_total",
+		    "L2 bytes matched by a rule, by verdict (GSO packets as all their segments)",
+		    offsetof(struct state_rule, bytes));
 	/* Prometheus wants base units: bytes, not bits */
 	per_rule(o, r, n, "tcshaped_rule_limit_bytes_per_second", "gauge",
 		 "A rule's configured rate, L2 bytes per second", rule_limit);
@@ -253,10 +280,10 @@ int metrics_write(FILE *o, const struct state_fds *f, const struct census *c)
 	tcp_metrics(o, r, n);
 	help(o, "tcshaped_packets_total", "counter",
 	     "Packets outside any rule's counters, by reason (classified: flow cache misses)");
-	for (v = 0; v < TCS_STAT_NR; v++)
-		if (v != TCS_STAT_KEYS_CREATED)
+	for (i = 0; i < TCS_STAT_NR; i++)
+		if (i != TCS_STAT_KEYS_CREATED)
 			fprintf(o, "tcshaped_packets_total{reason=\"%s\"} %llu\n",
-				state_stat_names[v], (unsigned long long)g[v]);
+				state_stat_names[i], (unsigned long long)g[i]);
 	if (census_done(c)) {
 		help(o, "tcshaped_keys", "gauge", "Limiter keys in the table, at the last count");
 		fprintf(o, "tcshaped_keys %llu\n", (unsigned long long)census_live(c));

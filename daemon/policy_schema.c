@@ -287,8 +287,8 @@ static int h_prefix_bits(struct pctx *pc, yaml_node_t *n, void *obj, const struc
 	if (!parse_uint(pc, n, key->name, &v))
 		return 0;
 	if (v > max)
-		perr(pc, n, "key_prefix %s must be 0-%u (bits of the address); got %s", key->name, max,
-		     sval(n));
+		perr(pc, n, "key_prefix %s must be 0-%u (bits of the address); got %s", key->name,
+		     max, sval(n));
 	else
 		*(uint8_t *)((char *)obj + key->off) = (uint8_t)v;
 	return 0;
@@ -345,8 +345,8 @@ static const struct yw_key rule_keys[] = {
 	{ "ecn", YAML_SCALAR_NODE, "a scalar", h_ecn, RULE(r.ecn), &ecn_enum },
 	{ "ecn_threshold", YAML_SCALAR_NODE, "a scalar", yw_node, RULE(ecn_threshold), NULL },
 	{ "total", YAML_SCALAR_NODE, "a scalar", h_total, 0, NULL },
-	{ "key_prefix", YAML_MAPPING_NODE, "a mapping such as { ipv4: 24, ipv6: 56 }", h_key_prefix, 0,
-	  NULL },
+	{ "key_prefix", YAML_MAPPING_NODE, "a mapping such as { ipv4: 24, ipv6: 56 }", h_key_prefix,
+	  0, NULL },
 	{ NULL, YAML_NO_NODE, NULL, NULL, 0, NULL },
 };
 enum { RK_NAME, RK_MATCH, RK_RATE };

@@ -274,7 +274,8 @@ bool value_rate(struct pctx *pc, yaml_node_t *n, const char *what, uint64_t *bps
 		perr(pc, n, "bad %s \"%s\": expected a number and a unit, e.g. 10mbit", what, s);
 		return false;
 	case UV_NO_UNIT:
-		perr(pc, n, "%s \"%s\" needs a unit, e.g. %smbit or %sbps (bytes/s)", what, s, s, s);
+		perr(pc, n, "%s \"%s\" needs a unit, e.g. %smbit or %sbps (bytes/s)", what, s, s,
+		     s);
 		return false;
 	case UV_BAD_UNIT:
 		perr(pc, n,

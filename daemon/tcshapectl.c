@@ -18,14 +18,13 @@
 
 #include "census.h"
 #include "metrics.h"
+#include "out.h"
 #include "paths.h"
 #include "policy.h"
 #include "policy_check.h"
 #include "sha256.h"
 #include "state.h"
 #include "units.h"
-
-static bool json;
 
 static double now_s(void)
 {
@@ -41,23 +40,6 @@ static void sleep_s(double s)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
-}
-
-/* A JSON string, escaped. */
-static void jstr(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 static int open_state(const char *dir, struct state_fds *f)
@@ -91,6 +73,14 @@ static const char *fmt_time(__u64 t, char *buf, size_t len)
 	return buf;
 }
 
+/* A command's exit code; why it failed (WHAT: -errno), if it did. */
+static int cmd_end(int err, const char *what)
+{
+	if (err)
+		fprintf(stderr, "tcshapectl: %s: %s\n", what, strerror(-err));
+	return err ? 1 : 0;
+}
+
 static bool daemon_alive(const struct tcs_daemon *d)
 {
 	return d->pid && d->running && (!kill((pid_t)d->pid, 0) || errno == EPERM);
@@ -111,60 +101,58 @@ static int cmd_status(const struct state_fds *f)
 	int err;
 
 	if ((err = state_daemon(f, &d)) || (err = state_bindings(f, &b, &nb)) ||
-	    (err = state_rules(f, NULL, &r, &nr))) {
-		fprintf(stderr, "tcshapectl: read state: %s\n", strerror(-err));
-		return 1;
-	}
+	    (err = state_rules(f, NULL, &r, &nr)))
+		return cmd_end(err, "read state");
 	for (i = 0; i < nr; i++)
 		keys += r[i].keys;
 	alive = daemon_alive(&d);
 	sha256_hex(d.policy_sha256, hex);
-	if (json) {
-		printf("{\"running\":%s,\"pid\":%u,\"policy\":", alive ? "true" : "false", d.pid);
-		jstr((char *)d.policy_path);
-		printf(",\"policy_sha256\":\"%s\",\"loaded\":%llu,\"started\":%llu,"
-		       "\"last_reload\":{\"result\":\"%s\",\"at\":%llu,\"error\":",
-		       hex, (unsigned long long)d.loaded, (unsigned long long)d.started,
-		       last[d.last_reload < 3 ? d.last_reload : 0],
-		       (unsigned long long)d.reload_at);
-		jstr((char *)d.last_error);
-		printf("},\"reloads\":{\"applied\":%u,\"rejected\":%u},\"hooks\":[",
-		       d.reloads_applied, d.reloads_rejected);
-		for (i = 0; i < nb; i++) {
-			char name[IF_NAMESIZE] = "";
+	out_object_open(NULL);
+	out_bool(OUT_JSON, "running", NULL, alive);
+	out_text("tcshaped: %s", alive ? "running" : "NOT running");
+	out_uint(d.pid ? OUT_ANY : OUT_JSON, "pid", " (pid %llu)", d.pid);
+	if (!alive)
+		out_text("; the datapath it left %s",
+			 nb ? "is still enforcing" : "enforces nothing");
+	out_string(OUT_ANY, "policy", "\npolicy:   %s", (char *)d.policy_path);
+	out_string(OUT_ANY, "policy_sha256", "\nsha256:   %s", hex);
+	out_uint(OUT_JSON, "loaded", NULL, d.loaded);
+	out_text("\nloaded:   %s\n", fmt_time(d.loaded, t1, sizeof(t1)));
+	out_uint(OUT_JSON, "started", NULL, d.started);
+	out_object_open("last_reload");
+	out_string(OUT_ANY, "result", "reload:   last %s",
+		   last[d.last_reload < 3 ? d.last_reload : 0]);
+	out_uint(OUT_JSON, "at", NULL, d.reload_at);
+	if (d.last_reload)
+		out_text(" %s", fmt_time(d.reload_at, t2, sizeof(t2)));
+	out_string(OUT_JSON, "error", NULL, (char *)d.last_error);
+	out_object_close();
+	out_object_open("reloads");
+	out_uint(OUT_ANY, "applied", "; %llu applied", d.reloads_applied);
+	out_uint(OUT_ANY, "rejected", ", %llu rejected\n", d.reloads_rejected);
+	out_object_close();
+	if (d.last_reload == TCS_RELOAD_REJECTED)
+		out_text("          %s\n", (char *)d.last_error);
+	out_text("hooks:    %zu", nb);
+	out_array_open("hooks");
+	for (i = 0; i < nb; i++) {
+		char name[IF_NAMESIZE] = "";
+		/* a hook whose interface is gone: "" in JSON, "?" in text */
+		int known = if_indextoname(b[i].ifindex, name) ? OUT_TEXT : 0;
 
-			if_indextoname(b[i].ifindex, name);
-			printf("%s{\"interface\":", i ? "," : "");
-			jstr(name);
-			printf(",\"ifindex\":%u,\"direction\":\"%s\"}", b[i].ifindex,
-			       state_dir_name(b[i].dir));
-		}
-		printf("],\"rules\":%zu,\"active_keys\":%llu}\n", nr, (unsigned long long)keys);
-	} else {
-		printf("tcshaped: %s", alive ? "running" : "NOT running");
-		if (d.pid)
-			printf(" (pid %u)", d.pid);
-		if (!alive)
-			printf("; the datapath it left %s",
-			       nb ? "is still enforcing" : "enforces nothing");
-		printf("\npolicy:   %s\nsha256:   %s\nloaded:   %s\n", (char *)d.policy_path, hex,
-		       fmt_time(d.loaded, t1, sizeof(t1)));
-		printf("reload:   last %s%s%s; %u applied, %u rejected\n",
-		       last[d.last_reload < 3 ? d.last_reload : 0], d.last_reload ? " " : "",
-		       d.last_reload ? fmt_time(d.reload_at, t2, sizeof(t2)) : "", d.reloads_applied,
-		       d.reloads_rejected);
-		if (d.last_reload == TCS_RELOAD_REJECTED)
-			printf("          %s\n", (char *)d.last_error);
-		printf("hooks:    %zu", nb);
-		for (i = 0; i < nb; i++) {
-			char name[IF_NAMESIZE] = "?";
-
-			if_indextoname(b[i].ifindex, name);
-			printf("%s%s %s", i ? ", " : " (", name, state_dir_name(b[i].dir));
-		}
-		printf("%s\nrules:    %zu, %llu active keys\n", nb ? ")" : "", nr,
-		       (unsigned long long)keys);
+		out_object_open(NULL);
+		out_string(OUT_JSON | known, "interface", i ? ", %s" : " (%s", name);
+		if (!known)
+			out_text(i ? ", ?" : " (?");
+		out_uint(OUT_JSON, "ifindex", NULL, b[i].ifindex);
+		out_string(OUT_ANY, "direction", " %s", state_dir_name(b[i].dir));
+		out_object_close();
 	}
+	out_array_close();
+	out_text("%s\n", nb ? ")" : "");
+	out_uint(OUT_ANY, "rules", "rules:    %llu", nr);
+	out_uint(OUT_ANY, "active_keys", ", %llu active keys\n", keys);
+	out_object_close();
 	free(b);
 	free(r);
 	return alive ? 0 : 3;
@@ -172,66 +160,40 @@ static int cmd_status(const struct state_fds *f)
 
 /* ---- stats ------------------------------------------------------------------ */
 
-/* A quantile of the interval's RTT samples, for a table cell: "-" without any. */
-static const char *rtt_cell(const struct state_rule *now, const struct state_rule *before,
-			    double q, char *buf, size_t len)
+/* The columns every table of rules starts with: INTERFACE, DIR, RULE. */
+static void rule_head(void)
 {
-	double us = state_rtt_quantile(now, before, q, NULL);
-
-	if (us < 0)
-		snprintf(buf, len, "-");
-	else if (us < 10000)
-		snprintf(buf, len, "%.0fus", us);
-	else
-		snprintf(buf, len, "%.1fms", us / 1000);
-	return buf;
+	out_text("%-12s %-7s %-16s ", "INTERFACE", "DIR", "RULE");
 }
 
-static void tcp_json(const struct state_rule *r, const struct state_rule *old)
+static void rule_cols(int mode, const struct state_rule *r)
 {
-	__u64 samples;
-	double p50 = state_rtt_quantile(r, old, 0.5, &samples);
-	double p99 = state_rtt_quantile(r, old, 0.99, NULL);
-
-	printf(",\"tcp\":{\"connections\":%llu,\"paced_sockets\":%llu,\"retransmits\":%llu,"
-	       "\"cap_updates\":%llu,\"srtt_samples\":%llu,",
-	       (unsigned long long)state_tcp_conns(r), (unsigned long long)state_tcp_paced(r),
-	       (unsigned long long)r->tcp.retrans, (unsigned long long)r->tcp.rate_updates,
-	       (unsigned long long)samples);
-	if (p50 < 0)
-		printf("\"srtt_p50_us\":null,\"srtt_p99_us\":null}");
-	else
-		printf("\"srtt_p50_us\":%.0f,\"srtt_p99_us\":%.0f}", p50, p99);
+	out_string(mode, "interface", "%-12s ", (char *)r->info.iface);
+	out_string(mode, "direction", "%-7s ", state_dir_name(r->info.dir));
+	out_string(mode, "rule", "%-16s ", (char *)r->info.name);
 }
 
-/*
- * The health of the local TCP connections the rules cover (socket pacing):
- * RTT quantiles are of the samples taken during the interval.
- */
-static void tcp_table(const struct state_rule *b, size_t nb, const struct state_rule *a,
-		      size_t na)
+/* A rate: bits/s in JSON, in tc's units through FMT ("%10s ") in text. */
+static void rate_cell(int mode, const char *key, const char *fmt, double bps)
 {
-	char p50[16], p99[16];
-	bool head = false;
-	size_t i;
+	char buf[32];
 
-	for (i = 0; i < nb; i++) {
-		const struct state_rule *old = state_rule_by_uid(a, na, b[i].uid);
+	out_float(mode & OUT_JSON, key, "%.0f", bps);
+	out_string(mode & OUT_TEXT, NULL, fmt, units_fmt_rate((uint64_t)bps, buf, sizeof(buf)));
+}
 
-		if (!b[i].tcp.conns_opened)
-			continue;
-		if (!head)
-			printf("local TCP:\n%-12s %-7s %-16s %6s %6s %9s %9s %10s\n", "INTERFACE", "DIR",
-			       "RULE", "CONNS", "PACED", "RTT_P50", "RTT_P99", "RETRANS");
-		head = true;
-		printf("%-12s %-7s %-16s %6llu %6llu %9s %9s %10llu\n", (char *)b[i].info.iface,
-		       state_dir_name(b[i].info.dir), (char *)b[i].info.name,
-		       (unsigned long long)state_tcp_conns(&b[i]),
-		       (unsigned long long)state_tcp_paced(&b[i]),
-		       rtt_cell(&b[i], old, 0.5, p50, sizeof(p50)),
-		       rtt_cell(&b[i], old, 0.99, p99, sizeof(p99)),
-		       (unsigned long long)b[i].tcp.retrans);
+/* A quantile of the interval's RTT samples in us: null (text "-") without any. */
+static void rtt_cell(int mode, const char *key, double us)
+{
+	if (us < 0) {
+		out_null(mode, key, "%9s ", "-");
+		return;
 	}
+	out_float(mode & OUT_JSON, key, "%.0f", us);
+	if (us < 10000)
+		out_float(mode & OUT_TEXT, NULL, "%7.0fus ", us);
+	else
+		out_float(mode & OUT_TEXT, NULL, "%7.1fms ", us / 1000);
 }
 
 /* What passed a rule (and so its total) in the interval, bits/s. */
@@ -242,43 +204,94 @@ static double sent_rate(const struct state_rule *r, const struct state_rule *old
 	return (double)(state_sent_bytes(r) - state_sent_bytes(old)) * 8 / dt;
 }
 
-/* Rules with a total: its limit and usage beside the per-key figures. */
-static void total_json(const struct state_rule *r, const struct state_rule *old, double dt)
+/* A rule's figures: a row of the stats table, a rule's object in JSON. */
+static void rule_fields(const struct state_rule *r, const struct state_rule *old, double dt)
 {
-	if (!r->info.total_bps)
-		return;
-	printf(",\"total\":{\"limit_bps\":%llu,\"rate_bps\":%.0f,"
-	       "\"dropped_packets\":%llu,\"active_keys\":%llu,\"busy_keys\":%llu,"
-	       "\"share_bps\":%llu}",
-	       (unsigned long long)r->info.total_bps, sent_rate(r, old, dt),
-	       (unsigned long long)r->total.dropped, (unsigned long long)r->total.active_keys,
-	       (unsigned long long)r->total.busy_keys,
-	       (unsigned long long)(r->total.share_bps ? r->total.share_bps : r->info.rate_bps));
+	rule_cols(OUT_ANY, r);
+	out_string(OUT_ANY, "per", "%-4s ", state_per_name(r->info.per));
+	out_string(OUT_ANY, "action", "%-5s ", r->info.action == TCS_ACT_PACE ? "pace" : "drop");
+	rate_cell(OUT_ANY, "limit_bps", "%10s ", (double)r->info.rate_bps);
+	out_uint(OUT_JSON, "burst_bytes", NULL, r->info.burst_bytes);
+	rate_cell(OUT_ANY, "rate_bps", "%10s ", sent_rate(r, old, dt));
+	out_object_open("sent");
+	out_uint(OUT_ANY, "packets", "%12llu ", state_sent_packets(r));
+	out_uint(OUT_ANY, "bytes", "%14llu ", state_sent_bytes(r));
+	out_object_close();
+	out_uint(OUT_JSON, "paced_packets", NULL, r->packets[TCS_V_PACED] + r->packets[TCS_V_MARK]);
+	out_uint(OUT_JSON, "ecn_marked_packets", NULL, r->packets[TCS_V_MARK]);
+	out_object_open("dropped");
+	out_uint(OUT_ANY, "packets", "%12llu ", r->packets[TCS_V_DROP]);
+	out_uint(OUT_JSON, "bytes", NULL, r->bytes[TCS_V_DROP]);
+	out_object_close();
+	out_uint(OUT_TEXT, NULL, "%10llu ", r->packets[TCS_V_MARK]);
+	out_uint(OUT_ANY, "active_keys", "%6llu\n", r->keys);
 }
 
-static void total_table(const struct state_rule *b, size_t nb, const struct state_rule *a,
+/* A rule's total: its limit and usage beside the per-key figures. */
+static void total_fields(int mode, const struct state_rule *r, const struct state_rule *old,
+			 double dt)
+{
+	double share = (double)(r->total.share_bps ? r->total.share_bps : r->info.rate_bps);
+
+	rate_cell(mode, "limit_bps", "%10s ", (double)r->info.total_bps);
+	rate_cell(mode, "rate_bps", "%10s ", sent_rate(r, old, dt));
+	out_uint(mode & OUT_JSON, "dropped_packets", NULL, r->total.dropped);
+	rate_cell(mode & OUT_TEXT, NULL, "%10s ", share);
+	out_uint(mode, "active_keys", "%8llu ", r->total.active_keys);
+	out_uint(mode, "busy_keys", "%8llu ", r->total.busy_keys);
+	rate_cell(mode & OUT_JSON, "share_bps", NULL, share);
+	out_uint(mode & OUT_TEXT, NULL, "%12llu\n", r->total.dropped);
+}
+
+/*
+ * The health of the local TCP connections a rule covers (socket pacing):
+ * RTT quantiles are of the samples taken during the interval.
+ */
+static void tcp_fields(int mode, const struct state_rule *r, const struct state_rule *old)
+{
+	__u64 samples;
+	double p50 = state_rtt_quantile(r, old, 0.5, &samples);
+
+	out_uint(mode, "connections", "%6llu ", state_tcp_conns(r));
+	out_uint(mode, "paced_sockets", "%6llu ", state_tcp_paced(r));
+	out_uint(mode & OUT_JSON, "retransmits", NULL, r->tcp.retrans);
+	out_uint(mode & OUT_JSON, "cap_updates", NULL, r->tcp.rate_updates);
+	out_uint(mode & OUT_JSON, "srtt_samples", NULL, samples);
+	rtt_cell(mode, "srtt_p50_us", p50);
+	rtt_cell(mode, "srtt_p99_us", state_rtt_quantile(r, old, 0.99, NULL));
+	out_uint(mode & OUT_TEXT, NULL, "%10llu\n", r->tcp.retrans);
+}
+
+/* Text: the totals and the local TCP connections, a table each after the rules. */
+static void rule_tables(const struct state_rule *b, size_t nb, const struct state_rule *a,
 			size_t na, double dt)
 {
-	char lim[32], rt[32], sh[32];
-	size_t i, shown = 0;
+	size_t i, totals = 0, tcp = 0;
 
 	for (i = 0; i < nb; i++) {
-		const struct state_rule *r = &b[i];
-
-		if (!r->info.total_bps)
+		if (!b[i].info.total_bps)
 			continue;
-		if (!shown++)
-			printf("\ntotals (all keys of a rule together; SHARE: what each busy key may use)\n"
-			       "%-12s %-7s %-16s %10s %10s %10s %8s %8s %12s\n", "INTERFACE", "DIR",
-			       "RULE", "TOTAL", "RATE", "SHARE", "ACTIVE", "BUSY", "TOTAL_DROPS");
-		units_fmt_rate(r->info.total_bps, lim, sizeof(lim));
-		units_fmt_rate((uint64_t)sent_rate(r, state_rule_by_uid(a, na, r->uid), dt), rt, sizeof(rt));
-		units_fmt_rate(r->total.share_bps ? r->total.share_bps : r->info.rate_bps, sh,
-			       sizeof(sh));
-		printf("%-12s %-7s %-16s %10s %10s %10s %8llu %8llu %12llu\n", (char *)r->info.iface,
-		       state_dir_name(r->info.dir), (char *)r->info.name, lim, rt, sh,
-		       (unsigned long long)r->total.active_keys,
-		       (unsigned long long)r->total.busy_keys, (unsigned long long)r->total.dropped);
+		if (!totals++) {
+			out_text("\ntotals (all keys of a rule together; "
+				 "SHARE: what each busy key may use)\n");
+			rule_head();
+			out_text("%10s %10s %10s %8s %8s %12s\n", "TOTAL", "RATE", "SHARE",
+				 "ACTIVE", "BUSY", "TOTAL_DROPS");
+		}
+		rule_cols(OUT_TEXT, &b[i]);
+		total_fields(OUT_TEXT, &b[i], state_rule_by_uid(a, na, b[i].uid), dt);
+	}
+	for (i = 0; i < nb; i++) {
+		if (!b[i].tcp.conns_opened)
+			continue;
+		if (!tcp++) {
+			out_text("local TCP:\n");
+			rule_head();
+			out_text("%6s %6s %9s %9s %10s\n", "CONNS", "PACED", "RTT_P50", "RTT_P99",
+				 "RETRANS");
+		}
+		rule_cols(OUT_TEXT, &b[i]);
+		tcp_fields(OUT_TEXT, &b[i], state_rule_by_uid(a, na, b[i].uid));
 	}
 }
 
@@ -293,99 +306,62 @@ static int cmd_stats(const struct state_fds *f, double interval)
 
 	t0 = now_s();
 	if ((err = state_rules(f, NULL, &a, &na)))
-		goto fail;
+		goto out;
 	sleep_s(interval);
 	keys = census_new(f);
 	if (!keys) {
 		err = -errno;
-		goto fail;
+		goto out;
 	}
 	if ((err = census_run(keys)) || (err = state_rules(f, keys, &b, &nb)) ||
 	    (err = state_globals(f, g)))
-		goto fail;
+		goto out;
 	dt = now_s() - t0;
 	state_rules_sort_by_uid(a, na);
 
-	if (!json)
-		printf("%-12s %-7s %-16s %-4s %-5s %10s %10s %12s %14s %12s %10s %6s\n",
-		       "INTERFACE", "DIR", "RULE", "PER", "ACT", "LIMIT", "RATE", "SENT_PKTS",
-		       "SENT_BYTES", "DROP_PKTS", "ECN_MARKS", "KEYS");
-	else
-		printf("{\"interval\":%.3f,\"rules\":[", dt);
+	out_object_open(NULL);
+	out_float(OUT_JSON, "interval", "%.3f", dt);
+	rule_head();
+	out_text("%-4s %-5s %10s %10s %12s %14s %12s %10s %6s\n", "PER", "ACT", "LIMIT", "RATE",
+		 "SENT_PKTS", "SENT_BYTES", "DROP_PKTS", "ECN_MARKS", "KEYS");
+	out_array_open("rules");
 	for (i = 0; i < nb; i++) {
 		const struct state_rule *old = state_rule_by_uid(a, na, b[i].uid);
-		double rate = sent_rate(&b[i], old, dt);
-		char lim[32], rt[32];
 
-		if (json) {
-			printf("%s{\"interface\":", i ? "," : "");
-			jstr((char *)b[i].info.iface);
-			printf(",\"direction\":\"%s\",\"rule\":", state_dir_name(b[i].info.dir));
-			jstr((char *)b[i].info.name);
-			printf(",\"per\":\"%s\",\"action\":\"%s\",\"limit_bps\":%llu,"
-			       "\"burst_bytes\":%llu,\"rate_bps\":%.0f,"
-			       "\"sent\":{\"packets\":%llu,\"bytes\":%llu},"
-			       "\"paced_packets\":%llu,\"ecn_marked_packets\":%llu,"
-			       "\"dropped\":{\"packets\":%llu,\"bytes\":%llu},\"active_keys\":%llu",
-			       state_per_name(b[i].info.per),
-			       b[i].info.action == TCS_ACT_PACE ? "pace" : "drop",
-			       (unsigned long long)b[i].info.rate_bps,
-			       (unsigned long long)b[i].info.burst_bytes, rate,
-			       (unsigned long long)state_sent_packets(&b[i]),
-			       (unsigned long long)state_sent_bytes(&b[i]),
-			       (unsigned long long)(b[i].packets[TCS_V_PACED] + b[i].packets[TCS_V_MARK]),
-			       (unsigned long long)b[i].packets[TCS_V_MARK],
-			       (unsigned long long)b[i].packets[TCS_V_DROP],
-			       (unsigned long long)b[i].bytes[TCS_V_DROP],
-			       (unsigned long long)b[i].keys);
-			total_json(&b[i], old, dt);
-			tcp_json(&b[i], old);
-			putchar('}');
-			continue;
+		out_object_open(NULL);
+		rule_fields(&b[i], old, dt);
+		if (b[i].info.total_bps) {
+			out_object_open("total");
+			total_fields(OUT_JSON, &b[i], old, dt);
+			out_object_close();
 		}
-		units_fmt_rate(b[i].info.rate_bps, lim, sizeof(lim));
-		units_fmt_rate((uint64_t)rate, rt, sizeof(rt));
-		printf("%-12s %-7s %-16s %-4s %-5s %10s %10s %12llu %14llu %12llu %10llu %6llu\n",
-		       (char *)b[i].info.iface, state_dir_name(b[i].info.dir), (char *)b[i].info.name,
-		       state_per_name(b[i].info.per),
-		       b[i].info.action == TCS_ACT_PACE ? "pace" : "drop", lim, rt,
-		       (unsigned long long)state_sent_packets(&b[i]),
-		       (unsigned long long)state_sent_bytes(&b[i]),
-		       (unsigned long long)b[i].packets[TCS_V_DROP],
-		       (unsigned long long)b[i].packets[TCS_V_MARK], (unsigned long long)b[i].keys);
+		out_object_open("tcp");
+		tcp_fields(OUT_JSON, &b[i], old);
+		out_object_close();
+		out_object_close();
 	}
-	if (!json) {
-		total_table(b, nb, a, na, dt);
-		tcp_table(b, nb, a, na);
+	out_array_close();
+	rule_tables(b, nb, a, na, dt);
+	out_object_open("packets");
+	out_text("other packets:");
+	for (i = 0; i < TCS_STAT_NR; i++) {
+		if (i == TCS_STAT_KEYS_CREATED)
+			continue;
+		out_text(" %s", state_stat_names[i]);
+		out_uint(OUT_ANY, state_stat_names[i], " %llu", g[i]);
 	}
-	if (json) {
-		printf("],\"packets\":{");
-		for (i = 0; i < TCS_STAT_NR; i++)
-			if (i != TCS_STAT_KEYS_CREATED)
-				printf("%s\"%s\":%llu", i ? "," : "", state_stat_names[i],
-				       (unsigned long long)g[i]);
-		printf("},\"keys\":{\"live\":%llu,\"created\":%llu,\"evicted\":%llu}}\n",
-		       (unsigned long long)census_live(keys), (unsigned long long)census_created(keys),
-		       (unsigned long long)census_evicted(keys));
-	} else {
-		printf("other packets:");
-		for (i = 0; i < TCS_STAT_NR; i++)
-			if (i != TCS_STAT_KEYS_CREATED)
-				printf(" %s %llu", state_stat_names[i], (unsigned long long)g[i]);
-		printf("\nlimiter keys: %llu in the table, %llu created, %llu evicted (estimated)\n",
-		       (unsigned long long)census_live(keys), (unsigned long long)census_created(keys),
-		       (unsigned long long)census_evicted(keys));
-	}
+	out_object_close();
+	out_object_open("keys");
+	out_uint(OUT_ANY, "live", "\nlimiter keys: %llu in the table", census_live(keys));
+	out_uint(OUT_ANY, "created", ", %llu created", census_created(keys));
+	out_uint(OUT_ANY, "evicted", ", %llu evicted (estimated)\n", census_evicted(keys));
+	out_object_close();
+	out_object_close();
+out:
 	census_free(keys);
 	free(a);
 	free(b);
-	return 0;
-fail:
-	fprintf(stderr, "tcshapectl: read counters: %s\n", strerror(-err));
-	census_free(keys);
-	free(a);
-	free(b);
-	return 1;
+	return cmd_end(err, "read counters");
 }
 
 /* ---- top -------------------------------------------------------------------- */
@@ -393,15 +369,17 @@ fail:
 struct top_row {
 	const struct state_key *k;
 	const struct state_rule *r;
-	double rate;		/* bit/s passed */
-	double drops;		/* packets/s dropped */
+	double rate;  /* bit/s passed */
+	double drops; /* packets/s dropped */
 };
 
 static int top_cmp(const void *a, const void *b)
 {
 	const struct top_row *x = a, *y = b;
 
-	return x->rate < y->rate ? 1 : x->rate > y->rate ? -1 : (x->drops < y->drops) - (x->drops > y->drops);
+	return x->rate < y->rate ? 1 :
+	       x->rate > y->rate ? -1 :
+				   (x->drops < y->drops) - (x->drops > y->drops);
 }
 
 static void addr(const struct tcs_key *k, const __u8 *a, char *buf, size_t len)
@@ -436,8 +414,9 @@ static void key_text(const struct tcs_key *k, int per, char *buf, size_t len)
 	else
 		snprintf(proto, sizeof(proto), "%s", pol_proto_name(k->proto, num, sizeof(num)));
 	if (k->sport || k->dport)
-		snprintf(buf, len, "%s %s%s%s:%u > %s%s%s:%u", proto, v6 ? "[" : "", s, v6 ? "]" : "",
-			 ntohs(k->sport), v6 ? "[" : "", d, v6 ? "]" : "", ntohs(k->dport));
+		snprintf(buf, len, "%s %s%s%s:%u > %s%s%s:%u", proto, v6 ? "[" : "", s,
+			 v6 ? "]" : "", ntohs(k->sport), v6 ? "[" : "", d, v6 ? "]" : "",
+			 ntohs(k->dport));
 	else
 		snprintf(buf, len, "%s %s > %s", proto, s, d);
 }
@@ -459,15 +438,15 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 
 	t0 = now_s();
 	if ((err = state_keys(f, &a, &na)))
-		goto fail;
+		goto out;
 	sleep_s(interval);
 	if ((err = state_keys(f, &b, &nb)) || (err = state_rules(f, NULL, &r, &nr)))
-		goto fail;
+		goto out;
 	dt = now_s() - t0;
 	rows = calloc(nb + 1, sizeof(*rows));
 	if (!rows) {
 		err = -ENOMEM;
-		goto fail;
+		goto out;
 	}
 	/* the same key in both snapshots */
 	qsort(a, na, sizeof(*a), key_cmp);
@@ -490,49 +469,37 @@ static int cmd_top(const struct state_fds *f, int limit, const char *rule, doubl
 	qsort(rows, n, sizeof(*rows), top_cmp);
 	if (n > (size_t)limit)
 		n = (size_t)limit;
-	if (json)
-		printf("{\"interval\":%.3f,\"keys\":[", dt);
-	else
-		printf("%-10s %-7s %-16s %-52s %10s %9s %12s\n", "INTERFACE", "DIR", "RULE", "KEY",
-		       "RATE", "DROPS/S", "DROPPED");
+	out_object_open(NULL);
+	out_float(OUT_JSON, "interval", "%.3f", dt);
+	out_text("%-10s %-7s %-16s %-52s %10s %9s %12s\n", "INTERFACE", "DIR", "RULE", "KEY",
+		 "RATE", "DROPS/S", "DROPPED");
+	out_array_open("keys");
 	for (i = 0; i < n; i++) {
-		char ifn[IF_NAMESIZE] = "?", key[160], rt[32];
+		const struct state_key *k = rows[i].k;
+		char ifn[IF_NAMESIZE] = "?", key[160];
 
-		if_indextoname(rows[i].k->key.ifindex, ifn);
-		key_text(&rows[i].k->key, rows[i].r->info.per, key, sizeof(key));
-		if (json) {
-			printf("%s{\"interface\":", i ? "," : "");
-			jstr(ifn);
-			printf(",\"direction\":\"%s\",\"rule\":", state_dir_name(rows[i].r->info.dir));
-			jstr((char *)rows[i].r->info.name);
-			printf(",\"key\":");
-			jstr(key);
-			printf(",\"rate_bps\":%.0f,\"drops_per_second\":%.1f,\"packets\":%llu,"
-			       "\"bytes\":%llu,\"dropped\":%llu}",
-			       rows[i].rate, rows[i].drops, (unsigned long long)rows[i].k->st.packets,
-			       (unsigned long long)rows[i].k->st.bytes,
-			       (unsigned long long)rows[i].k->st.dropped);
-			continue;
-		}
-		units_fmt_rate((uint64_t)rows[i].rate, rt, sizeof(rt));
-		printf("%-10s %-7s %-16s %-52s %10s %9.1f %12llu\n", ifn,
-		       state_dir_name(rows[i].r->info.dir), (char *)rows[i].r->info.name, key, rt,
-		       rows[i].drops, (unsigned long long)rows[i].k->st.dropped);
+		if_indextoname(k->key.ifindex, ifn);
+		key_text(&k->key, rows[i].r->info.per, key, sizeof(key));
+		out_object_open(NULL);
+		out_string(OUT_ANY, "interface", "%-10s ", ifn);
+		out_string(OUT_ANY, "direction", "%-7s ", state_dir_name(rows[i].r->info.dir));
+		out_string(OUT_ANY, "rule", "%-16s ", (char *)rows[i].r->info.name);
+		out_string(OUT_ANY, "key", "%-52s ", key);
+		rate_cell(OUT_ANY, "rate_bps", "%10s ", rows[i].rate);
+		out_float(OUT_ANY, "drops_per_second", "%9.1f ", rows[i].drops);
+		out_uint(OUT_JSON, "packets", NULL, k->st.packets);
+		out_uint(OUT_JSON, "bytes", NULL, k->st.bytes);
+		out_uint(OUT_ANY, "dropped", "%12llu\n", k->st.dropped);
+		out_object_close();
 	}
-	if (json)
-		printf("]}\n");
+	out_array_close();
+	out_object_close();
+out:
 	free(rows);
 	free(a);
 	free(b);
 	free(r);
-	return 0;
-fail:
-	fprintf(stderr, "tcshapectl: read keys: %s\n", strerror(-err));
-	free(rows);
-	free(a);
-	free(b);
-	free(r);
-	return 1;
+	return cmd_end(err, "read keys");
 }
 
 static void usage(FILE *o)
@@ -547,7 +514,8 @@ static void usage(FILE *o)
 		"                         the busiest limiter keys right now\n"
 		"  metrics                Prometheus text format\n"
 		"  check FILE             validate a policy file, as tcshaped --check\n\n"
-		"  -p, --pin-dir DIR      the daemon's --pin-dir (default " TCS_DEFAULT_PIN_DIR ")\n"
+		"  -p, --pin-dir DIR      the daemon's --pin-dir (default " TCS_DEFAULT_PIN_DIR
+		")\n"
 		"  -j, --json             machine-readable output (schemas: docs/operations.md)\n"
 		"See tcshapectl(8).\n");
 }
@@ -566,6 +534,7 @@ int main(int argc, char **argv)
 	double interval = 1.0;
 	struct state_fds f;
 	int c, limit = 10, ret;
+	bool json = false;
 
 	/* GNU getopt permutes: options may come before or after the command */
 	while ((c = getopt_long(argc, argv, "p:jn:i:r:h", opts, NULL)) != -1) {
@@ -621,6 +590,7 @@ int main(int argc, char **argv)
 	}
 	if (open_state(dir, &f))
 		return 1;
+	out_init(stdout, json);
 	if (!strcmp(cmd, "status"))
 		ret = cmd_status(&f);
 	else if (!strcmp(cmd, "stats"))

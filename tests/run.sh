@@ -92,6 +92,15 @@ run_suite()
 	fi
 }
 
+# not_built NAME PATH: a suite whose binary is missing counts as failed
+not_built()
+{
+	echo "== $1"
+	echo "FAIL $1: $2 not built (run make)"
+	fail=$((fail + 1))
+	bad+=("$1")
+}
+
 # skip_suite NAME REASON
 skip_suite()
 {
@@ -118,10 +127,7 @@ tier()
 		elif [ "$src" = "$path" ]; then	# a script
 			run_suite "$name" "$t" bash "$path"
 		elif [ ! -x "$path" ]; then
-			echo "== $name"
-			echo "FAIL $name: $path not built (run make)"
-			fail=$((fail + 1))
-			bad+=("$name")
+			not_built "$name" "$path"
 		else
 			run_suite "$name" "$t" "$path"
 		fi
@@ -139,10 +145,7 @@ fuzz_tier()
 		found=1
 		name=$(basename "$src" .c)
 		if [ ! -x "$B/tests/fuzz/$name" ]; then
-			echo "== fuzz/$name"
-			echo "FAIL fuzz/$name: $B/tests/fuzz/$name not built (run make)"
-			fail=$((fail + 1))
-			bad+=("fuzz/$name")
+			not_built "fuzz/$name" "$B/tests/fuzz/$name"
 		else
 			run_suite "fuzz/$name" "$TIMEOUT_FUZZ" bash tests/fuzz/replay.sh \
 				"$B/tests/fuzz/$name" "tests/fuzz/corpus/${name#fuzz_}"

@@ -352,6 +352,16 @@ static long long memlock(int fd)
 	return v;
 }
 
+/* Connection ID's 5-tuple (TCP from 0.0.0.ID to port 80) into a limiter or flow key. */
+#define FILL_TUPLE(k, id)                      \
+	do {                                   \
+		(k).family = 4;                \
+		(k).proto = IPPROTO_TCP;       \
+		(k).sport = (__u16)(id);       \
+		(k).dport = 80;                \
+		memcpy((k).src, &(id), 4);     \
+	} while (0)
+
 /*
  * Fill tcs_keys and tcs_flows with n distinct per-flow keys from user space,
  * then read each map's own accounting: the limiter state and flow cache
@@ -380,17 +390,9 @@ static double bytes_per_key(unsigned int n, double *keys_b, double *flows_b, dou
 
 			kk[j].uid = 1;
 			kk[j].ifindex = 1;
-			kk[j].family = 4;
-			kk[j].proto = IPPROTO_TCP;
-			kk[j].sport = (__u16)id;
-			kk[j].dport = 80;
-			memcpy(kk[j].src, &id, 4);
+			FILL_TUPLE(kk[j], id);
 			fk[j].ruleset = 1;
-			fk[j].family = 4;
-			fk[j].proto = IPPROTO_TCP;
-			fk[j].sport = (__u16)id;
-			fk[j].dport = 80;
-			memcpy(fk[j].src, &id, 4);
+			FILL_TUPLE(fk[j], id);
 		}
 		if (bpf_map_update_batch(bpf_map__fd(L.skel->maps.tcs_keys), kk, ks, &cnt, NULL) ||
 		    bpf_map_update_batch(bpf_map__fd(L.skel->maps.tcs_flows), fk, fv, &cnt, NULL)) {

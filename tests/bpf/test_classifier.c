@@ -2714,15 +2714,9 @@ static void setup(void)
 {
 	int err;
 
-	if (geteuid() != 0) {
-		snprintf(skip_why, sizeof(skip_why), "needs root (euid %u)", geteuid());
+	/* a second device to run on */
+	if (t_private_netns(skip_why, sizeof(skip_why)))
 		return;
-	}
-	/* our own netns: a second device to run on, and nothing of the host touched */
-	if (unshare(CLONE_NEWNET)) {
-		snprintf(skip_why, sizeof(skip_why), "unshare(CLONE_NEWNET): %s", strerror(errno));
-		return;
-	}
 	if (!sh("ip link add " VETH " type veth peer name " VETH_PEER " 2>/dev/null"))
 		veth_idx = if_nametoindex(VETH);
 	err = env_load();

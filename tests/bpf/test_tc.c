@@ -79,14 +79,8 @@ static int load_prog(const char *name, uint32_t *id)
 
 static void setup(void)
 {
-	if (geteuid() != 0) {
-		snprintf(skip_why, sizeof(skip_why), "needs root (euid %u)", geteuid());
+	if (t_private_netns(skip_why, sizeof(skip_why)))
 		return;
-	}
-	if (unshare(CLONE_NEWNET)) {
-		snprintf(skip_why, sizeof(skip_why), "unshare(CLONE_NEWNET): %s", strerror(errno));
-		return;
-	}
 	if (sh("ip link add " DEV " type veth peer name " PEER)) {
 		snprintf(skip_why, sizeof(skip_why), "cannot create veth " DEV "/" PEER);
 		return;
@@ -267,45 +261,43 @@ static void check_ours(const struct seen *s, const char *name, uint32_t id)
 	CHECK(fi->direct_action);
 }
 
+/* The hook holds our filter alone, with this name and program. */
+static void check_only_ours(int dir, const char *name, uint32_t id)
+{
+	struct seen s;
+
+	CHECK_INT(list(dir, &s), 0);
+	CHECK_INT(s.n, 1);
+	check_ours(&s, name, id);
+}
+
 static int test_attach(void)
 {
 	struct tc_filter e = on_dev(eg), i = on_dev(in);
-	struct seen s;
 
 	NEED_SETUP();
 	CHECK_INT(tc_filter_attach(tc, &e, prog_a, "tcs_egress"), 0);
 	CHECK_INT(tc_filter_attach(tc, &i, prog_a, "tcs_ingress"), 0);
 
-	CHECK_INT(list(TCS_DIR_EGRESS, &s), 0);
-	CHECK_INT(s.n, 1);
-	check_ours(&s, "tcs_egress", id_a);
-	CHECK_INT(list(TCS_DIR_INGRESS, &s), 0);
-	CHECK_INT(s.n, 1);
-	check_ours(&s, "tcs_ingress", id_a);
+	check_only_ours(TCS_DIR_EGRESS, "tcs_egress", id_a);
+	check_only_ours(TCS_DIR_INGRESS, "tcs_ingress", id_a);
 	return 0;
 }
 
 static int test_replace_in_place(void)
 {
 	struct tc_filter e = on_dev(eg);
-	struct seen s;
 
 	NEED_SETUP();
 	CHECK_INT(tc_filter_attach(tc, &e, prog_b, "tcs_egress_b"), 0);
-	CHECK_INT(list(TCS_DIR_EGRESS, &s), 0);
-	CHECK_INT(s.n, 1);
-	check_ours(&s, "tcs_egress_b", id_b);
+	check_only_ours(TCS_DIR_EGRESS, "tcs_egress_b", id_b);
 
 	/* Same program again: still one filter. */
 	CHECK_INT(tc_filter_attach(tc, &e, prog_b, "tcs_egress_b"), 0);
-	CHECK_INT(list(TCS_DIR_EGRESS, &s), 0);
-	CHECK_INT(s.n, 1);
-	check_ours(&s, "tcs_egress_b", id_b);
+	check_only_ours(TCS_DIR_EGRESS, "tcs_egress_b", id_b);
 
 	/* The other hook is untouched. */
-	CHECK_INT(list(TCS_DIR_INGRESS, &s), 0);
-	CHECK_INT(s.n, 1);
-	check_ours(&s, "tcs_ingress", id_a);
+	check_only_ours(TCS_DIR_INGRESS, "tcs_ingress", id_a);
 	return 0;
 }
 

@@ -134,7 +134,7 @@ frag_case()
 	# Ethernet headers of 7 fragments
 	lim=$(limit_bytes 1000000 $((SECS + 1)) 20000)
 	tcs_log "sent $sent datagrams of 8000 bytes; received $n ($rx bytes); limit $lim"
-	tcs_log "$(tcs_nsa "$TCS_ROOT/build/tcshapectl" --pin-dir "$TCS_PIN_DIR" stats 2>&1 | tail -n 3)"
+	tcs_log "$(tcs_ctl stats 2>&1 | tail -n 3)"
 	tcs_msg "IPv$fam, fragments $order: $rx B received of $((sent * 8000)) B sent; limit $lim B"
 	[ "$sent" -gt 10 ] && tcs_within "$rx" 0 "$lim" || return 1
 	if [ "$order" = forward ] && [ "$bps" -lt 1000000 ] && [ "$n" -ne "$sent" ]; then

@@ -13,7 +13,6 @@
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
-TCSHAPECTL=${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}
 FAULTY=${FAULTY:-$TCS_ROOT/build/tcshaped-faults}
 
 # policy FILE RATE [SETTINGS] [MORE YAML]: a UDP rule on tcs-a0 egress dport 5201.
@@ -34,12 +33,11 @@ ${4:-}
 EOF
 }
 
-ctl() { ip netns exec "$TCS_NS_A" "$TCSHAPECTL" --pin-dir "$TCS_PIN_DIR" "$@"; }
 
 # The rate (bits/s) of the rule in force, as the pinned maps say.
 rule_rate()
 {
-	ctl stats --json --interval 0.1 | jq -r '.rules[] | select(.rule == "udp-limit") | .limit_bps'
+	tcs_ctl stats --json --interval 0.1 | jq -r '.rules[] | select(.rule == "udp-limit") | .limit_bps'
 }
 
 # Collect what the daemon tells systemd: NOTIFY_SOCKET for the next start.
@@ -181,7 +179,7 @@ test_interface_vanishes()
 	tcs_wait_log 'reload: (applied|rejected)' 1 15 || { tcs_msg "reload did not end"; return 1; }
 	# the link event, or at the latest a resync (1 s), drops the gone binding
 	for ((i = 0; i < 50; i++)); do
-		n=$(ctl --json status | jq '.hooks | length')
+		n=$(tcs_ctl --json status | jq '.hooks | length')
 		[ "$n" -eq 1 ] && break
 		sleep 0.1
 	done
@@ -356,7 +354,7 @@ EOF
 	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
 	# 500 flows: a new socket, so a new source port, for each datagram
 	tcs_nsa bash -c "for ((i = 0; i < 500; i++)); do echo x > /dev/udp/$TCS_B4/5201; done" 2>/dev/null
-	st=$(ctl --json stats --interval 0.1)
+	st=$(tcs_ctl --json stats --interval 0.1)
 	keys=$(jq '[.rules[].active_keys] | add' <<< "$st")
 	[ "$keys" -le 64 ] && [ "$keys" -ge 32 ] || why+=" $keys keys held (max_keys 64);"
 	read -r live made gone <<< "$(jq -r '.keys | "\(.live) \(.created) \(.evicted)"' <<< "$st")"

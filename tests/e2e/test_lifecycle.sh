@@ -12,7 +12,6 @@
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
-TCSHAPECTL=${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}
 OVH4=$((8 + 20 + 14))	# UDP + IPv4 + Ethernet: what the policer counts beyond payload
 
 # policy FILE PATTERN [EXTRA RULE YAML]: one UDP rule on dport 5201 of the
@@ -35,7 +34,6 @@ ${3:-}
 EOF
 }
 
-ctl() { ip netns exec "$TCS_NS_A" "$TCSHAPECTL" --pin-dir "$TCS_PIN_DIR" "$@"; }
 
 # Received L2 bits per second in each full server interval (of LEN seconds,
 # default 1) of TAG, from FIRST on: a short last interval, the tail after the
@@ -106,7 +104,7 @@ test_reloads_spare_unmatched_flow()
 	tcs_iperf_wait || { tcs_msg "iperf3 failed"; return 1; }
 	r=($(tcs_udp_result other "$TCS_B4")) || return 1
 	lost=${r[3]}
-	json=$(ctl --json stats --interval 0.1) || { tcs_msg "tcshapectl stats failed"; return 1; }
+	json=$(tcs_ctl --json stats --interval 0.1) || { tcs_msg "tcshapectl stats failed"; return 1; }
 	drops=$(jq '[.rules[].dropped.packets] | add + 0' <<< "$json")
 	tcs_log "stats: $json"
 	# every drop at our hook, by any filter there (the clsact's own counter)
@@ -259,7 +257,7 @@ test_second_filter_charges_once()
 		bpf da pinned "$pin" || { tcs_msg "cannot attach a second filter"; return 1; }
 	tcs_nsa bash -c "for ((i = 0; i < 100; i++)); do printf '%1000s' x > /dev/udp/$TCS_B4/5201; done" \
 		2>/dev/null
-	sent=$(ctl --json stats --interval 0.1 |
+	sent=$(tcs_ctl --json stats --interval 0.1 |
 		jq '.rules[] | select(.rule == "udp-limit") | .sent.packets')
 	[ "$sent" = 100 ] || why+=" charged $sent packets for 100;"
 	tc -n "$TCS_NS_A" filter del dev "$TCS_DEV_A" egress pref $((TCS_TC_PRIO + 1)) handle 2 bpf
@@ -317,7 +315,7 @@ test_on_stop_keep()
 	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
 	tcs_daemon_stop TERM || why+=" stop failed;"
 	[ "$(tcs_our_filters egress)" -eq 1 ] || why+=" filter gone after keep-stop;"
-	ctl status > "$TCS_TMP/status.txt"
+	tcs_ctl status > "$TCS_TMP/status.txt"
 	[ $? -eq 3 ] || why+=" status did not say 'not running' (exit 3);"
 	cat "$TCS_TMP/status.txt"
 	tcs_udp_start kept "$TCS_B4" 5201 20M 3 || return 1

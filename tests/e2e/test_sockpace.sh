@@ -15,21 +15,14 @@
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
-TCSHAPECTL=${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}
 SECS=10
 LO_PCT=93	# goodput band, % of the limit (payload: about 95.6% of the frames)
 HI_PCT=100
 
-ctl() { ip netns exec "$TCS_NS_A" "$TCSHAPECTL" --pin-dir "$TCS_PIN_DIR" "$@"; }
-
 # policy FILE RATE PER [DPORTS] [NAME]: one egress rule for TCP to DPORTS (5201).
 policy()
 {
-	cat > "$1" <<EOF
-version: 1
-interfaces:
-  - name: $TCS_DEV_A
-    egress:
+	tcs_egress_policy "$1" <<EOF
       - name: ${5:-tcp-limit}
         match: { proto: tcp, dport: "${4:-5201}" }
         rate: $2
@@ -89,13 +82,13 @@ idle_rtt_us()
 # Packets our hook dropped for the rule.
 rule_drops()
 {
-	ctl stats --json --interval 0.1 | jq -er '[.rules[] | select(.rule == "tcp-limit")
+	tcs_ctl stats --json --interval 0.1 | jq -er '[.rules[] | select(.rule == "tcp-limit")
 		| .dropped.packets] | add'
 }
 
 rule_sent()
 {
-	ctl stats --json --interval 0.1 | jq -er '[.rules[] | select(.rule == "tcp-limit")
+	tcs_ctl stats --json --interval 0.1 | jq -er '[.rules[] | select(.rule == "tcp-limit")
 		| .sent.packets] | add'
 }
 
@@ -345,17 +338,17 @@ test_tcp_health_stats()
 	need_sockpace || return
 	tcs_tcp_start t "$TCS_B4" 5201 6 "" 2 || return 1
 	sleep 3
-	j=$(ctl stats --json --interval 1 | jq -c '.rules[] | select(.rule == "tcp-limit") | .tcp') ||
+	j=$(tcs_ctl stats --json --interval 1 | jq -c '.rules[] | select(.rule == "tcp-limit") | .tcp') ||
 		return 1
 	tcs_log "tcp: $j"
-	ctl stats | sed 's/^/    /'
+	tcs_ctl stats | sed 's/^/    /'
 	# two data connections and iperf3's control connection
 	jq -e '.connections == 3 and .paced_sockets == 3 and .srtt_samples > 0
 		and .srtt_p50_us > 0 and .srtt_p99_us >= .srtt_p50_us' <<< "$j" > /dev/null || {
 		tcs_msg "unexpected TCP health: $j"
 		return 1
 	}
-	ctl metrics | grep -q '^tcshaped_rule_tcp_srtt_seconds_count{interface="tcs-a0",direction="egress",rule="tcp-limit"} [1-9]' || {
+	tcs_ctl metrics | grep -q '^tcshaped_rule_tcp_srtt_seconds_count{interface="tcs-a0",direction="egress",rule="tcp-limit"} [1-9]' || {
 		tcs_msg "no RTT histogram in the metrics"
 		return 1
 	}

@@ -347,7 +347,7 @@ test_tcshapectl_read_only()
 	chmod 0400 "$TCS_PIN_DIR"/*
 	out=$(ip netns exec "$TCS_NS_A" setpriv --bounding-set -dac_override,-dac_read_search \
 		--inh-caps -dac_override,-dac_read_search \
-		"${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}" --pin-dir "$TCS_PIN_DIR" status 2>&1) || why+=" failed: $out;"
+		"$TCSHAPECTL" --pin-dir "$TCS_PIN_DIR" status 2>&1) || why+=" failed: $out;"
 	chmod 0600 "$TCS_PIN_DIR"/*
 	tcs_msg "tcshapectl status with pins mode 0400 and no DAC override: ${out%%$'\n'*}${why:+; FAILED:$why}"
 	[ -z "$why" ]
@@ -371,7 +371,7 @@ test_status_not_fooled_by_reused_pid()
 	# shellcheck disable=SC2086 # the bytes, one argument each
 	bpftool map update pinned "$TCS_PIN_DIR/tcs_daemon" key hex 00 00 00 00 value hex $rec ||
 		{ tcs_msg "bpftool update failed"; return 1; }
-	ip netns exec "$TCS_NS_A" "${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}" --pin-dir "$TCS_PIN_DIR" status
+	tcs_ctl status
 	rc=$?
 	[ "$rc" -eq 3 ] || why+=" status exit $rc (3: not running);"
 	tcs_msg "killed daemon, pid reused by a live process: status exit $rc${why:+; FAILED:$why}"

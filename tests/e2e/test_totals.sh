@@ -13,21 +13,14 @@
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
-TCSHAPECTL=${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}
 SECS=6
 LO_PCT=90
 HI_PCT=110
 
-ctl() { ip netns exec "$TCS_NS_A" "$TCSHAPECTL" --pin-dir "$TCS_PIN_DIR" "$@"; }
-
 # policy FILE PROTO PER RATE [TOTAL]: one egress rule "r" for dports 5201-5204.
 policy()
 {
-	cat > "$1" <<EOF
-version: 1
-interfaces:
-  - name: $TCS_DEV_A
-    egress:
+	tcs_egress_policy "$1" <<EOF
       - name: r
         match: { proto: $2, dport: "5201-5204" }
         per: $3
@@ -64,7 +57,7 @@ udp_shares_once()
 	done
 	# what tcshapectl says meanwhile: the total beside the per-key figures
 	sleep 2
-	ctl stats --json --interval 1 | jq -c '.rules[] | select(.rule == "r") | .total' \
+	tcs_ctl stats --json --interval 1 | jq -c '.rules[] | select(.rule == "r") | .total' \
 		> "$TCS_TMP/$t.total.json"
 	tcs_iperf_wait || return 1
 	for i in 1 2 3 4; do
@@ -146,7 +139,7 @@ test_prefix_v6_64()
 	a=$(rx_l2 p1 "$TCS_B6") && b=$(rx_l2 p2 "$TCS_B6") && c=$(rx_l2 p3 "$TCS_B6") || return 1
 	same=$(tcs_calc "$a + $b")
 	msg="$TCS_A6 + $TCS_A6_2 (one /64): $(tcs_mbit "$same") mbit; $other (another /64): $(tcs_mbit "$c") mbit; rate 10mbit per key"
-	tcs_log "keys: $(ctl keys 2>/dev/null | grep -c 2001:db8) listed"
+	tcs_log "keys: $(tcs_ctl keys 2>/dev/null | grep -c 2001:db8) listed"
 	tcs_msg "$msg"
 	in_band "$same" "$rate" && in_band "$c" "$rate"
 }

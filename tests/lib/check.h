@@ -7,9 +7,12 @@
 #ifndef TCS_CHECK_H
 #define TCS_CHECK_H
 
+#include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int t_pass, t_fail, t_skip, t_cur_failed;
 static const char *t_name;
@@ -72,6 +75,23 @@ static const char *t_name;
 		printf("  %s: skipped: " fmt "\n", t_name, ##__VA_ARGS__);        \
 		return 1;                                                         \
 	} while (0)
+
+/*
+ * For the tests that attach to devices: root, in a network namespace of our
+ * own (nothing of the host touched). 0, or -1 with the reason to skip in WHY.
+ */
+static inline int t_private_netns(char *why, size_t len)
+{
+	if (geteuid() != 0) {
+		snprintf(why, len, "needs root (euid %u)", geteuid());
+		return -1;
+	}
+	if (unshare(CLONE_NEWNET)) {
+		snprintf(why, len, "unshare(CLONE_NEWNET): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 static inline int tests_done(const char *suite)
 {

@@ -22,6 +22,7 @@
 
 TCS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TCSHAPED=${TCSHAPED:-$TCS_ROOT/build/tcshaped}
+TCSHAPECTL=${TCSHAPECTL:-$TCS_ROOT/build/tcshapectl}
 TCS_SKIP=77
 
 TCS_NS_PREFIX="tcs-$$-"
@@ -73,6 +74,8 @@ tcs_skip()
 
 tcs_nsa() { ip netns exec "$TCS_NS_A" "$@"; }
 tcs_nsb() { ip netns exec "$TCS_NS_B" "$@"; }
+# tcshapectl in A, on this test's pins
+tcs_ctl() { ip netns exec "$TCS_NS_A" "$TCSHAPECTL" --pin-dir "$TCS_PIN_DIR" "$@"; }
 
 # True while PID exists and is not a zombie (kill -0 succeeds on zombies).
 tcs_pid_running()
@@ -205,6 +208,16 @@ tcs_teardown()
 
 # Write stdin to FILE: tcs_policy FILE <<EOF ... EOF
 tcs_policy() { cat > "$1"; }
+
+# Write FILE: a policy whose egress rules on tcs-a0 are stdin (YAML list items
+# indented 6 spaces): tcs_egress_policy FILE <<EOF ... EOF
+tcs_egress_policy()
+{
+	{
+		printf 'version: 1\ninterfaces:\n  - name: %s\n    egress:\n' "$TCS_DEV_A"
+		cat
+	} > "$1"
+}
 
 # Number of log lines matching the ERE.
 tcs_log_count()
