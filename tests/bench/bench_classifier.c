@@ -159,6 +159,34 @@ static char *with_total(const char *y)
 	return t;
 }
 
+/*
+ * --write-policy FILE IFNAME CHANGED: the big policy for the daemon's reload
+ * bench (scripts/bench.sh), on IFNAME, with rule CHANGED's rate changed (-1:
+ * none), so that the daemon reads what publish() is timed on here.
+ */
+static int write_policy(const char *file, const char *ifname, int changed, int nrules,
+			int nprefixes)
+{
+	unsigned char d6[16];
+	unsigned short port;
+	char *y = gen_policy(nrules, nprefixes, changed, d6, &port);
+	const char *at = y ? strstr(y, "name: lo\n") : NULL;
+	FILE *f;
+	int err;
+
+	if (!at)
+		return 1;
+	f = fopen(file, "w");
+	if (!f) {
+		perror(file);
+		return 1;
+	}
+	fprintf(f, "%.*sname: %s\n%s", (int)(at - y), y, ifname, at + strlen("name: lo\n"));
+	err = fclose(f);
+	free(y);
+	return err ? 1 : 0;
+}
+
 struct loaded {
 	struct tcshape_bpf *skel;
 	struct maps *maps;
@@ -399,6 +427,9 @@ int main(int argc, char **argv)
 			json = argv[++i];
 		else if (!strcmp(argv[i], "--quick"))
 			quick = 1;
+		else if (!strcmp(argv[i], "--write-policy") && i + 3 < argc)
+			return write_policy(argv[i + 1], argv[i + 2], atoi(argv[i + 3]), nrules,
+					    nprefixes);
 	}
 	if (quick)
 		rounds = 5, repeat = 50000;
