@@ -29,6 +29,8 @@ def main():
     pid, log, policy, files = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
     tmp = policy + ".next"
     for src in files:
+        # the last reload's cleanup (maps_collect) runs after its log line: let it end
+        time.sleep(0.5)
         shutil.copyfile(src, tmp)
         os.rename(tmp, policy)
         with open(log, "rb") as f:
