@@ -46,17 +46,17 @@ static __always_inline __u64 ns_clamp(__u64 v)
  * conformed but lost the race TCS_CAS_TRIES times in a row is accounted with
  * an atomic add and passes (CHARGE_CONTENDED): it was under its rate, and
  * the add charges it in full while the key is busy (tat ahead of now), which
- * is the only way to lose that many races. A global function: the verifier
- * checks its eight tries once, not once per path of the classifier.
+ * is the only way to lose that many races. Inline: a key's own charge is on
+ * every matched packet's path, where a call and its return cost more than
+ * the clock (return thunks); charge() below is the global function for the
+ * two clocks of a total, verified once.
  */
-__attribute__((noinline)) int charge(struct tcs_key_state *st, const struct tcs_rule *r,
-				     __u64 now, __u64 len, __u64 *dep)
+static __always_inline int gcra_charge(struct tcs_key_state *st, const struct tcs_rule *r,
+				       __u64 now, __u64 len, __u64 *dep)
 {
 	__u64 cost, burst, credit, limit, tat;
 	int i;
 
-	if (!st || !r || !dep)
-		return CHARGE_DROP;
 	cost = ns_clamp(((len < TCS_LEN_MAX ? len : TCS_LEN_MAX) * r->mult) >> r->shift);
 	burst = ns_clamp(r->burst_ns);
 	credit = burst > cost ? burst - cost : 0;
@@ -77,6 +77,15 @@ __attribute__((noinline)) int charge(struct tcs_key_state *st, const struct tcs_
 	if (*dep - now > limit)
 		*dep = now + limit;
 	return CHARGE_CONTENDED;
+}
+
+/* gcra_charge() for callers that charge more than one clock per packet. */
+__attribute__((noinline)) int charge(struct tcs_key_state *st, const struct tcs_rule *r,
+				     __u64 now, __u64 len, __u64 *dep)
+{
+	if (!st || !r || !dep)
+		return CHARGE_DROP;
+	return gcra_charge(st, r, now, len, dep);
 }
 
 #endif

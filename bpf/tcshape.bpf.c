@@ -494,10 +494,8 @@ static __always_inline int orphan_lacks(const struct pkt *p, __u32 ruleset)
  * least what the payload needs at gso_size, as the kernel's own
  * qdisc_pkt_len_init() reckons.
  */
-__attribute__((noinline)) __u64 wire_len(struct __sk_buff *skb, struct pkt *p)
+static __always_inline __u64 wire_len(struct __sk_buff *skb, const struct pkt *p)
 {
-	if (!p)
-		return skb->len;
 	__u64 len = skb->len, segs = skb->gso_segs, hdr = p->hdr_len, size = skb->gso_size;
 
 	if (size) {
@@ -591,7 +589,7 @@ static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p
 		ret = charge_total(rule, skb->ifindex, st, &io);
 		dep = io.dep;
 	} else {
-		ret = charge(st, rule, now, len, &dep);
+		ret = gcra_charge(st, rule, now, len, &dep);
 	}
 	if (ret == CHARGE_CONTENDED)
 		stat_inc(TCS_STAT_CONTENDED);
