@@ -212,7 +212,7 @@ static int apply_for(struct daemon *d, struct policy *p, const struct pol_host *
 	if (!host_changed(d, host, err))
 		fault_point("roots"); /* once an apply, as the fault tests count */
 	if (!err) {
-		err = maps_apply(d->maps, c, b, nb);
+		err = maps_publish(d->maps, c, b, nb);
 		if (err && !d->errors[0]) /* STATUS= says what failed, not just errno */
 			snprintf(d->errors, sizeof(d->errors),
 				 "publishing the policy to the maps: %s; nothing of it was kept",
@@ -385,6 +385,7 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	err = apply(d, p);
 	if (err)
 		goto fail; /* leave_datapath: what an earlier instance left keeps enforcing */
+	maps_collect(d->maps);
 	d->leave_datapath = false;
 	d->policy = p;
 	log_set_policy(p->path);
@@ -534,6 +535,7 @@ int daemon_reconcile(struct daemon *d, bool full)
 		/* an interface that came later showed the kernel has no fq: police */
 		free(b);
 		err = apply(d, d->policy);
+		maps_collect(d->maps);
 		set_status(d);
 		return err;
 	}
@@ -585,6 +587,11 @@ int daemon_reload(struct daemon *d)
 	set_status(d);
 	log_info("reload: applied %s", d->status);
 	return 0;
+}
+
+void daemon_collect(struct daemon *d)
+{
+	maps_collect(d->maps);
 }
 
 void daemon_override_on_stop(struct daemon *d, bool keep)

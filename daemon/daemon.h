@@ -23,6 +23,12 @@ struct daemon;
 int daemon_start(const struct daemon_opts *o, struct daemon **out);
 /* Re-read the policy; on any error the policy in force stays, and 0 is not returned. */
 int daemon_reload(struct daemon *d);
+/*
+ * Delete from the maps what the last reload replaced: after "reload:
+ * applied" and READY=1, so that a reload is in force (and said so) without
+ * waiting for it.
+ */
+void daemon_collect(struct daemon *d);
 /* Detach our filters, remove clsact we created and left empty, unpin. */
 void daemon_stop(struct daemon *d);
 

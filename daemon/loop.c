@@ -178,6 +178,7 @@ static void reload(struct loop *l)
 	rearm(l->sockets.src, daemon_sockets_usec(l->d));
 	rearm(l->census, 1);
 	sd_notifyf(0, "READY=1\nSTATUS=%s", daemon_status(l->d));
+	daemon_collect(l->d);
 }
 
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)

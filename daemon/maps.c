@@ -2,7 +2,8 @@
 /*
  * Publishing compiled rulesets into the classifier's maps without a moment
  * of mixed or missing policy: write new rulesets aside, flip the interface
- * bindings, wait out in-flight packets, then delete what is unreferenced.
+ * bindings; then (maps_collect(), once the new policy is in force and said
+ * so) wait out in-flight packets and delete what is unreferenced.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -26,6 +27,10 @@ struct maps {
 	struct compiled *cur;
 	uint32_t *cur_ids;		/* published id of each cur->rs */
 	uint32_t *cur_tables;		/* its class table's id (tcs_ruleset.class_table) */
+	/* replaced by the last publish, not yet deleted (maps_collect()) */
+	struct compiled *old;
+	uint32_t *old_ids, *old_tables;
+	unsigned char *old_kept;	/* per old->rs: still in force, under the same id */
 	struct binding *bind;		/* bindings in force */
 	size_t n_bind;
 	uint32_t next_id;
@@ -206,6 +211,7 @@ void maps_close(struct maps *m)
 {
 	if (!m)
 		return;
+	maps_collect(m);
 	if (m->rcu_outer >= 0)
 		close(m->rcu_outer);
 	if (m->rcu_inner >= 0)
@@ -684,7 +690,53 @@ static const struct binding *bind_find(const struct binding *b, size_t n, uint32
 	return NULL;
 }
 
+/*
+ * 3. no packet can be reading the rulesets the last publish replaced any
+ * more: delete them, the class tables nothing in force uses, and the state
+ * of rules that are gone.
+ */
+void maps_collect(struct maps *m)
+{
+	struct compiled *old = m->old;
+	size_t j;
+
+	/* the leftovers of an earlier instance, once this one has published */
+	bool sweep = !m->swept && m->cur_ids;
+
+	if (!old && !sweep)
+		return;
+	maps_sync(m);
+	for (j = 0; old && j < old->n_rs; j++)
+		if (!m->old_kept[j])
+			rs_delete(m, &old->rs[j], m->old_ids[j]);
+	for (j = 0; old && j < old->n_rs; j++)
+		if (!id_in(m->cur_tables, m->cur->n_rs, m->old_tables[j]) &&
+		    !id_in(m->old_tables, j, m->old_tables[j]))
+			table_delete(m, &old->rs[j], m->old_tables[j]);
+	if (old) {
+		rules_forget(m, old, m->cur);
+		fault_point("freed");
+		compile_free(old);
+	}
+	free(m->old_ids);
+	free(m->old_tables);
+	free(m->old_kept);
+	m->old = NULL;
+	m->old_ids = m->old_tables = NULL;
+	m->old_kept = NULL;
+	if (sweep)
+		maps_sweep(m);
+}
+
 int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size_t nb)
+{
+	int err = maps_publish(m, c, b, nb);
+
+	maps_collect(m);
+	return err;
+}
+
+int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, size_t nb)
 {
 	uint32_t *ids = calloc(c->n_rs ? c->n_rs : 1, sizeof(*ids));
 	uint32_t *tables = calloc(c->n_rs ? c->n_rs : 1, sizeof(*tables));
@@ -702,6 +754,7 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 		goto out;
 	}
 	memcpy(nbind, b, nb * sizeof(*b));
+	maps_collect(m);	/* the ids below are only those in force */
 
 	/*
 	 * 1. every ruleset: the one already published if identical, else a
@@ -795,24 +848,17 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	if (c != m->cur)
 		fault_point("flipped");
 
-	/* 3. no packet can be reading the replaced rulesets any more: free them */
-	maps_sync(m);
-	for (j = 0; j < m->cur->n_rs; j++)
-		if (!kept[j])
-			rs_delete(m, &m->cur->rs[j], m->cur_ids[j]);
-	for (j = 0; j < m->cur->n_rs; j++)
-		if (!id_in(tables, c->n_rs, m->cur_tables[j]) &&
-		    !id_in(m->cur_tables, j, m->cur_tables[j]))
-			table_delete(m, &m->cur->rs[j], m->cur_tables[j]);
-	if (c != m->cur)
-		rules_forget(m, m->cur, c);
-	if (c != m->cur)
-		fault_point("freed");
-
-	if (c != m->cur)
-		compile_free(m->cur);
-	free(m->cur_ids);
-	free(m->cur_tables);
+	/* 3. is maps_collect()'s: what this replaced is kept until then */
+	if (c != m->cur) {
+		m->old = m->cur;
+		m->old_ids = m->cur_ids;
+		m->old_tables = m->cur_tables;
+		m->old_kept = kept;
+		kept = NULL;
+	} else {
+		free(m->cur_ids);
+		free(m->cur_tables);
+	}
 	free(m->bind);
 	m->cur = c;
 	m->cur_ids = ids;
@@ -821,8 +867,6 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	m->n_bind = nb;
 	ids = tables = NULL;
 	nbind = NULL;
-	if (!m->swept)
-		maps_sweep(m);
 	goto out;
 
 unflip:

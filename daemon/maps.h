@@ -29,11 +29,20 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out);
 void maps_close(struct maps *m);
 
 /*
- * Make c and bindings the state in force. On success m owns c and has freed
- * the compiled policy it replaced (c may be the one already in force, to
- * change bindings only). On failure nothing changed and c is still the
- * caller's.
+ * Make c and bindings the state in force. On success m owns c (c may be the
+ * one already in force, to change bindings only); the rulesets it replaced
+ * stay in the maps, unreachable, until maps_collect() (the next publish or
+ * maps_close() collects them too). On failure nothing changed and c is
+ * still the caller's.
  */
+int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, size_t nb);
+/*
+ * Wait out the packets that may still read what the last publish replaced
+ * (one synchronize_rcu()), then delete it and the state of rules that are
+ * gone. A reload is in force before this: the daemon says so first.
+ */
+void maps_collect(struct maps *m);
+/* maps_publish() and maps_collect(). */
 int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size_t nb);
 
 /* Change only the bindings of the policy in force. */

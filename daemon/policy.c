@@ -20,7 +20,7 @@
 #include "yaml_walk.h"
 
 #define POL_MAX_FILE (16u << 20)
-/* checked on the event stream before the document is built (yaml_bounds.h) */
+/* checked on every event while the document is built (yaml_bounds.h) */
 static const struct yaml_bounds pol_bounds = {
 	.max_depth = 64,	  /* a policy needs 7 */
 	.max_written = 1u << 20,  /* libyaml holds about 100 bytes per node */

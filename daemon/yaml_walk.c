@@ -394,45 +394,44 @@ static int load_error(struct pctx *pc, yaml_parser_t *parser)
 int walk_document(struct pctx *pc, const struct yaml_bounds *b,
 		  int (*fn)(struct pctx *pc, yaml_node_t *root, void *obj), void *obj)
 {
+	yaml_document_t doc[YAML_BOUNDS_DOCS];
 	struct yaml_bounds_err be;
 	yaml_parser_t parser;
-	yaml_document_t doc;
 	yaml_node_t *root;
+	unsigned int n_ok, i;
 	int err;
 
-	err = yaml_bounds_check(pc->buf, pc->len, b, &be);
-	if (err == -E2BIG) {
-		perr_at(pc, be.line, be.col, "%s", be.msg);
-		return 0;
-	}
-	if (err)
-		return err;
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)pc->buf, pc->len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		err = load_error(pc, &parser);
-		goto out_parser;
+	err = yaml_bounds_load(&parser, b, doc, &n_ok, &be);
+	if (err == -E2BIG) {
+		perr_at(pc, be.line, be.col, "%s", be.msg);
+		err = 0;
+		goto out;
 	}
-	pc->doc = &doc;
-	root = yaml_document_get_root_node(&doc);
+	if (err)
+		goto out;
+	if (!n_ok) {
+		err = load_error(pc, &parser);
+		goto out;
+	}
+	pc->doc = &doc[0];
+	root = yaml_document_get_root_node(&doc[0]);
 	err = fn(pc, root, obj);
-	yaml_document_delete(&doc);
 	pc->doc = NULL;
 	if (err || !root)
-		goto out_parser;
+		goto out;
 
 	/* a second document would be silently ignored: say so instead */
-	if (!yaml_parser_load(&parser, &doc)) {
+	if (n_ok < 2)
 		err = load_error(pc, &parser);
-		goto out_parser;
-	}
-	if (yaml_document_get_root_node(&doc))
-		perr_at(pc, doc.start_mark.line + 1, doc.start_mark.column + 1,
+	else if (yaml_document_get_root_node(&doc[1]))
+		perr_at(pc, doc[1].start_mark.line + 1, doc[1].start_mark.column + 1,
 			"a second YAML document; a policy is one document");
-	yaml_document_delete(&doc);
-
-out_parser:
+out:
+	for (i = 0; i < YAML_BOUNDS_DOCS; i++)
+		yaml_document_delete(&doc[i]);
 	yaml_parser_delete(&parser);
 	return err;
 }

@@ -113,6 +113,38 @@ printf '  RSS %s KiB (peak %s KiB), CPU %s%% of a core over %s s\n' "$rss" "$hwm
 jset memory daemon_idle_rss_kib "$rss"
 jset memory daemon_idle_cpu_percent "$cpu"
 
+echo
+echo "== 2b. reload through the daemon: SIGHUP -> \"reload: applied\", peak RSS (VmHWM) over it"
+# from 1 rule to the big policy of section 1 (everything published), then a
+# change of one rule's rate and back (only that published), then back to 1
+policy_tcs "$TCS_TMP/r.yaml" 10mbit rule
+cp "$TCS_TMP/r.yaml" "$TCS_TMP/small.yaml"
+build/tests/bench/bench_classifier --write-policy "$TCS_TMP/big.yaml" "$TCS_DEV_A" -1 &&
+build/tests/bench/bench_classifier --write-policy "$TCS_TMP/big2.yaml" "$TCS_DEV_A" 5000 ||
+	exit 1
+tcs_daemon_start "$TCS_TMP/r.yaml" > /dev/null || exit 1
+: > "$PARTS/rfull"; : > "$PARTS/rone"; : > "$PARTS/rhwm"
+for ((i = 0; i < REPS; i++)); do
+	r=$(tests/bench/reload.py "$TCS_DAEMON_PID" "$TCS_LOG" "$TCS_TMP/r.yaml" \
+		"$TCS_TMP/big.yaml" "$TCS_TMP/big2.yaml" "$TCS_TMP/big.yaml" \
+		"$TCS_TMP/small.yaml") || exit 1
+	awk 'NR == 1 { print $1 }' <<< "$r" >> "$PARTS/rfull"
+	awk 'NR == 2 || NR == 3 { print $1 }' <<< "$r" >> "$PARTS/rone"
+	awk '{ print $2 }' <<< "$r" >> "$PARTS/rhwm"
+done
+tcs_daemon_stop > /dev/null
+read -r fm fl fh < <(mmm < "$PARTS/rfull")
+read -r om ol oh < <(mmm < "$PARTS/rone")
+hwm=$(sort -g "$PARTS/rhwm" | tail -1)
+printf '  %s bytes of YAML; seconds, median (min-max) of %s and %s reloads\n' \
+	"$(stat -c %s "$TCS_TMP/big.yaml")" "$REPS" "$((2 * REPS))"
+printf '  %-34s %s\n' "1 rule -> the big policy (full)" "$(fmt_mmm "$fm" "$fl" "$fh")"
+printf '  %-34s %s\n' "one rule's rate changed" "$(fmt_mmm "$om" "$ol" "$oh")"
+printf '  %-34s %s MiB\n' "daemon peak RSS over a reload" "$(tcs_calc "$hwm / 1024")"
+jset reload daemon_full_s "$fm"
+jset reload daemon_one_rule_s "$om"
+jset reload daemon_peak_rss_mib "$(tcs_calc "$hwm / 1024")"
+
 tcp_run()
 {	# tag port streams [cc] [probe]: prints "gbit/s retrans rtt_us probe_ms"
 	local tag=$1 port=$2 streams=$3 cc=${4:-cubic} probe=${5:-} ppid=
