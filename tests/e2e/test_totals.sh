@@ -45,7 +45,7 @@ in_band() { tcs_within "$1" "$(tcs_calc "$2 * $LO_PCT / 100")" "$(tcs_calc "$2 *
 # One measurement of udp_shares; the text in MSG. 0: pass, 2: low (retry), 1: fail.
 udp_shares_once()
 {
-	local t=$1 light=$2 total=$3 i v sum=0 got=() fair low=0 bad=0 over=0 lv=0 offered err0
+	local t=$1 light=$2 total=$3 i v sum=0 got=() fair low=0 bad=0 over=0 lv=0 offered err0 out
 	err0=$(tcs_rx_udp_errors)
 	for i in 1 2 3 4; do
 		if [ "$i" = 4 ] && [ -n "$light" ]; then
@@ -59,7 +59,14 @@ udp_shares_once()
 	sleep 2
 	tcs_ctl stats --json --interval 1 | jq -c '.rules[] | select(.rule == "r") | .total' \
 		> "$TCS_TMP/$t.total.json"
+	tcs_ctl metrics > "$TCS_TMP/$t.prom"
 	tcs_iperf_wait || return 1
+	# the total's families beside the rest, as Prometheus reads them
+	if ! out=$(promtool check metrics < "$TCS_TMP/$t.prom" 2>&1) ||
+		! grep -q '^tcshaped_rule_total_share_bytes_per_second{' "$TCS_TMP/$t.prom"; then
+		MSG="promtool check metrics on tcshapectl metrics with a total: ${out:-no total share gauge}"
+		return 1
+	fi
 	for i in 1 2 3 4; do
 		v=$(rx_l2 "$t$i" "$TCS_B4") || { MSG="no result for sender $i"; return 1; }
 		tcs_log "$t$i per second: $(jq -r '[.intervals[].sum.bits_per_second / 1e6 | . * 10 | floor / 10] | map(tostring) | join(" ")' "$TCS_TMP/$t$i.srv.json" 2>/dev/null)"
