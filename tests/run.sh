@@ -161,7 +161,7 @@ fuzz_tier()
 SAN_E2E=(
 	"test_lifecycle.sh"
 	"test_police.sh udp_per_flow_v4_10mbit udp_per_src_v6_10mbit tcp_per_flow_v4_10mbit
-	 unmatched_not_slowed sighup_rate sighup_broken_keeps_old sigterm_cleanup check_mode"
+	 unmatched_passes_uncharged sighup_rate sighup_broken_keeps_old sigterm_cleanup check_mode"
 	"test_sockpace.sh flow_v4_10mbit reload_halves_rate rule_removed_releases sigterm_releases
 	 tcp_health_stats"
 )

@@ -219,34 +219,31 @@ tcp_police()
 test_tcp_per_flow_v4_10mbit()	{ tcp_police flow 4 10; }
 test_tcp_per_rule_v6_100mbit()	{ tcp_police rule 6 100; }
 
-# A flow no rule matches keeps its speed: TCP goodput on an unmatched port
-# with the classifier attached, against a baseline without it, same run. On a
-# busy host two runs differ by themselves: a pair under 80% is measured once
-# more (both printed).
-test_unmatched_not_slowed()
+# A flow no rule matches is left alone: tcshaped counts it as unmatched and
+# charges, paces and drops none of it, and it runs far past every limit in
+# the policy. What the classifier costs it is a measurement, not a pass or
+# fail: `make bench` (overhead.unmatched_ratio).
+test_unmatched_passes_uncharged()
 {
-	local base with r secs=4 try msg=''
+	local r json charged hookdrops unmatched fast=100000000
 
 	policy "$TCS_TMP/policy.yaml" "udp-flow udp 5201-5204 10mbit flow" \
 		"tcp-rule tcp 5301 10mbit rule"
-	for try in 1 2; do
-		tcs_tcp_start "base$try" "$TCS_B4" 5401 $secs || return 1
-		tcs_iperf_wait || { tcs_msg "baseline iperf3 failed"; return 1; }
-		r=($(tcs_tcp_result "base$try")) || return 1
-		base=${r[0]}
-
-		tcs_daemon_start "$TCS_TMP/policy.yaml" || { tcs_msg "daemon did not start"; return 1; }
-		tcs_tcp_start "with$try" "$TCS_B4" 5401 $secs || return 1
-		tcs_iperf_wait || { tcs_msg "iperf3 failed"; return 1; }
-		r=($(tcs_tcp_result "with$try")) || return 1
-		with=${r[0]}
-		tcs_daemon_stop TERM || true
-
-		msg+="${msg:+; again: }$(tcs_mbit "$with") mbit with tcshaped, $(tcs_mbit "$base") without"
-		tcs_within "$with" "$(tcs_calc "$base * 0.8")" 1e15 && break
-	done
-	tcs_msg "unmatched TCP: $msg (at least 80%)"
-	tcs_within "$with" "$(tcs_calc "$base * 0.8")" 1e15
+	tcs_daemon_start "$TCS_TMP/policy.yaml" || { tcs_msg "daemon did not start"; return 1; }
+	tcs_tcp_start with "$TCS_B4" 5401 4 || return 1
+	tcs_iperf_wait || { tcs_msg "iperf3 failed"; return 1; }
+	r=($(tcs_tcp_result with)) || return 1
+	json=$(tcs_ctl --json stats --interval 0.1) || { tcs_msg "tcshapectl stats failed"; return 1; }
+	tcs_log "stats: $json"
+	charged=$(jq '[.rules[] | .sent.packets, .dropped.packets] | add + 0' <<< "$json")
+	unmatched=$(jq '.packets.unmatched + 0' <<< "$json")
+	hookdrops=$(tc -n "$TCS_NS_A" -s qdisc show dev "$TCS_DEV_A" |
+		awk '/qdisc clsact/ { c = 1 } c && /dropped/ { sub(/.*dropped /, ""); print $1 + 0; exit }')
+	tcs_msg "unmatched TCP: $(tcs_mbit "${r[0]}") mbit (the rules' limit 10 mbit), ${r[1]}" \
+		"retransmits; packets charged to a rule: $charged; counted unmatched: $unmatched;" \
+		"drops at our hook: ${hookdrops:-?}"
+	[ "$charged" -eq 0 ] && [ "$unmatched" -gt 0 ] && [ "${hookdrops:-1}" -eq 0 ] &&
+		[ "${r[0]}" -gt "$fast" ]
 }
 
 # udp_one TAG LIMIT_MBIT: one UDP flow at twice the limit to port 5201. The
@@ -389,6 +386,6 @@ test_check_mode()
 # every key kind and rate, and reload and stop, run on the host, where the
 # rates judge the policer and not the emulator.
 if [ -n "${TCS_VM:-}" ] && [ $# -eq 0 ]; then
-	set -- udp_per_rule_v4_10mbit udp_per_dst_v6_10mbit tcp_per_flow_v4_10mbit unmatched_not_slowed
+	set -- udp_per_rule_v4_10mbit udp_per_dst_v6_10mbit tcp_per_flow_v4_10mbit unmatched_passes_uncharged
 fi
 tcs_main e2e-police "$@"
