@@ -357,9 +357,9 @@ static struct tcs_rule rule_of(__u32 uid)
 	size_t i, j;
 
 	for (i = 0; c && i < c->n_rs; i++)
-		for (j = 0; j < c->rs[i].n_match; j++)
-			if (c->rs[i].match[j].rule.uid == uid)
-				return c->rs[i].match[j].rule;
+		for (j = 0; j < c->rs[i].hdr.nrules; j++)
+			if (c->rs[i].rules[j].uid == uid)
+				return c->rs[i].rules[j];
 	return none;
 }
 
@@ -2065,14 +2065,14 @@ static int test_flow_cache(void)
 	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
 	{
 		struct tcs_flow_key k, next;
-		struct tcs_rule v;
+		__u32 v;
 		void *prev = NULL;
 		int none = 0;
 
 		while (!bpf_map_get_next_key(E.flows, prev, &next)) {
 			k = next;
 			prev = &k;
-			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.uid == TCS_UID_NONE) {
+			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v == TCS_IDX_NONE) {
 				none++;
 				CHECK_INT(ntohs(k.dport), 9);
 			}
