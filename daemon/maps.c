@@ -43,6 +43,7 @@ struct maps {
 	struct compiled *cur;
 	struct placed *cur_pl;		/* per cur->rs */
 	uint32_t half;			/* the half of tcs_rules cur's regions are in */
+	uint32_t half_slots;		/* TCS_RULE_SLOTS / 2 (the tests load fewer) */
 	/* regions an earlier instance's rulesets use, until they are swept */
 	struct region *foreign;
 	size_t n_foreign;
@@ -203,6 +204,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->class = bpf_map__fd(skel->maps.tcs_class);
 	m->match = bpf_map__fd(skel->maps.tcs_match);
 	m->rules = bpf_map__fd(skel->maps.tcs_rules);
+	m->half_slots = bpf_map__max_entries(skel->maps.tcs_rules) / 2;
 	m->rule_stats = bpf_map__fd(skel->maps.tcs_rule_stats);
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
 	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
@@ -562,7 +564,7 @@ static int regions_place(const struct maps *m, const struct compiled *c, struct 
 {
 	size_t n = 0, i, k, cap = m->cur->n_rs + m->n_foreign + c->n_rs;
 	struct region *used = malloc((cap ? cap : 1) * sizeof(*used));
-	uint64_t lo = (uint64_t)h * TCS_RULE_SLOTS / 2, hi = lo + TCS_RULE_SLOTS / 2;
+	uint64_t lo = (uint64_t)h * m->half_slots, hi = lo + m->half_slots;
 	int err = 0;
 
 	if (!used)

@@ -38,6 +38,7 @@
 
 #define LO		1		/* loopback: where test_run puts the skb by default */
 #define MAX_KEYS	256		/* tcs_flows / tcs_keys size for the tests */
+#define RULE_SLOTS	64		/* tcs_rules: halves of 32 rule bodies */
 #define VETH		"tcsc0"
 #define VETH_PEER	"tcsc1"
 
@@ -248,6 +249,7 @@ static int env_load(void)
 	}
 	bpf_map__set_max_entries(E.skel->maps.tcs_flows, MAX_KEYS);
 	bpf_map__set_max_entries(E.skel->maps.tcs_keys, MAX_KEYS);
+	bpf_map__set_max_entries(E.skel->maps.tcs_rules, RULE_SLOTS);
 	err = tcshape_bpf__load(E.skel);
 	if (err)
 		goto fail;
@@ -2483,7 +2485,7 @@ static int test_sock_notes(void)
 
 /* ---- 13. rule bodies: tcs_rules regions ------------------------------------------ */
 
-#define HALF	(TCS_RULE_SLOTS / 2)
+#define HALF	(RULE_SLOTS / 2)
 
 static struct tcs_ruleset hdr_of(__u32 id)
 {
@@ -2578,14 +2580,14 @@ static int test_reload_rate_only(void)
 }
 
 /*
- * n egress rules on lo (r<i> matches dport 10000 + i; r0 at rate0) and one
- * ingress rule: more than half of tcs_rules' half, so a changed egress
- * ruleset cannot sit beside the one in force.
+ * BIG_N egress rules on lo (r<i> matches dport 10000 + i; r0 at rate0) and
+ * one ingress rule: more than half of a half of tcs_rules (RULE_SLOTS here),
+ * so a changed egress ruleset cannot sit beside the one in force.
  */
-#define BIG_N	16500u
+#define BIG_N	(HALF / 2 + 1)
 static char *big_yaml(const char *rate0)
 {
-	char *y = malloc(200 + (size_t)BIG_N * 100), *at;
+	char *y = malloc(200 + BIG_N * 100), *at;
 	unsigned int i;
 
 	if (!y)
@@ -2633,12 +2635,14 @@ static int test_rule_regions_move(void)
 	struct fr f = { .dport = 10000 }, g = { .dport = 10000 + BIG_N - 1 };
 	__u32 in0, uid, uid_last;
 	struct tcs_ruleset hi0;
+	char last[64];
 	int nm;
 
 	SETUP("version: 1\ninterfaces: []\n");
 	CHECK_INT(apply_big("10gbit"), 0);
 	uid = uid_of("lo/egress/r0/rule");
-	uid_last = uid_of("lo/egress/r16499/rule");
+	snprintf(last, sizeof(last), "lo/egress/r%u/rule", BIG_N - 1);
+	uid_last = uid_of(last);
 	CHECK(regions_in(0));
 	in0 = bound_ruleset(TCS_DIR_INGRESS);
 	hi0 = hdr_of(in0);
