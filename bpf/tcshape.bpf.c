@@ -351,9 +351,9 @@ static __always_inline void limiter_key_of(const struct pkt *p, const struct tcs
 /*
  * A TCP connection was just classified (a new flow, or the first packet
  * after a reload): tell its local socket, if it has one, which limiter key
- * tc charges it to in this direction (r), or that none does any more (r NULL). Keyed as
- * the socket sees the connection, so the sockets of forwarded traffic are
- * never found and nothing else pays for it.
+ * tc charges it to in this direction (rule r), or that none does any more
+ * (r NULL). Keyed as the socket sees the connection, so the sockets of
+ * forwarded traffic are never found and nothing else pays for it.
  */
 static __always_inline void note_sock(const struct pkt *p, __u32 dir, __u32 ruleset,
 				      const struct tcs_rule *r, __u32 ifindex)

@@ -176,12 +176,13 @@ struct tcs_match_key {
 };
 
 /*
- * A compiled rule, a tcs_rules slot, found by classification. The rate is
+ * A compiled rule: a tcs_rules slot, found by classification. The rate is
  * kept as the kernel's psched_ratecfg does: ns = len * mult >> shift. With
  * TCS_RF_TOTAL the rule has a total (bpf/total.bpf.h), whose own rate is in
- * its tcs_rule_info and cached in its tcs_totals entries: not here. host4/host6: the trailing
- * bits of the address a per: src or per: dst key ignores (its key_prefix is
- * what is left; a zeroed rule keeps whole addresses).
+ * its tcs_rule_info and cached in its tcs_totals entries, not here.
+ * host4/host6: the trailing bits of the address a per: src or per: dst key
+ * ignores (its key_prefix is what is left; a zeroed rule keeps whole
+ * addresses).
  */
 struct tcs_rule {
 	__u16 idx;		/* position in its ruleset: first match wins (< CMP_MAX_RULES) */
