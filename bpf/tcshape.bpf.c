@@ -59,9 +59,18 @@ struct {
 	__uint(max_entries, 1 << 20);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct tcs_match_key);
-	__type(value, struct tcs_rule);
+	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_match SEC(".maps");
+
+/* An array lookup is inlined by the verifier: a rule body costs a bounds check. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCS_RULE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcs_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_rules SEC(".maps");
 
 /*
  * max_entries of the two LRUs is settings.max_keys, set before load. The
@@ -75,7 +84,7 @@ struct {
 	__uint(max_entries, 65536);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct tcs_flow_key);
-	__type(value, struct tcs_rule);
+	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_flows SEC(".maps");
 
@@ -194,7 +203,6 @@ struct shape_walk {
 	__u32 ruleset;
 	__u32 best;			/* index of the best rule so far */
 	__u32 cls[TCS_F_NR];
-	struct tcs_rule rule;		/* the best rule so far */
 };
 
 /*
@@ -205,12 +213,13 @@ struct shape_walk {
 static long shape_step(__u32 i, struct shape_walk *w)
 {
 	const struct tcs_ruleset *rs = bpf_map_lookup_elem(&tcs_rulesets, &w->ruleset);
-	struct tcs_match_key mk = { .ruleset = w->ruleset };
-	const struct tcs_rule *r;
+	struct tcs_match_key mk = {};
+	const __u32 *idx;
 	__u32 mask, f;
 
 	if (!rs || i >= rs->nshapes || i >= TCS_MAX_SHAPES)
 		return 1;
+	mk.ruleset = rs->match_table;
 	/* shapes are sorted by their first rule: none further can beat best */
 	if (rs->shapes[i].min_idx >= w->best)
 		return 1;
@@ -223,11 +232,9 @@ static long shape_step(__u32 i, struct shape_walk *w)
 			return 0; /* a field of this shape matched no rule */
 		mk.cls[f] = w->cls[f];
 	}
-	r = bpf_map_lookup_elem(&tcs_match, &mk);
-	if (r && r->idx < w->best) {
-		w->rule = *r;
-		w->best = r->idx;
-	}
+	idx = bpf_map_lookup_elem(&tcs_match, &mk);
+	if (idx && *idx < w->best)
+		w->best = *idx;
 	return 0;
 }
 
@@ -235,17 +242,17 @@ static long shape_step(__u32 i, struct shape_walk *w)
  * First matching rule of the ruleset, in a cost that depends on neither the
  * number of rules nor of prefixes: one LPM lookup per field any rule uses,
  * then one hash lookup per rule shape (at most 64, usually a handful).
- * Returns 0 and fills *out, or -1 when no rule matches.
+ * Returns the rule's tcs_rules slot, or TCS_IDX_NONE when no rule matches.
  */
-__attribute__((noinline)) int classify(const struct pkt *p, __u32 ruleset, struct tcs_rule *out)
+__attribute__((noinline)) __u32 classify(const struct pkt *p, __u32 ruleset)
 {
 	const struct tcs_ruleset *rs = bpf_map_lookup_elem(&tcs_rulesets, &ruleset);
 	struct shape_walk w = { .ruleset = ruleset, .best = TCS_IDX_NONE };
 	__u8 port[16] = {}, byte[16] = {};
 	__u32 fields, abits, table;
 
-	if (!rs || !p || !out)
-		return -1;
+	if (!rs || !p)
+		return TCS_IDX_NONE;
 	fields = rs->fields;
 	table = rs->class_table;
 	abits = p->family == TCS_FAMILY_V4 ? 32 : 128;
@@ -272,10 +279,9 @@ __attribute__((noinline)) int classify(const struct pkt *p, __u32 ruleset, struc
 		w.cls[TCS_F_DST] = class_of(table, TCS_F_DST, p->family, p->dst, abits);
 
 	bpf_loop(TCS_MAX_SHAPES, shape_step, &w, 0);
-	if (w.best == TCS_IDX_NONE)
-		return -1;
-	*out = w.rule;
-	return 0;
+	if (w.best >= rs->nrules)
+		return TCS_IDX_NONE;
+	return rs->rule_base + w.best;
 }
 
 static __always_inline void flow_key_of(const struct pkt *p, __u32 ruleset,
@@ -345,9 +351,9 @@ static __always_inline void limiter_key_of(const struct pkt *p, const struct tcs
 /*
  * A TCP connection was just classified (a new flow, or the first packet
  * after a reload): tell its local socket, if it has one, which limiter key
- * tc charges it to in this direction, or that none does any more. Keyed as
- * the socket sees the connection, so the sockets of forwarded traffic are
- * never found and nothing else pays for it.
+ * tc charges it to in this direction (rule r), or that none does any more
+ * (r NULL). Keyed as the socket sees the connection, so the sockets of
+ * forwarded traffic are never found and nothing else pays for it.
  */
 static __always_inline void note_sock(const struct pkt *p, __u32 dir, __u32 ruleset,
 				      const struct tcs_rule *r, __u32 ifindex)
@@ -368,7 +374,7 @@ static __always_inline void note_sock(const struct pkt *p, __u32 dir, __u32 rule
 		__builtin_memcpy(k.laddr, p->dst, 16);
 		__builtin_memcpy(k.raddr, p->src, 16);
 	}
-	if (r->uid == TCS_UID_NONE) {
+	if (!r) {
 		bpf_map_delete_elem(&tcs_socks, &k);
 		return;
 	}
@@ -582,8 +588,9 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
 	struct tcs_flow_key fk;
-	struct tcs_rule rule = {}, *cached;
+	const struct tcs_rule *rule;
 	struct tcs_iface *iface;
+	__u32 slot, *cached;
 	__u64 len;
 	struct pkt p = {};
 	int ret, orphan;
@@ -611,24 +618,25 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	/* an orphan's ports 0 are not its flow's: it neither reads nor fills the cache */
 	cached = flow_cache && !orphan ? bpf_map_lookup_elem(&tcs_flows, &fk) : NULL;
 	if (cached) {
-		rule = *cached;
+		slot = *cached;
+		rule = slot != TCS_IDX_NONE ? bpf_map_lookup_elem(&tcs_rules, &slot) : NULL;
 	} else {
 		stat_inc(TCS_STAT_CACHE_MISS);
-		if (classify(&p, iface->ruleset, &rule) < 0)
-			rule.uid = TCS_UID_NONE;
+		slot = classify(&p, iface->ruleset);
 		if (flow_cache && !orphan)
-			bpf_map_update_elem(&tcs_flows, &fk, &rule, BPF_ANY);
-		note_sock(&p, dir, iface->ruleset, &rule, skb->ifindex);
+			bpf_map_update_elem(&tcs_flows, &fk, &slot, BPF_ANY);
+		rule = slot != TCS_IDX_NONE ? bpf_map_lookup_elem(&tcs_rules, &slot) : NULL;
+		note_sock(&p, dir, iface->ruleset, rule, skb->ifindex);
 	}
-	if (rule.uid == TCS_UID_NONE) {
+	if (!rule) {
 		stat_inc(TCS_STAT_UNMATCHED);
 		return TC_ACT_UNSPEC;
 	}
-	if (orphan && rule.per == TCS_PER_FLOW)
+	if (orphan && rule->per == TCS_PER_FLOW)
 		goto drop_orphan;	/* its flow's key needs the ports */
 
 	len = wire_len(skb, &p);
-	return charge_key(skb, &p, &rule, len, dir);
+	return charge_key(skb, &p, rule, len, dir);
 
 drop_orphan:
 	stat_inc(TCS_STAT_FRAG_NO_FIRST);

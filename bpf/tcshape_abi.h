@@ -13,6 +13,7 @@
 #define TCS_MAP_RULESETS	"tcs_rulesets"
 #define TCS_MAP_CLASS		"tcs_class"
 #define TCS_MAP_MATCH		"tcs_match"
+#define TCS_MAP_RULES		"tcs_rules"
 #define TCS_MAP_FLOWS		"tcs_flows"
 #define TCS_MAP_KEYS		"tcs_keys"
 #define TCS_MAP_FRAGS		"tcs_frags"
@@ -126,9 +127,21 @@ struct tcs_ruleset {
 	__u32 fields;		/* union of all shapes: fields worth looking up */
 	__u32 nshapes;
 	__u32 class_table;	/* whose tcs_class entries it uses (see below) */
-	__u32 pad;
+	__u32 match_table;	/* whose tcs_match entries it uses (the same way) */
+	__u32 rule_base;	/* its rule bodies: tcs_rules[rule_base + idx] */
+	__u32 nrules;
 	struct tcs_shape shapes[TCS_MAX_SHAPES];
 };
+
+/*
+ * tcs_rules: the rule bodies of every published ruleset, a region of nrules
+ * slots each, which the daemon allocates and never writes while a ruleset
+ * that names it may be read. Two halves of TCS_RULE_SLOTS / 2, each enough
+ * for a whole policy's rules (compile.h: CMP_MAX_RULES): the rulesets in
+ * force live in one, and a reload whose new regions do not fit beside them
+ * there moves every ruleset to the other (daemon/maps.c: regions_place()).
+ */
+#define TCS_RULE_SLOTS	65536
 
 /*
  * tcs_class: LPM trie. prefixlen counts from ruleset: 64 bits of
@@ -150,7 +163,12 @@ struct tcs_class_key {
 	__u8 data[16];
 };
 
-/* tcs_match: (ruleset, shape, class per field; 0 for unconstrained) -> rule */
+/*
+ * tcs_match: (match table, shape, class per field; 0 for unconstrained) ->
+ * the rule's index in its ruleset (__u32). The match table is the id of the
+ * ruleset that first published it; rulesets whose matching is the same (a
+ * reload that changed only rates or actions) share it, as with class tables.
+ */
 struct tcs_match_key {
 	__u32 ruleset;
 	__u32 mask;
@@ -158,13 +176,13 @@ struct tcs_match_key {
 };
 
 /*
- * A compiled rule, as found by classification and cached per flow. The rate is
+ * A compiled rule: a tcs_rules slot, found by classification. The rate is
  * kept as the kernel's psched_ratecfg does: ns = len * mult >> shift. With
  * TCS_RF_TOTAL the rule has a total (bpf/total.bpf.h), whose own rate is in
- * its tcs_rule_info and cached in its tcs_totals entries: not here, as every
- * flow cache entry holds a copy of this struct. host4/host6: the trailing
- * bits of the address a per: src or per: dst key ignores (its key_prefix is
- * what is left; a zeroed rule keeps whole addresses).
+ * its tcs_rule_info and cached in its tcs_totals entries, not here.
+ * host4/host6: the trailing bits of the address a per: src or per: dst key
+ * ignores (its key_prefix is what is left; a zeroed rule keeps whole
+ * addresses).
  */
 struct tcs_rule {
 	__u16 idx;		/* position in its ruleset: first match wins (< CMP_MAX_RULES) */
@@ -181,7 +199,12 @@ struct tcs_rule {
 	__u64 ecn_ns;		/* pace + TCS_RF_ECN: a later departure is CE-marked */
 };
 
-/* tcs_flows: flow cache; a hit skips classification. */
+/*
+ * tcs_flows: flow cache; a hit skips classification. The value (__u32) is
+ * the rule's tcs_rules slot (TCS_IDX_NONE: no rule matched), valid while
+ * the key's ruleset is: ruleset ids never repeat, and no packet looks up a
+ * ruleset no binding names.
+ */
 struct tcs_flow_key {
 	__u32 ruleset;
 	__u8 family;
@@ -428,7 +451,7 @@ struct tcs_rule_stats {
 
 _Static_assert(sizeof(struct tcs_iface_key) == 8, "abi");
 _Static_assert(sizeof(struct tcs_iface) == 8, "abi");
-_Static_assert(sizeof(struct tcs_ruleset) == 16 + 8 * TCS_MAX_SHAPES, "abi");
+_Static_assert(sizeof(struct tcs_ruleset) == 24 + 8 * TCS_MAX_SHAPES, "abi");
 _Static_assert(sizeof(struct tcs_class_key) == 28, "abi");
 _Static_assert(sizeof(struct tcs_match_key) == 32, "abi");
 _Static_assert(sizeof(struct tcs_rule) == 40, "abi");

@@ -436,8 +436,8 @@ static int match_eq(size_t item, const void *probe, const void *ctx)
 	return !memcmp(&t->rs->match[item].key, probe, sizeof(struct tcs_match_key));
 }
 
-/* Add key -> rule unless an earlier rule already holds the key. */
-static int match_add(struct match_tab *t, const struct tcs_match_key *k, const struct tcs_rule *r)
+/* Add key -> rule idx unless an earlier rule already holds the key. */
+static int match_add(struct match_tab *t, const struct tcs_match_key *k, __u32 idx)
 {
 	struct cmp_ruleset *rs = t->rs;
 	long id = idx_get(&t->index, fnv1a(k, sizeof(*k), FNV1A_INIT), rs->n_match, match_eq, k, t);
@@ -449,7 +449,7 @@ static int match_add(struct match_tab *t, const struct tcs_match_key *k, const s
 	if (vec_reserve((void **)&rs->match, &t->cap, rs->n_match + 1, sizeof(*rs->match)))
 		return -ENOMEM;
 	rs->match[rs->n_match].key = *k;
-	rs->match[rs->n_match].rule = *r;
+	rs->match[rs->n_match].idx = idx;
 	rs->n_match++;
 	return 0;
 }
@@ -459,8 +459,7 @@ struct rule_cls {
 	u32_vec f[TCS_F_NR];
 };
 
-static int rule_entries(struct match_tab *t, const struct rule_cls *rc, __u32 mask,
-			const struct tcs_rule *r)
+static int rule_entries(struct match_tab *t, const struct rule_cls *rc, __u32 mask, __u32 idx)
 {
 	size_t pos[TCS_F_NR] = { 0 };
 	struct tcs_match_key k = { .mask = mask };
@@ -472,7 +471,7 @@ static int rule_entries(struct match_tab *t, const struct rule_cls *rc, __u32 ma
 	for (;;) {
 		for (f = 0; f < TCS_F_NR; f++)
 			k.cls[f] = (mask & (1u << f)) ? rc->f[f].v[pos[f]] : 0;
-		err = match_add(t, &k, r);
+		err = match_add(t, &k, idx);
 		if (err)
 			return err;
 		if (t->b->match + t->rs->n_match > CMP_MAX_MATCH || ++t->b->work > CMP_MAX_WORK)
@@ -586,8 +585,12 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 	item_vec items = { 0 };
 	int f, err = 0;
 
-	if (!rc)
+	rs->rules = calloc(rules->n ? rules->n : 1, sizeof(*rs->rules));
+	if (!rc || !rs->rules) {
+		free(rc);
 		return -ENOMEM;
+	}
+	rs->hdr.nrules = (__u32)rules->n;
 
 	/* classes, field by field */
 	for (f = 0; f < TCS_F_NR; f++) {
@@ -657,7 +660,8 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 			rs->hdr.shapes[si].min_idx = (__u32)i;
 			rs->hdr.nshapes++;
 		}
-		err = rule_entries(&mt, &rc[i], mask, &tr);
+		rs->rules[i] = tr;
+		err = rule_entries(&mt, &rc[i], mask, (__u32)i);
 		if (err == -E2BIG && !b->match)
 			policy_report(e->fn, e->ctx, e->p->path, r->pos,
 				      "rule \"%s\": the %s %s rules combine into more than %u table "
@@ -678,6 +682,7 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 	rs->digest = fnv1a(&rs->hdr, sizeof(rs->hdr), FNV1A_INIT);
 	rs->digest = fnv1a(rs->cls, rs->n_cls * sizeof(*rs->cls), rs->digest);
 	rs->digest = fnv1a(rs->match, rs->n_match * sizeof(*rs->match), rs->digest);
+	rs->digest = fnv1a(rs->rules, rs->hdr.nrules * sizeof(*rs->rules), rs->digest);
 	b->match += rs->n_match;
 	b->cls += rs->n_cls;
 out:
@@ -776,6 +781,7 @@ void compile_free(struct compiled *c)
 	for (i = 0; i < c->n_rs; i++) {
 		free(c->rs[i].cls);
 		free(c->rs[i].match);
+		free(c->rs[i].rules);
 	}
 	for (i = 0; i < c->n_uids; i++)
 		free(c->uids[i].ident);

@@ -35,7 +35,7 @@ struct cmp_class {
 
 struct cmp_match {
 	struct tcs_match_key key;
-	struct tcs_rule rule;
+	__u32 idx;		/* the rule: its index in rules[] */
 };
 
 /* One interface entry's rules for one direction. */
@@ -47,6 +47,7 @@ struct cmp_ruleset {
 	size_t n_cls;
 	struct cmp_match *match;
 	size_t n_match;
+	struct tcs_rule *rules;	/* bodies, by policy order (tcs_rule.idx); hdr.nrules */
 	uint64_t digest;	/* of everything above but iface: equal digests, same tables */
 };
 

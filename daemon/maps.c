@@ -20,16 +20,36 @@
 #include "maps.h"
 #include "state.h"
 
+/* Where a published ruleset is: its id, the tables it reads, its rule bodies. */
+struct placed {
+	uint32_t id;
+	uint32_t class_table;		/* tcs_ruleset.class_table */
+	uint32_t match_table;		/* tcs_ruleset.match_table */
+	uint32_t base;			/* tcs_ruleset.rule_base: its region of tcs_rules */
+};
+
+/* A region of tcs_rules in use: [base, base + n). */
+struct region {
+	uint32_t base, n;
+};
+
+/* any valid policy fits in the half of tcs_rules that holds nothing in force */
+_Static_assert(CMP_MAX_RULES <= TCS_RULE_SLOTS / 2, "tcs_rules: a policy's rules in one half");
+
 struct maps {
-	int ifaces, rulesets, class, match, rule_stats, meta, rule_info, keys, totals;
+	int ifaces, rulesets, class, match, rules, rule_stats, meta, rule_info, keys, totals;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
-	uint32_t *cur_ids;		/* published id of each cur->rs */
-	uint32_t *cur_tables;		/* its class table's id (tcs_ruleset.class_table) */
+	struct placed *cur_pl;		/* per cur->rs */
+	uint32_t half;			/* the half of tcs_rules cur's regions are in */
+	uint32_t half_slots;		/* TCS_RULE_SLOTS / 2 (the tests load fewer) */
+	/* regions an earlier instance's rulesets use, until they are swept */
+	struct region *foreign;
+	size_t n_foreign;
 	/* replaced by the last publish, not yet deleted (maps_collect()) */
 	struct compiled *old;
-	uint32_t *old_ids, *old_tables;
+	struct placed *old_pl;
 	unsigned char *old_kept;	/* per old->rs: still in force, under the same id */
 	struct binding *bind;		/* bindings in force */
 	size_t n_bind;
@@ -142,6 +162,33 @@ static void ids_recover(struct maps *m)
 	}
 }
 
+/*
+ * The regions of tcs_rules an earlier instance's rulesets name: packets may
+ * read them until this instance has flipped and swept, so nothing is placed
+ * over them before then.
+ */
+static int foreign_read(struct maps *m)
+{
+	struct tcs_ruleset hdr;
+	__u32 key, prev;
+	int first = 1;
+
+	while (!bpf_map_get_next_key(m->rulesets, first ? NULL : &prev, &key)) {
+		struct region *nf;
+
+		first = 0;
+		prev = key;
+		if (bpf_map_lookup_elem(m->rulesets, &key, &hdr) || !hdr.nrules)
+			continue;
+		nf = realloc(m->foreign, (m->n_foreign + 1) * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		m->foreign = nf;
+		m->foreign[m->n_foreign++] = (struct region){ hdr.rule_base, hdr.nrules };
+	}
+	return 0;
+}
+
 int maps_open(struct tcshape_bpf *skel, struct maps **out)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts);
@@ -156,6 +203,8 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->rulesets = bpf_map__fd(skel->maps.tcs_rulesets);
 	m->class = bpf_map__fd(skel->maps.tcs_class);
 	m->match = bpf_map__fd(skel->maps.tcs_match);
+	m->rules = bpf_map__fd(skel->maps.tcs_rules);
+	m->half_slots = bpf_map__max_entries(skel->maps.tcs_rules) / 2;
 	m->rule_stats = bpf_map__fd(skel->maps.tcs_rule_stats);
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
 	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
@@ -195,6 +244,8 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->next_id = meta.next_ruleset ? meta.next_ruleset : 1;
 	m->cur->next_uid = meta.next_uid;
 	err = adopt_uids(m);
+	if (!err)
+		err = foreign_read(m);
 	if (err)
 		goto fail;
 	ids_recover(m);
@@ -217,8 +268,8 @@ void maps_close(struct maps *m)
 	if (m->rcu_inner >= 0)
 		close(m->rcu_inner);
 	compile_free(m->cur);
-	free(m->cur_ids);
-	free(m->cur_tables);
+	free(m->cur_pl);
+	free(m->foreign);
 	free(m->bind);
 	free(m);
 }
@@ -243,7 +294,8 @@ static int rs_equal(const struct cmp_ruleset *a, const struct cmp_ruleset *b)
 	return a->digest == b->digest && a->n_cls == b->n_cls && a->n_match == b->n_match &&
 	       !memcmp(&a->hdr, &b->hdr, sizeof(a->hdr)) &&
 	       !memcmp(a->cls, b->cls, a->n_cls * sizeof(*a->cls)) &&
-	       !memcmp(a->match, b->match, a->n_match * sizeof(*a->match));
+	       !memcmp(a->match, b->match, a->n_match * sizeof(*a->match)) &&
+	       !memcmp(a->rules, b->rules, a->hdr.nrules * sizeof(*a->rules));
 }
 
 /*
@@ -390,7 +442,7 @@ static struct entries class_entries(const struct maps *m, const struct cmp_rules
 
 static struct entries match_entries(const struct maps *m, const struct cmp_ruleset *rs)
 {
-	return ENTRIES(m->match, rs->match, rs->n_match, struct tcs_match_key, rule);
+	return ENTRIES(m->match, rs->match, rs->n_match, struct tcs_match_key, idx);
 }
 
 /* Same class table: same prefixes, same class ids. */
@@ -399,45 +451,147 @@ static bool cls_equal(const struct cmp_ruleset *a, const struct cmp_ruleset *b)
 	return a->n_cls == b->n_cls && !memcmp(a->cls, b->cls, a->n_cls * sizeof(*a->cls));
 }
 
-/* Delete a published ruleset: header first, so lookups stop early; not its class table. */
-static void rs_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+/* Same match table: same tcs_match entries (keys and rule indexes). */
+static bool match_equal(const struct cmp_ruleset *a, const struct cmp_ruleset *b)
 {
-	struct entries me = match_entries(m, rs);
-
-	bpf_map_delete_elem(m->rulesets, &id);
-	entries_delete(&me, me.n, id);
+	return a->n_match == b->n_match &&
+	       !memcmp(a->match, b->match, a->n_match * sizeof(*a->match));
 }
 
-static void table_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t table)
+/* Is id the class or match table (at offset off in struct placed) of one of pl[0..n)? */
+static bool table_in(const struct placed *pl, size_t n, size_t off, uint32_t id)
 {
-	struct entries ce = class_entries(m, rs);
+	size_t i;
 
-	entries_delete(&ce, ce.n, table);
+	for (i = 0; i < n; i++)
+		if (!memcmp((const char *)&pl[i] + off, &id, sizeof(id)))
+			return true;
+	return false;
 }
 
 /*
- * Write a ruleset under a new id, using class table `table`: its own (table
- * is id), written here, or one in force. Its header last, when it is
- * complete. On failure it deletes what it wrote, and only that.
+ * Delete the class and match tables ruleset rs at p uses (they hold its
+ * entries) unless a ruleset of a[0..na) or b[0..nb) uses them: those in
+ * force, and those before it that deleted them already.
  */
-static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id, uint32_t table)
+static void tables_delete(struct maps *m, const struct cmp_ruleset *rs, const struct placed *p,
+			  const struct placed *a, size_t na, const struct placed *b, size_t nb)
+{
+	struct entries ce = class_entries(m, rs), me = match_entries(m, rs);
+	size_t oc = offsetof(struct placed, class_table), om = offsetof(struct placed, match_table);
+
+	if (!table_in(a, na, oc, p->class_table) && !table_in(b, nb, oc, p->class_table))
+		entries_delete(&ce, ce.n, p->class_table);
+	if (!table_in(a, na, om, p->match_table) && !table_in(b, nb, om, p->match_table))
+		entries_delete(&me, me.n, p->match_table);
+}
+
+/*
+ * A ruleset's rule bodies into its region: one batch (tcs_rules is an
+ * array), or one write per rule where the kernel has no batches. No packet
+ * reads the region: regions_place() gave it clear of every one in use.
+ */
+static int region_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t base)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	__u32 n = rs->hdr.nrules, cnt = n, i;
+	__u32 *keys = malloc((n ? n : 1) * sizeof(*keys));
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		keys[i] = base + i;
+	if (fault_map_write()) {
+		err = -ENOSPC;
+	} else if (n && bpf_map_update_batch(m->rules, keys, rs->rules, &cnt, &o)) {
+		err = -errno;
+		if (batch_unsupported(-err, cnt, n))
+			for (err = 0, i = 0; !err && i < n; i++)
+				if (bpf_map_update_elem(m->rules, &keys[i], &rs->rules[i], BPF_ANY))
+					err = -errno;
+	}
+	free(keys);
+	return err;
+}
+
+/*
+ * Write a ruleset under a new id: the class and match tables it owns (those
+ * named by its id; others are in force already), its rule bodies, and its
+ * header last, when it is complete. On failure it deletes what it wrote,
+ * and only that.
+ */
+static int rs_write(struct maps *m, const struct cmp_ruleset *rs, const struct placed *p)
 {
 	struct entries ce = class_entries(m, rs), me = match_entries(m, rs);
 	struct tcs_ruleset hdr = rs->hdr;
 	size_t c = 0, n = 0;
 	int err = 0;
 
-	if (table == id)
-		c = entries_write(&ce, id, &err);
+	if (p->class_table == p->id)
+		c = entries_write(&ce, p->id, &err);
+	if (!err && p->match_table == p->id)
+		n = entries_write(&me, p->id, &err);
 	if (!err)
-		n = entries_write(&me, id, &err);
-	hdr.class_table = table;
-	if (!err && !bpf_map_update_elem(m->rulesets, &id, &hdr, BPF_NOEXIST))
+		err = region_write(m, rs, p->base);
+	hdr.class_table = p->class_table;
+	hdr.match_table = p->match_table;
+	hdr.rule_base = p->base;
+	if (!err && !bpf_map_update_elem(m->rulesets, &p->id, &hdr, BPF_NOEXIST))
 		return 0;
 	if (!err)
 		err = -errno;
-	entries_delete(&me, n, id);
-	entries_delete(&ce, c, id);
+	entries_delete(&me, n, p->id);
+	entries_delete(&ce, c, p->id);
+	return err;
+}
+
+static int region_cmp(const void *a, const void *b)
+{
+	const struct region *x = a, *y = b;
+
+	return x->base < y->base ? -1 : x->base > y->base;
+}
+
+/*
+ * Give each ruleset of c marked in place[] a region of half h of tcs_rules,
+ * first fit, clear of every region a packet may read: cur's (all in force
+ * until the flip), an earlier instance's, and those given before it here.
+ * -ENOSPC if one does not fit.
+ */
+static int regions_place(const struct maps *m, const struct compiled *c, struct placed *pl,
+			 const unsigned char *place, uint32_t h)
+{
+	size_t n = 0, i, k, cap = m->cur->n_rs + m->n_foreign + c->n_rs;
+	struct region *used = malloc((cap ? cap : 1) * sizeof(*used));
+	uint64_t lo = (uint64_t)h * m->half_slots, hi = lo + m->half_slots;
+	int err = 0;
+
+	if (!used)
+		return -ENOMEM;
+	for (i = 0; i < m->cur->n_rs; i++)
+		used[n++] = (struct region){ m->cur_pl[i].base, m->cur->rs[i].hdr.nrules };
+	for (i = 0; i < m->n_foreign; i++)
+		used[n++] = m->foreign[i];
+	qsort(used, n, sizeof(*used), region_cmp);
+	for (i = 0; i < c->n_rs && !err; i++) {
+		uint64_t at = lo, need = c->rs[i].hdr.nrules;
+
+		if (!place[i])
+			continue;
+		for (k = 0; k < n && used[k].base < at + need; k++)
+			if ((uint64_t)used[k].base + used[k].n > at)
+				at = (uint64_t)used[k].base + used[k].n;
+		if (at + need > hi) {
+			err = -ENOSPC;
+			break;
+		}
+		pl[i].base = (uint32_t)at;
+		memmove(&used[k + 1], &used[k], (n - k) * sizeof(*used));
+		used[k] = (struct region){ (uint32_t)at, (uint32_t)need };
+		n++;
+	}
+	free(used);
 	return err;
 }
 
@@ -598,22 +752,13 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 	free(gone);
 }
 
-static int id_in(const uint32_t *ids, size_t n, uint32_t id)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (ids[i] == id)
-			return 1;
-	return 0;
-}
-
 /*
- * Delete the entries of map fd (keys of key_size, ruleset or class table
- * id at id_off) whose id is not in live (the n in force): what a killed
- * earlier instance left.
+ * Delete the entries of map fd (keys of key_size, ruleset or table id at
+ * id_off) whose id is not the one at off of a live (the nl in force): what
+ * a killed earlier instance left.
  */
-static void sweep_map(int fd, size_t key_size, size_t id_off, const uint32_t *live, size_t nl)
+static void sweep_map(int fd, size_t key_size, size_t id_off, const struct placed *live,
+		      size_t off, size_t nl)
 {
 	unsigned char key[64], next[64], *stale = NULL;
 	size_t n = 0, i;
@@ -626,7 +771,7 @@ static void sweep_map(int fd, size_t key_size, size_t id_off, const uint32_t *li
 		memcpy(key, next, key_size);
 		prev = key;
 		memcpy(&id, key + id_off, sizeof(id));
-		if (id_in(live, nl, id))
+		if (table_in(live, nl, off, id))
 			continue;
 		ns = realloc(stale, (n + 1) * key_size);
 		if (!ns)
@@ -670,12 +815,16 @@ static void maps_sweep(struct maps *m)
 {
 	size_t n = m->cur->n_rs;
 
-	sweep_map(m->rulesets, sizeof(__u32), 0, m->cur_ids, n);
+	sweep_map(m->rulesets, sizeof(__u32), 0, m->cur_pl, offsetof(struct placed, id), n);
 	sweep_map(m->match, sizeof(struct tcs_match_key), offsetof(struct tcs_match_key, ruleset),
-		  m->cur_ids, n);
+		  m->cur_pl, offsetof(struct placed, match_table), n);
 	sweep_map(m->class, sizeof(struct tcs_class_key), offsetof(struct tcs_class_key, ruleset),
-		  m->cur_tables, n);
+		  m->cur_pl, offsetof(struct placed, class_table), n);
 	sweep_bindings(m);
+	/* no ruleset names their regions now, and no packet reads them */
+	free(m->foreign);
+	m->foreign = NULL;
+	m->n_foreign = 0;
 	m->swept = 1;
 }
 
@@ -692,8 +841,9 @@ static const struct binding *bind_find(const struct binding *b, size_t n, uint32
 
 /*
  * 3. no packet can be reading the rulesets the last publish replaced any
- * more: delete them, the class tables nothing in force uses, and the state
- * of rules that are gone.
+ * more: delete their headers (their regions of tcs_rules are free from
+ * now), the class and match tables nothing in force uses, and the state of
+ * rules that are gone.
  */
 void maps_collect(struct maps *m)
 {
@@ -701,28 +851,25 @@ void maps_collect(struct maps *m)
 	size_t j;
 
 	/* the leftovers of an earlier instance, once this one has published */
-	bool sweep = !m->swept && m->cur_ids;
+	bool sweep = !m->swept && m->cur_pl;
 
 	if (!old && !sweep)
 		return;
 	maps_sync(m);
 	for (j = 0; old && j < old->n_rs; j++)
 		if (!m->old_kept[j])
-			rs_delete(m, &old->rs[j], m->old_ids[j]);
+			bpf_map_delete_elem(m->rulesets, &m->old_pl[j].id);
 	for (j = 0; old && j < old->n_rs; j++)
-		if (!id_in(m->cur_tables, m->cur->n_rs, m->old_tables[j]) &&
-		    !id_in(m->old_tables, j, m->old_tables[j]))
-			table_delete(m, &old->rs[j], m->old_tables[j]);
+		tables_delete(m, &old->rs[j], &m->old_pl[j], m->cur_pl, m->cur->n_rs, m->old_pl, j);
 	if (old) {
 		rules_forget(m, old, m->cur);
 		fault_point("freed");
 		compile_free(old);
 	}
-	free(m->old_ids);
-	free(m->old_tables);
+	free(m->old_pl);
 	free(m->old_kept);
 	m->old = NULL;
-	m->old_ids = m->old_tables = NULL;
+	m->old_pl = NULL;
 	m->old_kept = NULL;
 	if (sweep)
 		maps_sweep(m);
@@ -736,20 +883,45 @@ int maps_apply(struct maps *m, struct compiled *c, const struct binding *b, size
 	return err;
 }
 
+/*
+ * A new ruleset's id, and the class and match tables it uses: one in force
+ * (or written before it, at pl[0..i)) if it holds the same, else its own.
+ */
+static void rs_name(const struct maps *m, const struct compiled *c, size_t i, struct placed *pl,
+		    uint32_t id)
+{
+	const struct cmp_ruleset *rs = &c->rs[i];
+	size_t j;
+
+	pl[i].id = pl[i].class_table = pl[i].match_table = id;
+	for (j = 0; j < m->cur->n_rs; j++) {
+		if (pl[i].class_table == id && cls_equal(rs, &m->cur->rs[j]))
+			pl[i].class_table = m->cur_pl[j].class_table;
+		if (pl[i].match_table == id && match_equal(rs, &m->cur->rs[j]))
+			pl[i].match_table = m->cur_pl[j].match_table;
+	}
+	for (j = 0; j < i; j++) {
+		if (pl[i].class_table == id && cls_equal(rs, &c->rs[j]))
+			pl[i].class_table = pl[j].class_table;
+		if (pl[i].match_table == id && match_equal(rs, &c->rs[j]))
+			pl[i].match_table = pl[j].match_table;
+	}
+}
+
 int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, size_t nb)
 {
-	uint32_t *ids = calloc(c->n_rs ? c->n_rs : 1, sizeof(*ids));
-	uint32_t *tables = calloc(c->n_rs ? c->n_rs : 1, sizeof(*tables));
+	struct placed *pl = calloc(c->n_rs ? c->n_rs : 1, sizeof(*pl));
 	unsigned char *fresh = calloc(c->n_rs ? c->n_rs : 1, 1);
+	unsigned char *isnew = calloc(c->n_rs ? c->n_rs : 1, 1);
 	unsigned char *kept = calloc(m->cur->n_rs + 1, 1);
 	struct binding *nbind = calloc(nb ? nb : 1, sizeof(*nbind));
 	struct tcs_meta meta = { 0 };
-	uint32_t next_id = m->next_id;
+	uint32_t next_id = m->next_id, half = m->half, rules = 0;
 	__u32 zero = 0;
 	size_t i, j;
 	int err = 0;
 
-	if (!ids || !tables || !fresh || !kept || !nbind) {
+	if (!pl || !fresh || !isnew || !kept || !nbind) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -759,32 +931,51 @@ int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, si
 	/*
 	 * 1. every ruleset: the one already published if identical, else a
 	 * new one; a new one shares the class table (most of a big policy's
-	 * entries) of one in force or written before it if it is the same.
+	 * entries) and the match table of one in force or written before it
+	 * if it holds the same: a reload that changed rates writes a header
+	 * and a region of rule bodies per ruleset it changed.
 	 */
 	for (i = 0; i < c->n_rs; i++) {
 		for (j = 0; j < m->cur->n_rs; j++) {
 			if (c == m->cur ? i == j : rs_equal(&c->rs[i], &m->cur->rs[j])) {
-				ids[i] = m->cur_ids[j];
-				tables[i] = m->cur_tables[j];
+				pl[i] = m->cur_pl[j];
 				kept[j] = 1;
 				break;
 			}
 		}
-		if (j < m->cur->n_rs)
-			continue;
-		ids[i] = tables[i] = next_id++;
-		for (j = 0; j < m->cur->n_rs; j++)
-			if (cls_equal(&c->rs[i], &m->cur->rs[j]))
-				break;
-		if (j < m->cur->n_rs) {
-			tables[i] = m->cur_tables[j];
-			continue;
+		if (j == m->cur->n_rs) {
+			rs_name(m, c, i, pl, next_id++);
+			isnew[i] = 1;
 		}
-		for (j = 0; j < i; j++)
-			if (cls_equal(&c->rs[i], &c->rs[j]))
-				break;
-		if (j < i)
-			tables[i] = tables[j];
+		rules += c->rs[i].hdr.nrules;
+	}
+	/*
+	 * Regions for the new ones beside those in force, in the half of
+	 * tcs_rules they are in; where that is too full or too fragmented,
+	 * every ruleset moves to the other half (those kept under new ids,
+	 * sharing their tables), which holds none in force.
+	 */
+	err = regions_place(m, c, pl, isnew, half);
+	if (err == -ENOSPC) {
+		half ^= 1;
+		for (i = 0; i < c->n_rs; i++) {
+			if (!isnew[i]) {
+				struct placed p = pl[i];
+
+				rs_name(m, c, i, pl, next_id++);
+				pl[i].class_table = p.class_table;
+				pl[i].match_table = p.match_table;
+				isnew[i] = 1;
+			}
+		}
+		memset(kept, 0, m->cur->n_rs);
+		err = regions_place(m, c, pl, isnew, half);
+	}
+	if (err) {
+		log_err("%s: no room for the bodies of %u rules beside the %zu regions in use "
+			"(an earlier instance's leftovers?): %s",
+			TCS_MAP_RULES, rules, m->cur->n_rs + m->n_foreign, strerror(-err));
+		goto out;
 	}
 	/*
 	 * The ids (and rule uids) are reserved before anything is written
@@ -805,21 +996,18 @@ int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, si
 	if (c != m->cur)
 		fault_point("reserved");
 	for (i = 0; i < c->n_rs; i++) {
-		for (j = 0; j < m->cur->n_rs; j++)
-			if (ids[i] == m->cur_ids[j])
-				break;
-		if (j < m->cur->n_rs)
+		if (!isnew[i])
 			continue;
-		err = rs_write(m, &c->rs[i], ids[i], tables[i]);
+		err = rs_write(m, &c->rs[i], &pl[i]);
 		if (err) {
-			log_err("publish ruleset %u: %s", ids[i], strerror(-err));
+			log_err("publish ruleset %u: %s", pl[i].id, strerror(-err));
 			goto undo;
 		}
 		fresh[i] = 1;
 	}
 	if (c != m->cur)
 		fault_point("written");
-	err = c == m->cur ? 0 : rules_publish(m, c, m->cur_ids ? m->cur : NULL);
+	err = c == m->cur ? 0 : rules_publish(m, c, m->cur_pl ? m->cur : NULL);
 	if (err) {
 		log_err("publish rules: %s", strerror(-err));
 		goto undo;
@@ -828,7 +1016,7 @@ int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, si
 	/* 2. flip: each binding switches with one map write */
 	for (i = 0; i < nb; i++) {
 		struct tcs_iface_key k = { .ifindex = b[i].ifindex, .dir = (__u32)b[i].dir };
-		struct tcs_iface v = { .ruleset = ids[b[i].rs], .flags = b[i].if_flags };
+		struct tcs_iface v = { .ruleset = pl[b[i].rs].id, .flags = b[i].if_flags };
 
 		if (bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY)) {
 			err = -errno;
@@ -851,21 +1039,19 @@ int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, si
 	/* 3. is maps_collect()'s: what this replaced is kept until then */
 	if (c != m->cur) {
 		m->old = m->cur;
-		m->old_ids = m->cur_ids;
-		m->old_tables = m->cur_tables;
+		m->old_pl = m->cur_pl;
 		m->old_kept = kept;
 		kept = NULL;
 	} else {
-		free(m->cur_ids);
-		free(m->cur_tables);
+		free(m->cur_pl);
 	}
 	free(m->bind);
 	m->cur = c;
-	m->cur_ids = ids;
-	m->cur_tables = tables;
+	m->cur_pl = pl;
+	m->half = half;
 	m->bind = nbind;
 	m->n_bind = nb;
-	ids = tables = NULL;
+	pl = NULL;
 	nbind = NULL;
 	goto out;
 
@@ -876,7 +1062,7 @@ unflip:
 		const struct binding *old = bind_find(m->bind, m->n_bind, b[i].ifindex, b[i].dir);
 
 		if (old) {
-			struct tcs_iface v = { .ruleset = m->cur_ids[old->rs],
+			struct tcs_iface v = { .ruleset = m->cur_pl[old->rs].id,
 					       .flags = old->if_flags };
 
 			bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY);
@@ -889,9 +1075,8 @@ undo:
 	for (i = 0; i < c->n_rs; i++) {
 		if (!fresh[i])
 			continue;
-		rs_delete(m, &c->rs[i], ids[i]);
-		if (tables[i] == ids[i])
-			table_delete(m, &c->rs[i], ids[i]);
+		bpf_map_delete_elem(m->rulesets, &pl[i].id);
+		tables_delete(m, &c->rs[i], &pl[i], m->cur_pl, m->cur->n_rs, pl, i);
 	}
 	rules_forget(m, c, m->cur);
 	rules_publish(m, m->cur, c);
@@ -899,9 +1084,9 @@ undo:
 	if (c->next_uid > m->cur->next_uid)
 		m->cur->next_uid = c->next_uid;
 out:
-	free(ids);
-	free(tables);
+	free(pl);
 	free(fresh);
+	free(isnew);
 	free(kept);
 	free(nbind);
 	return err;

@@ -408,7 +408,7 @@ static double bytes_per_key(unsigned int n, double *keys_b, double *flows_b, dou
 	struct tcs_key *kk = calloc(batch, sizeof(*kk));
 	struct tcs_key_state *ks = calloc(batch, sizeof(*ks));
 	struct tcs_flow_key *fk = calloc(batch, sizeof(*fk));
-	struct tcs_rule *fv = calloc(batch, sizeof(*fv));
+	__u32 *fv = calloc(batch, sizeof(*fv));	/* tcs_rules slot 0 */
 	struct loaded L;
 	unsigned int i, j;
 	double ret = -1;

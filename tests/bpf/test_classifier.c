@@ -38,6 +38,7 @@
 
 #define LO		1		/* loopback: where test_run puts the skb by default */
 #define MAX_KEYS	256		/* tcs_flows / tcs_keys size for the tests */
+#define RULE_SLOTS	64		/* tcs_rules: halves of 32 rule bodies */
 #define VETH		"tcsc0"
 #define VETH_PEER	"tcsc1"
 
@@ -248,6 +249,7 @@ static int env_load(void)
 	}
 	bpf_map__set_max_entries(E.skel->maps.tcs_flows, MAX_KEYS);
 	bpf_map__set_max_entries(E.skel->maps.tcs_keys, MAX_KEYS);
+	bpf_map__set_max_entries(E.skel->maps.tcs_rules, RULE_SLOTS);
 	err = tcshape_bpf__load(E.skel);
 	if (err)
 		goto fail;
@@ -357,9 +359,9 @@ static struct tcs_rule rule_of(__u32 uid)
 	size_t i, j;
 
 	for (i = 0; c && i < c->n_rs; i++)
-		for (j = 0; j < c->rs[i].n_match; j++)
-			if (c->rs[i].match[j].rule.uid == uid)
-				return c->rs[i].match[j].rule;
+		for (j = 0; j < c->rs[i].hdr.nrules; j++)
+			if (c->rs[i].rules[j].uid == uid)
+				return c->rs[i].rules[j];
 	return none;
 }
 
@@ -2065,14 +2067,14 @@ static int test_flow_cache(void)
 	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
 	{
 		struct tcs_flow_key k, next;
-		struct tcs_rule v;
+		__u32 v;
 		void *prev = NULL;
 		int none = 0;
 
 		while (!bpf_map_get_next_key(E.flows, prev, &next)) {
 			k = next;
 			prev = &k;
-			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.uid == TCS_UID_NONE) {
+			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v == TCS_IDX_NONE) {
 				none++;
 				CHECK_INT(ntohs(k.dport), 9);
 			}
@@ -2477,6 +2479,244 @@ static int test_sock_notes(void)
 		  0);
 	CHECK_INT(tx(E.eg, &out), PASS);
 	CHECK_INT(sock_note(&out, TCS_DIR_EGRESS, &n), -ENOENT);
+	env_down();
+	return 0;
+}
+
+/* ---- 13. rule bodies: tcs_rules regions ------------------------------------------ */
+
+#define HALF	(RULE_SLOTS / 2)
+
+static struct tcs_ruleset hdr_of(__u32 id)
+{
+	struct tcs_ruleset h = { 0 };
+
+	bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.tcs_rulesets), &id, &h);
+	return h;
+}
+
+static struct tcs_rule body_at(__u32 slot)
+{
+	struct tcs_rule r = { 0 };
+
+	bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.tcs_rules), &slot, &r);
+	return r;
+}
+
+/* The flow cache's answer for a flow of ruleset id (the only one cached under it). */
+static __u32 cached_slot(__u32 id)
+{
+	struct tcs_flow_key k, next;
+	void *prev = NULL;
+	__u32 v, got = ~0u - 1;
+
+	while (!bpf_map_get_next_key(E.flows, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.ruleset == id && !bpf_map_lookup_elem(E.flows, &k, &v))
+			got = v;
+	}
+	return got;
+}
+
+static int n_rulesets(void)
+{
+	return map_count(bpf_map__fd(E.skel->maps.tcs_rulesets), sizeof(__u32));
+}
+
+static int n_match(void)
+{
+	return map_count(bpf_map__fd(E.skel->maps.tcs_match), sizeof(struct tcs_match_key));
+}
+
+#define THREE_YAML(rate2)                                                              \
+	"version: 1\ninterfaces:\n  - name: lo\n    egress:\n"                          \
+	"      - { name: r1, match: { dport: 5201 }, " FAST ", per: rule }\n"            \
+	"      - { name: r2, match: { dport: 5202 }, rate: " rate2 ", burst: 1mb, per: rule }\n" \
+	"      - { name: r3, match: { dport: 5203 }, " FAST ", per: rule }\n"
+
+/*
+ * A reload that changes one rule's rate writes a new header and region of
+ * rule bodies, and no tcs_match entry: the new ruleset shares the match and
+ * class tables. The flow cache answers with the rule's slot, and a flow is
+ * classified again under the new ruleset and charged at the new rate.
+ */
+static int test_reload_rate_only(void)
+{
+	struct fr f = { .dport = 5202 };
+	struct tcs_ruleset h0, h1;
+	__u32 id0, id1, uid;
+	int nm;
+
+	SETUP(THREE_YAML("10gbit"));
+	uid = uid_of("lo/egress/r2/rule");
+	id0 = bound_ruleset(TCS_DIR_EGRESS);
+	h0 = hdr_of(id0);
+	CHECK_INT(h0.nrules, 3);
+	CHECK_INT(h0.match_table, id0);
+	CHECK_INT(h0.class_table, id0);
+	nm = n_match();
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(cached_slot(id0), h0.rule_base + 1);
+	CHECK_U64(body_at(h0.rule_base + 1).uid, uid);
+
+	CHECK_INT(apply(THREE_YAML("1mbit")), 0);
+	id1 = bound_ruleset(TCS_DIR_EGRESS);
+	h1 = hdr_of(id1);
+	CHECK(id1 != id0);
+	CHECK_INT(h1.match_table, id0);
+	CHECK_INT(h1.class_table, id0);
+	CHECK(h1.rule_base + 3 <= h0.rule_base || h0.rule_base + 3 <= h1.rule_base);
+	CHECK_INT(n_match(), nm);
+	CHECK_INT(n_rulesets(), 1);
+	CHECK_U64(body_at(h1.rule_base + 1).uid, uid);
+	CHECK_U64(body_at(h1.rule_base + 1).mult, rule_of(uid).mult);
+	CHECK(body_at(h1.rule_base + 1).mult != body_at(h1.rule_base).mult);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(cached_slot(id1), h1.rule_base + 1);
+	CHECK_U64(rst_get(uid).pass, 2);
+	env_down();
+	return 0;
+}
+
+/*
+ * BIG_N egress rules on lo (r<i> matches dport 10000 + i; r0 at rate0) and
+ * one ingress rule: more than half of a half of tcs_rules (RULE_SLOTS here),
+ * so a changed egress ruleset cannot sit beside the one in force.
+ */
+#define BIG_N	(HALF / 2 + 1)
+static char *big_yaml(const char *rate0)
+{
+	char *y = malloc(200 + BIG_N * 100), *at;
+	unsigned int i;
+
+	if (!y)
+		abort();
+	at = y + sprintf(y, "version: 1\ninterfaces:\n  - name: lo\n    ingress:\n"
+			    "      - { name: in, match: { sport: 5201 }, " FAST " }\n"
+			    "    egress:\n");
+	for (i = 0; i < BIG_N; i++)
+		at += sprintf(at,
+			      "      - { name: r%u, match: { dport: %u }, rate: %s, burst: 1mb, "
+			      "per: rule }\n",
+			      i, 10000 + i, i ? "10gbit" : rate0);
+	return y;
+}
+
+static int apply_big(const char *rate0)
+{
+	char *y = big_yaml(rate0);
+	int err = apply(y);
+
+	free(y);
+	return err;
+}
+
+/* Both bound rulesets' regions lie in half h, apart. */
+static int regions_in(int h)
+{
+	struct tcs_ruleset e = hdr_of(bound_ruleset(TCS_DIR_EGRESS));
+	struct tcs_ruleset i = hdr_of(bound_ruleset(TCS_DIR_INGRESS));
+	__u32 lo = h * HALF, hi = lo + HALF;
+
+	return e.nrules == BIG_N && i.nrules == 1 && e.rule_base >= lo &&
+	       e.rule_base + e.nrules <= hi && i.rule_base >= lo && i.rule_base + 1 <= hi &&
+	       (i.rule_base + 1 <= e.rule_base || e.rule_base + e.nrules <= i.rule_base);
+}
+
+/*
+ * A changed ruleset whose region does not fit beside the ones in force in
+ * their half moves every ruleset to the other half: the unchanged one under
+ * a new id, sharing its tables; then back. Traffic is charged to the same
+ * rule throughout, at the rate of the policy in force.
+ */
+static int test_rule_regions_move(void)
+{
+	struct fr f = { .dport = 10000 }, g = { .dport = 10000 + BIG_N - 1 };
+	__u32 in0, uid, uid_last;
+	struct tcs_ruleset hi0;
+	char last[64];
+	int nm;
+
+	SETUP("version: 1\ninterfaces: []\n");
+	CHECK_INT(apply_big("10gbit"), 0);
+	uid = uid_of("lo/egress/r0/rule");
+	snprintf(last, sizeof(last), "lo/egress/r%u/rule", BIG_N - 1);
+	uid_last = uid_of(last);
+	CHECK(regions_in(0));
+	in0 = bound_ruleset(TCS_DIR_INGRESS);
+	hi0 = hdr_of(in0);
+	nm = n_match();
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(tx(E.eg, &g), PASS);
+
+	CHECK_INT(apply_big("1mbit"), 0);
+	CHECK(regions_in(1));
+	CHECK(bound_ruleset(TCS_DIR_INGRESS) != in0);
+	CHECK_INT(hdr_of(bound_ruleset(TCS_DIR_INGRESS)).match_table, hi0.match_table);
+	CHECK_INT(hdr_of(bound_ruleset(TCS_DIR_INGRESS)).class_table, hi0.class_table);
+	CHECK_INT(n_match(), nm);
+	CHECK_INT(n_rulesets(), 2);
+	CHECK_U64(body_at(hdr_of(bound_ruleset(TCS_DIR_EGRESS)).rule_base).mult,
+		  rule_of(uid).mult);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(tx(E.eg, &g), PASS);
+	CHECK_INT(cached_slot(bound_ruleset(TCS_DIR_EGRESS)) != ~0u - 1, 1);
+
+	CHECK_INT(apply_big("2mbit"), 0);
+	CHECK(regions_in(0));
+	CHECK_INT(n_match(), nm);
+	CHECK_INT(n_rulesets(), 2);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(tx(E.eg, &g), PASS);
+	CHECK_U64(rst_get(uid).pass, 3);
+	CHECK_U64(rst_get(uid_last).pass, 3);
+	env_down();
+	return 0;
+}
+
+/*
+ * A restarted instance places nothing over the regions of an earlier one's
+ * rulesets (bound until its first flip), and sweeps them after. With no
+ * room in either half the publish fails, saying so, and the rulesets in
+ * force stay bound and enforcing.
+ */
+static int test_rule_regions_restart(void)
+{
+	struct fr f = { .dport = 10000 };
+	struct tcs_ruleset fake = { .nrules = BIG_N };
+	__u32 eg, in, fid, uid;
+
+	SETUP("version: 1\ninterfaces: []\n");
+	CHECK_INT(apply_big("10gbit"), 0);
+	CHECK(regions_in(0));
+	uid = uid_of("lo/egress/r0/rule");
+	CHECK_INT(tx(E.eg, &f), PASS);
+
+	maps_close(E.m);
+	CHECK_INT(maps_open(E.skel, &E.m), 0);
+	CHECK_INT(apply_big("1mbit"), 0);
+	CHECK(regions_in(1));
+	CHECK_INT(n_rulesets(), 2);
+	CHECK_INT(uid_of("lo/egress/r0/rule"), uid);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_U64(rst_get(uid).pass, 2);
+
+	/* an earlier instance's leftover filling half 0, and this one in half 1 */
+	eg = bound_ruleset(TCS_DIR_EGRESS);
+	in = bound_ruleset(TCS_DIR_INGRESS);
+	fid = (eg > in ? eg : in) + 1;
+	CHECK_INT(bpf_map_update_elem(bpf_map__fd(E.skel->maps.tcs_rulesets), &fid, &fake,
+				      BPF_NOEXIST), 0);
+	maps_close(E.m);
+	CHECK_INT(maps_open(E.skel, &E.m), 0);
+	CHECK_INT(apply_big("2mbit"), -ENOSPC);
+	CHECK_INT(bound_ruleset(TCS_DIR_EGRESS), eg);
+	CHECK_INT(bound_ruleset(TCS_DIR_INGRESS), in);
+	CHECK(regions_in(1));
+	CHECK_INT(n_rulesets(), 3);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_U64(rst_get(uid).pass, 3);
 	env_down();
 	return 0;
 }
@@ -3016,6 +3256,9 @@ int main(void)
 	TEST(test_reload_keeps_state);
 	TEST(test_reload_flow_cache);
 	TEST(test_sock_notes);
+	TEST(test_reload_rate_only);
+	TEST(test_rule_regions_move);
+	TEST(test_rule_regions_restart);
 
 	/* the netns, and the veth in it, go away with us */
 	return tests_done("bpf-classifier");

@@ -257,16 +257,18 @@ test_map_write_fails_mid_apply()
 	[ -z "$why" ]
 }
 
-# How many class and match entries the start's policy writes (the fault
-# counts ruleset writes): from a clean run of the same policy.
+# How many ruleset writes the start's policy makes (the fault counts them):
+# its class and match entries, and a region of rule bodies per ruleset, from
+# a clean run of the same policy.
 policy_writes()
 {
-	local c m
+	local c m r
 	TCSHAPED=$TCSHAPED tcs_daemon_start "$TCS_TMP/policy.yaml" > /dev/null 2>&1 || { echo 0; return; }
 	c=$(bpftool -j map dump pinned "$TCS_PIN_DIR/tcs_class" | jq length)
 	m=$(bpftool -j map dump pinned "$TCS_PIN_DIR/tcs_match" | jq length)
+	r=$(bpftool -j map dump pinned "$TCS_PIN_DIR/tcs_rulesets" | jq length)
 	tcs_daemon_stop TERM > /dev/null 2>&1
-	echo $((c + m))
+	echo $((c + m + r))
 }
 
 # Several SIGHUPs while a reload is in progress: they are not lost and do

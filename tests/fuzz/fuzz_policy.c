@@ -39,10 +39,15 @@ static void check_tables(const struct policy *p, const struct compiled *c)
 		FUZZ_ASSERT(rules->n > 0, "a ruleset for an empty direction");
 		FUZZ_ASSERT(rs->hdr.nshapes >= 1 && rs->hdr.nshapes <= TCS_MAX_SHAPES, "%u shapes",
 			    rs->hdr.nshapes);
+		FUZZ_ASSERT(rs->hdr.nrules == rules->n, "%u rule bodies for %zu rules",
+			    rs->hdr.nrules, rules->n);
 		for (j = 0; j < rs->n_match; j++) {
-			const struct tcs_rule *r = &rs->match[j].rule;
+			const struct tcs_rule *r = &rs->rules[rs->match[j].idx];
 
-			FUZZ_ASSERT(r->idx < rules->n, "entry for rule %u of %zu", r->idx, rules->n);
+			FUZZ_ASSERT(rs->match[j].idx < rules->n, "entry for rule %u of %zu",
+				    rs->match[j].idx, rules->n);
+			FUZZ_ASSERT(r->idx == rs->match[j].idx, "rule %u holds idx %u",
+				    rs->match[j].idx, r->idx);
 			FUZZ_ASSERT(r->uid != TCS_UID_NONE, "entry without a uid");
 		}
 		match += rs->n_match;

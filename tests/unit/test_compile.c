@@ -320,9 +320,9 @@ static const struct tcs_rule *sim_classify(const struct sim *s, const struct pkt
 		if (f < TCS_F_NR)
 			continue;
 		hit = bsearch(&probe, s->sorted, s->rs->n_match, sizeof(*s->sorted), match_key_cmp);
-		if (hit && hit->rule.idx < best) {
-			best = hit->rule.idx;
-			best_rule = &hit->rule;
+		if (hit && hit->idx < best) {
+			best = hit->idx;
+			best_rule = &s->rs->rules[hit->idx];
 		}
 	}
 	return best_rule;
@@ -483,7 +483,7 @@ static int check_ruleset(const struct compiled *c, const struct policy *p,
 	qsort(m, rs->n_match, sizeof(*m), match_key_cmp);
 	for (i = 0; i < rs->n_match; i++) {
 		const struct tcs_match_key *k = &m[i].key;
-		const struct tcs_rule *r = &m[i].rule;
+		const struct tcs_rule *r = m[i].idx < rs->hdr.nrules ? &rs->rules[m[i].idx] : NULL;
 		const struct pol_rule *pr;
 		__u32 want_mult;
 		__u8 want_shift;
@@ -497,6 +497,11 @@ static int check_ruleset(const struct compiled *c, const struct policy *p,
 			if (!!(k->mask & (1u << f)) != !!k->cls[f])
 				RS_BAD("match entry %zu: mask 0x%x but cls[%d] = %u", i, k->mask, f,
 				       k->cls[f]);
+		if (!r || r->idx != m[i].idx || rs->hdr.nrules != rules->n) {
+			RS_BAD("match entry %zu: rule %u of %u (policy: %zu)", i, m[i].idx,
+			       rs->hdr.nrules, rules->n);
+			continue;
+		}
 		if (r->idx >= rules->n) {
 			RS_BAD("match entry %zu: rule idx %u of %zu", i, r->idx, rules->n);
 			continue;
@@ -738,8 +743,8 @@ static int test_rule_rate_and_burst(void)
 		long double want;
 
 		for (j = 0; j < rs->n_match; j++)
-			if (rs->match[j].rule.idx == i)
-				r = &rs->match[j].rule;
+			if (rs->match[j].idx == i)
+				r = &rs->rules[rs->match[j].idx];
 		CHECK(r != NULL);
 		if (!r)
 			continue;
@@ -753,7 +758,7 @@ static int test_rule_rate_and_burst(void)
 	/* 10ms at 10mbit is 12500 bytes, exactly 10ms again */
 	CHECK_U64(rules->v[0].burst_bytes, 12500);
 	for (j = 0; j < rs->n_match; j++) {
-		const struct tcs_rule *r = &rs->match[j].rule;
+		const struct tcs_rule *r = &rs->rules[rs->match[j].idx];
 
 		if (r->idx == 0) {
 			CHECK_U64(r->burst_ns, 10000000);
@@ -829,7 +834,7 @@ static int test_shapes_and_fields(void)
 			continue;
 		n_all++;
 		CHECK(!memcmp(&rs->match[i].key, &zero, sizeof(zero)));
-		CHECK_INT(rs->match[i].rule.idx, 3);
+		CHECK_INT(rs->match[i].idx, 3);
 	}
 	CHECK_INT(n_all, 1);
 	/* r0 before r1 across shapes; r3 shadows r6 and r7 */
@@ -1152,7 +1157,7 @@ static int check_uids_sane(const struct compiled *c)
 	}
 	for (i = 0; i < c->n_rs; i++)
 		for (j = 0; j < c->rs[i].n_match; j++) {
-			__u32 uid = c->rs[i].match[j].rule.uid;
+			__u32 uid = c->rs[i].rules[c->rs[i].match[j].idx].uid;
 			size_t k;
 
 			for (k = 0; k < c->n_uids && c->uids[k].uid != uid; k++)
@@ -1746,6 +1751,7 @@ static int test_bounds_fit_maps(void)
 		{ TCS_MAP_RULESETS, CMP_MAX_RULESETS },
 		{ TCS_MAP_RULE_INFO, CMP_MAX_RULES },
 		{ TCS_MAP_RULE_STATS, CMP_MAX_RULES },
+		{ TCS_MAP_RULES, CMP_MAX_RULES },	/* two halves: maps.c, regions_place() */
 	};
 	const char *dir = getenv("B") ? getenv("B") : "build";
 	struct bpf_object *obj;
