@@ -95,14 +95,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_frags SEC(".maps");
 
+/* Per-rule counters by slot: the first slots in an array, the rest spill (tcshape_abi.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCS_RULE_SLOTS_ARRAY);
 	__type(key, __u32);
 	__type(value, struct tcs_rule_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_rule_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TCS_RULE_SLOTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct tcs_rule_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_rule_spill SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -409,7 +418,9 @@ static __always_inline int mark_ce(struct __sk_buff *skb, const struct pkt *p)
 
 static __always_inline void count(const struct tcs_rule *r, int verdict, __u64 len)
 {
-	struct tcs_rule_stats *rs = bpf_map_lookup_elem(&tcs_rule_stats, &r->uid);
+	struct tcs_rule_stats *rs = r->slot < TCS_RULE_SLOTS_ARRAY
+					    ? bpf_map_lookup_elem(&tcs_rule_stats, &r->slot)
+					    : bpf_map_lookup_elem(&tcs_rule_spill, &r->slot);
 
 	if (rs) {
 		rs->packets[verdict] += 1;
@@ -550,7 +561,7 @@ static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p
 
 		if (dep > now) {
 			verdict = TCS_V_PACED;
-			if ((rule->flags & TCS_RF_ECN) && dep - now > rule->ecn_ns &&
+			if ((rule->flags & TCS_RF_ECN) && dep - now > (__u64)rule->ecn_us * 1000 &&
 			    !mark_ce(skb, p))
 				verdict = TCS_V_MARK;
 			/* fq sends it then; a later time the sender chose stands */

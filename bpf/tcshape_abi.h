@@ -17,6 +17,7 @@
 #define TCS_MAP_KEYS		"tcs_keys"
 #define TCS_MAP_FRAGS		"tcs_frags"
 #define TCS_MAP_RULE_STATS	"tcs_rule_stats"
+#define TCS_MAP_RULE_SPILL	"tcs_rule_spill"
 #define TCS_MAP_STATS		"tcs_stats"
 #define TCS_MAP_META		"tcs_meta"
 #define TCS_MAP_RULE_INFO	"tcs_rule_info"
@@ -59,14 +60,14 @@
 #define TCS_ACT_DROP	0	/* police: over the limit is dropped */
 #define TCS_ACT_PACE	1	/* shape: stamp a departure time for fq (egress) */
 
-#define TCS_RF_ECN	1	/* pace: CE-mark ECN-capable packets past ecn_ns */
+#define TCS_RF_ECN	1	/* pace: CE-mark ECN-capable packets past ecn_us */
 #define TCS_RF_TOTAL	2	/* the rule has a total (tcs_totals) */
 
 /* Per-rule verdict counters. */
 #define TCS_V_PASS	0	/* sent now */
 #define TCS_V_DROP	1
 #define TCS_V_PACED	2	/* sent, with a departure time in the future */
-#define TCS_V_MARK	3	/* sent, paced past ecn_ns and CE-marked */
+#define TCS_V_MARK	3	/* sent, paced past ecn_us and CE-marked */
 #define TCS_V_NR	4
 
 /* Global counters, tcs_stats index. */
@@ -178,7 +179,8 @@ struct tcs_rule {
 	__u8 flags;		/* TCS_RF_* */
 	__u64 burst_ns;		/* bucket depth, as time at the rate */
 	__u64 max_delay_ns;	/* pace: a later departure is dropped */
-	__u64 ecn_ns;		/* pace + TCS_RF_ECN: a later departure is CE-marked */
+	__u32 ecn_us;		/* pace + TCS_RF_ECN: a later departure is CE-marked (rounded up) */
+	__u32 slot;		/* its counters: see TCS_RULE_SLOTS */
 };
 
 /* tcs_flows: flow cache; a hit skips classification. */
@@ -306,6 +308,8 @@ struct tcs_rule_info {
 	__u8 total_shift;	/* the total as the classifier charges it */
 	__u8 pad2;
 	__u32 total_mult;
+	__u32 slot;		/* its counters (tcs_rule.slot) */
+	__u32 pad3;
 	__u8 iface[TCS_NAME_MAX];	/* interface entry: name or glob */
 	__u8 name[TCS_NAME_MAX];
 };
@@ -420,7 +424,18 @@ struct tcs_sock {
 	__u32 pad2;
 };
 
-/* tcs_rule_stats: per-CPU, by rule uid. */
+/*
+ * Per-rule counters, per-CPU, by rule slot. A rule keeps its slot as it
+ * keeps its uid, across reloads and restarts (tcs_rule_info.slot); a slot
+ * is reused only after its rule is gone and its counters are zeroed, and
+ * the lowest free slot is taken. Slots below TCS_RULE_SLOTS_ARRAY are
+ * tcs_rule_stats, a per-CPU array (the verifier inlines its lookup; it is
+ * preallocated, per CPU, so it is small); the others, which only policies
+ * of more than about 500 rules reach, tcs_rule_spill, a per-CPU hash.
+ * Rules in force and those a reload adds (CMP_MAX_RULES each) fit at once.
+ */
+#define TCS_RULE_SLOTS		65536
+#define TCS_RULE_SLOTS_ARRAY	1024
 struct tcs_rule_stats {
 	__u64 packets[TCS_V_NR];
 	__u64 bytes[TCS_V_NR];
@@ -441,7 +456,7 @@ _Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_frag_ports) == 8, "abi");
 _Static_assert(sizeof(struct tcs_rule_stats) == 64, "abi");
 _Static_assert(sizeof(struct tcs_meta) == 32, "abi");
-_Static_assert(sizeof(struct tcs_rule_info) == 168, "abi");
+_Static_assert(sizeof(struct tcs_rule_info) == 176, "abi");
 _Static_assert(sizeof(struct tcs_daemon) == 1368, "abi");
 _Static_assert(sizeof(struct tcs_sock_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_sock_note) == 56, "abi");

@@ -21,7 +21,7 @@
 #include "state.h"
 
 struct maps {
-	int ifaces, rulesets, class, match, rule_stats, meta, rule_info, keys, totals;
+	int ifaces, rulesets, class, match, rule_stats, rule_spill, meta, rule_info, keys, totals;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
@@ -134,7 +134,7 @@ static void ids_recover(struct maps *m)
 			 TCS_MAP_META, m->next_id, after - 1, after);
 		m->next_id = after;
 	}
-	a = id_after(m->rule_stats, sizeof(__u32), 0);
+	a = id_after(m->rule_info, sizeof(__u32), 0);
 	if (a > m->cur->next_uid) {
 		log_warn("%s said next rule uid %u, but the maps hold rule %u: continuing from %u",
 			 TCS_MAP_META, m->cur->next_uid, a - 1, a);
@@ -157,6 +157,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->class = bpf_map__fd(skel->maps.tcs_class);
 	m->match = bpf_map__fd(skel->maps.tcs_match);
 	m->rule_stats = bpf_map__fd(skel->maps.tcs_rule_stats);
+	m->rule_spill = bpf_map__fd(skel->maps.tcs_rule_spill);
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
 	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
 	m->keys = bpf_map__fd(skel->maps.tcs_keys);
@@ -448,23 +449,27 @@ static const struct cmp_uid *rule_find(const struct compiled *c, const struct cm
 }
 
 /*
- * A per-CPU entry of a map that is not preallocated comes from the kernel's
- * per-CPU allocator, whose free pages are refilled in the background: a
- * policy of thousands of new rules can find it empty for a moment (ENOMEM)
- * and succeed a millisecond later. Wait for it, up to a second.
+ * Zero a rule's counters (zero: one tcs_rule_stats per CPU). A slot past
+ * the array is a per-CPU hash entry, from the kernel's per-CPU allocator,
+ * whose free pages are refilled in the background: a policy of thousands
+ * of new rules can find it empty for a moment (ENOMEM) and succeed a
+ * millisecond later. Wait for it, up to a second.
  */
-static int stats_create(int fd, const __u32 *uid, const void *zero)
+static int stats_zero(struct maps *m, const struct cmp_uid *u, const void *zero)
 {
+	const __u32 *slot = &u->info.slot;
 	int i;
 
+	if (*slot < TCS_RULE_SLOTS_ARRAY)
+		return bpf_map_update_elem(m->rule_stats, slot, zero, BPF_ANY) ? -errno : 0;
 	for (i = 0; i < 1000; i++) {
-		if (!bpf_map_update_elem(fd, uid, zero, BPF_NOEXIST))
+		if (!bpf_map_update_elem(m->rule_spill, slot, zero, BPF_ANY))
 			return 0;
 		if (errno != ENOMEM)
-			return -1;
+			break;
 		usleep(1000);
 	}
-	return -1;
+	return -errno;
 }
 
 /*
@@ -472,30 +477,29 @@ static int stats_create(int fd, const __u32 *uid, const void *zero)
  * rule's description is written for tcshapectl and later restarts. prev is
  * what this instance published last (NULL: nothing yet): a rule it holds
  * with the same uid has its counters, and its description if unchanged, so
- * a reload that changes one rule of 10,000 writes one.
+ * a reload that changes one rule of 10,000 writes one. Without prev, a rule
+ * whose description is pinned already is one an earlier instance counted.
  */
 static int rules_publish(struct maps *m, const struct compiled *c, const struct compiled *prev)
 {
 	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
+	struct tcs_rule_info ri;
 	size_t i;
 	int err = 0;
 
 	if (!zero)
 		return -ENOMEM;
-	for (i = 0; i < c->n_uids; i++) {
+	for (i = 0; i < c->n_uids && !err; i++) {
 		const struct cmp_uid *u = &c->uids[i], *o = prev ? rule_find(prev, u) : NULL;
 
 		if (o && o->uid == u->uid) {
 			if (!memcmp(&o->info, &u->info, sizeof(u->info)))
 				continue;
-		} else if (stats_create(m->rule_stats, &u->uid, zero) && errno != EEXIST) {
-			err = -errno;
-			break;
+		} else if (bpf_map_lookup_elem(m->rule_info, &u->uid, &ri)) {
+			err = stats_zero(m, u, zero);
 		}
-		if (bpf_map_update_elem(m->rule_info, &u->uid, &u->info, BPF_ANY)) {
+		if (!err && bpf_map_update_elem(m->rule_info, &u->uid, &u->info, BPF_ANY))
 			err = -errno;
-			break;
-		}
 	}
 	free(zero);
 	return err;
@@ -581,12 +585,17 @@ static void totals_purge(struct maps *m, const __u32 *uids, size_t n)
 static void rules_forget(struct maps *m, const struct compiled *old, const struct compiled *c)
 {
 	__u32 *gone = calloc(old->n_uids + 1, sizeof(*gone));
+	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
 	size_t i, n = 0;
 
 	for (i = 0; i < old->n_uids; i++) {
 		if (rule_find(c, &old->uids[i]))
 			continue;
-		bpf_map_delete_elem(m->rule_stats, &old->uids[i].uid);
+		/* its slot is free for a new rule once zeroed; not zeroed, a new rule zeroes it */
+		if (old->uids[i].info.slot >= TCS_RULE_SLOTS_ARRAY)
+			bpf_map_delete_elem(m->rule_spill, &old->uids[i].info.slot);
+		else if (zero)
+			stats_zero(m, &old->uids[i], zero);
 		bpf_map_delete_elem(m->rule_info, &old->uids[i].uid);
 		if (gone)
 			gone[n++] = old->uids[i].uid;
@@ -596,6 +605,7 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 		totals_purge(m, gone, n);
 	}
 	free(gone);
+	free(zero);
 }
 
 static int id_in(const uint32_t *ids, size_t n, uint32_t id)

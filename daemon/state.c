@@ -55,6 +55,7 @@ int state_open_pins(const char *dir, struct state_fds *f)
 		{ TCS_MAP_KEYS, offsetof(struct state_fds, keys) },
 		{ TCS_MAP_RULE_INFO, offsetof(struct state_fds, rule_info) },
 		{ TCS_MAP_RULE_STATS, offsetof(struct state_fds, rule_stats) },
+		{ TCS_MAP_RULE_SPILL, offsetof(struct state_fds, rule_spill) },
 		{ TCS_MAP_STATS, offsetof(struct state_fds, stats) },
 		{ TCS_MAP_META, offsetof(struct state_fds, meta) },
 		{ TCS_MAP_DAEMON, offsetof(struct state_fds, daemon) },
@@ -340,7 +341,9 @@ int state_rules(const struct state_fds *f, const struct census *keys, struct sta
 		if (bpf_map_lookup_elem(f->rule_info, &key, &r[nrules].info))
 			continue;
 		r[nrules].uid = key;
-		if (!bpf_map_lookup_elem(f->rule_stats, &key, per))
+		if (!bpf_map_lookup_elem(r[nrules].info.slot < TCS_RULE_SLOTS_ARRAY ? f->rule_stats
+										: f->rule_spill,
+					 &r[nrules].info.slot, per))
 			for (c = 0; c < ncpus; c++)
 				for (v = 0; v < TCS_V_NR; v++) {
 					r[nrules].packets[v] += per[c].packets[v];

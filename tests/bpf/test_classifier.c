@@ -220,7 +220,7 @@ static struct {
 	struct tcshape_bpf *skel;
 	struct maps *m;
 	int eg, in;
-	int keys, flows, frags, rstats, stats, ifaces, totals;
+	int keys, flows, frags, rstats, rspill, stats, ifaces, totals;
 	int ncpus;
 } E;
 
@@ -260,6 +260,7 @@ static int env_load(void)
 	E.flows = bpf_map__fd(E.skel->maps.tcs_flows);
 	E.frags = bpf_map__fd(E.skel->maps.tcs_frags);
 	E.rstats = bpf_map__fd(E.skel->maps.tcs_rule_stats);
+	E.rspill = bpf_map__fd(E.skel->maps.tcs_rule_spill);
 	E.stats = bpf_map__fd(E.skel->maps.tcs_stats);
 	E.ifaces = bpf_map__fd(E.skel->maps.tcs_ifaces);
 	E.totals = bpf_map__fd(E.skel->maps.tcs_totals);
@@ -436,13 +437,24 @@ struct rst {
 	__u64 bpass, bdrop;		/* bytes */
 };
 
+/* A rule's counter slot, from its pinned description; TCS_RULE_SLOTS if it has none. */
+static __u32 slot_of(__u32 uid)
+{
+	struct tcs_rule_info ri;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.tcs_rule_info), &uid, &ri))
+		return TCS_RULE_SLOTS;
+	return ri.slot;
+}
+
 static struct rst rst_get(__u32 uid)
 {
 	struct tcs_rule_stats v[E.ncpus > 0 ? E.ncpus : 1];
+	__u32 slot = slot_of(uid);
 	struct rst r = { 0 };
 	int i;
 
-	if (bpf_map_lookup_elem(E.rstats, &uid, v))
+	if (bpf_map_lookup_elem(slot < TCS_RULE_SLOTS_ARRAY ? E.rstats : E.rspill, &slot, v))
 		return r;
 	r.exists = 1;
 	for (i = 0; i < E.ncpus; i++) {
@@ -2313,13 +2325,16 @@ static int test_reload_keeps_state(void)
 	struct tcs_key_state st0, st;
 	struct tcs_rule r;
 	__u64 cost;
-	__u32 uid, u2;
+	__u32 uid, u2, s1, s2;
 	int i;
 
 	SETUP(RELOAD_YAML("100kbit", "15000",
 			  "      - { name: r2, match: { dport: 5300 }, " FAST ", per: rule }\n"));
 	uid = uid_of("lo/egress/r1/rule");
 	u2 = uid_of("lo/egress/r2/rule");
+	s1 = slot_of(uid);
+	s2 = slot_of(u2);
+	CHECK(s1 != s2 && s1 < TCS_RULE_SLOTS && s2 < TCS_RULE_SLOTS);
 	for (i = 0; i < 10; i++)
 		CHECK_INT(tx(E.eg, &f), PASS);
 	CHECK_INT(tx(E.eg, &f), DROP);
@@ -2332,6 +2347,7 @@ static int test_reload_keeps_state(void)
 	/* 1. faster, same burst in bytes: the key keeps its debt, no fresh burst */
 	CHECK_INT(apply(RELOAD_YAML("1mbit", "15000", "")), 0);
 	CHECK_INT(uid_of("lo/egress/r1/rule"), uid);
+	CHECK_INT(slot_of(uid), s1);	/* its counters stay where they are */
 	st = key_state(&k);
 	CHECK_U64(st.tat, st0.tat);
 	CHECK_U64(st.packets, 10);
@@ -2363,6 +2379,8 @@ static int test_reload_keeps_state(void)
 				    "      - { name: r2, match: { dport: 5300 }, " FAST
 				    ", per: rule }\n")), 0);
 	CHECK(uid_of("lo/egress/r2/rule") != u2);
+	/* the removed r2's counter slot is free again, and zeroed: it counts from 0 */
+	CHECK_INT(slot_of(uid_of("lo/egress/r2/rule")), s2);
 	CHECK_INT(tx(E.eg, &g), PASS);
 	CHECK_U64(rst_get(uid_of("lo/egress/r2/rule")).pass, 1);
 
@@ -2372,6 +2390,98 @@ static int test_reload_keeps_state(void)
 			"per: flow }\n"), 0);
 	CHECK(uid_of("lo/egress/r1/flow") != uid);
 	CHECK_INT(tx(E.eg, &f), PASS);
+	env_down();
+	return 0;
+}
+
+/*
+ * A restarted daemon (maps_open on the maps an earlier instance left) gives
+ * the rules it finds their uids and counter slots back: counters continue.
+ * A new rule gets a slot no adopted rule holds, zeroed even if a killed
+ * instance left counts in it.
+ */
+static int test_restart_keeps_counters(void)
+{
+	struct fr f = { .len = 1500 }, g = { .dport = 5300 };
+	struct tcs_rule_stats *junk;
+	__u32 uid, slot, s3;
+	int i;
+
+	SETUP(RELOAD_YAML("100mbit", "150000", ""));
+	uid = uid_of("lo/egress/r1/rule");
+	slot = slot_of(uid);
+	for (i = 0; i < 3; i++)
+		CHECK_INT(tx(E.eg, &f), PASS);
+	/* what a killed instance may have left in the next free slot */
+	junk = malloc(E.ncpus * sizeof(*junk));
+	CHECK(junk);
+	memset(junk, 0xff, E.ncpus * sizeof(*junk));
+	s3 = slot == 0 ? 1 : 0;
+	CHECK_INT(bpf_map_update_elem(E.rstats, &s3, junk, BPF_ANY), 0);
+	free(junk);
+
+	maps_close(E.m);
+	E.m = NULL;
+	CHECK_INT(maps_open(E.skel, &E.m), 0);
+	CHECK(maps_adopted(E.m));
+	CHECK_INT(apply(RELOAD_YAML("100mbit", "150000",
+				    "      - { name: r3, match: { dport: 5300 }, " FAST
+				    ", per: rule }\n")), 0);
+	CHECK_INT(uid_of("lo/egress/r1/rule"), uid);
+	CHECK_INT(slot_of(uid), slot);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_U64(rst_get(uid).pass, 4);
+	CHECK_INT(slot_of(uid_of("lo/egress/r3/rule")), s3);
+	CHECK_INT(tx(E.eg, &g), PASS);
+	CHECK_U64(rst_get(uid_of("lo/egress/r3/rule")).pass, 1);
+	CHECK_U64(rst_get(uid_of("lo/egress/r3/rule")).drop, 0);
+	env_down();
+	return 0;
+}
+
+/*
+ * Past the first TCS_RULE_SLOTS_ARRAY slots a rule counts in tcs_rule_spill:
+ * the same counters, in a hash; a removed rule's entry goes.
+ */
+static int test_rule_slots_spill(void)
+{
+	size_t cap = (TCS_RULE_SLOTS_ARRAY + 8) * (80 + sizeof(FAST)) + 256, n;
+	char *y = malloc(cap), ident[64];
+	struct fr first = { .dport = 10000 }, last = { .len = 600 };
+	__u32 u0, ul = TCS_UID_NONE;
+	int i;
+
+	if (!y)
+		return -1;
+	n = (size_t)snprintf(y, cap, "version: 1\ninterfaces:\n  - name: lo\n    egress:\n");
+	for (i = 0; i < TCS_RULE_SLOTS_ARRAY + 8; i++)
+		n += (size_t)snprintf(y + n, cap - n,
+				      "      - { name: r%d, match: { dport: %d }, " FAST
+				      ", per: rule }\n", i, 10000 + i);
+	SETUP(y);
+	free(y);
+	u0 = uid_of("lo/egress/r0/rule");
+	CHECK(slot_of(u0) < TCS_RULE_SLOTS_ARRAY);
+	/* slots go by rule identity, not position: find a rule past the array */
+	for (i = 0; i < TCS_RULE_SLOTS_ARRAY + 8 && ul == TCS_UID_NONE; i++) {
+		snprintf(ident, sizeof(ident), "lo/egress/r%d/rule", i);
+		if (slot_of(uid_of(ident)) >= TCS_RULE_SLOTS_ARRAY) {
+			ul = uid_of(ident);
+			last.dport = (__u16)(10000 + i);
+		}
+	}
+	CHECK(ul != TCS_UID_NONE && slot_of(ul) < TCS_RULE_SLOTS);
+	CHECK_INT(tx(E.eg, &first), PASS);
+	CHECK_INT(tx(E.eg, &last), PASS);
+	CHECK_INT(tx(E.eg, &last), PASS);
+	CHECK_U64(rst_get(u0).pass, 1);
+	CHECK_U64(rst_get(ul).pass, 2);
+	CHECK_U64(rst_get(ul).bpass, 1200);
+	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 0);
+	CHECK_INT(map_count(E.rspill, sizeof(__u32)), 8);
+	/* a policy of one rule: the others' counters are gone, the spilled ones' entries too */
+	CHECK_INT(apply(RELOAD_YAML("1mbit", "15000", "")), 0);
+	CHECK_INT(map_count(E.rspill, sizeof(__u32)), 0);
 	env_down();
 	return 0;
 }
@@ -2696,7 +2806,9 @@ static int test_pace_ecn(void)
 		struct tcs_rule_stats st[E.ncpus > 0 ? E.ncpus : 1];
 		__u64 m = 0;
 
-		if (!bpf_map_lookup_elem(E.rstats, &uid, st))
+		__u32 slot = slot_of(uid);
+
+		if (!bpf_map_lookup_elem(E.rstats, &slot, st))
 			for (i = 0; i < E.ncpus; i++)
 				m += st[i].packets[TCS_V_MARK];
 		CHECK_U64(m, 3);
@@ -3014,6 +3126,8 @@ int main(void)
 	TEST(test_keys_evicted);
 	TEST(test_unbound_ifindex);
 	TEST(test_reload_keeps_state);
+	TEST(test_restart_keeps_counters);
+	TEST(test_rule_slots_spill);
 	TEST(test_reload_flow_cache);
 	TEST(test_sock_notes);
 

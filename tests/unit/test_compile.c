@@ -1745,7 +1745,7 @@ static int test_bounds_fit_maps(void)
 		{ TCS_MAP_CLASS, CMP_MAX_CLASS },
 		{ TCS_MAP_RULESETS, CMP_MAX_RULESETS },
 		{ TCS_MAP_RULE_INFO, CMP_MAX_RULES },
-		{ TCS_MAP_RULE_STATS, CMP_MAX_RULES },
+		{ TCS_MAP_RULE_SPILL, CMP_MAX_RULES }, /* slots: TCS_RULE_SLOTS */
 	};
 	const char *dir = getenv("B") ? getenv("B") : "build";
 	struct bpf_object *obj;
@@ -1769,6 +1769,7 @@ static int test_bounds_fit_maps(void)
 			T_FAILED("%s holds %u entries, less than twice the compile bound %" PRIu64,
 				 want[i].map, bpf_map__max_entries(m), want[i].bound);
 	}
+	CHECK(TCS_RULE_SLOTS >= 2 * CMP_MAX_RULES);
 	bpf_object__close(obj);
 	return 0;
 }
