@@ -418,10 +418,15 @@ static __always_inline int mark_ce(struct __sk_buff *skb, const struct pkt *p)
 
 static __always_inline void count(const struct tcs_rule *r, int verdict, __u64 len)
 {
-	struct tcs_rule_stats *rs = r->slot < TCS_RULE_SLOTS_ARRAY
-					    ? bpf_map_lookup_elem(&tcs_rule_stats, &r->slot)
-					    : bpf_map_lookup_elem(&tcs_rule_spill, &r->slot);
+	/*
+	 * The array answers NULL past its end. Two calls in a row, not a
+	 * choice of map: clang would merge those into one call through a map
+	 * pointer the verifier cannot inline.
+	 */
+	struct tcs_rule_stats *rs = bpf_map_lookup_elem(&tcs_rule_stats, &r->slot);
 
+	if (!rs)
+		rs = bpf_map_lookup_elem(&tcs_rule_spill, &r->slot);
 	if (rs) {
 		rs->packets[verdict] += 1;
 		rs->bytes[verdict] += len;
