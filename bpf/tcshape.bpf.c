@@ -32,7 +32,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  */
 const volatile bool flow_cache = true;
 
-/* tcs_ifaces, tcs_rule_info, tcs_totals, tcs_socks: shared with sockpace.bpf.c */
+/* tcs_ifaces(_hi), tcs_rule_info, tcs_totals, tcs_socks: shared with sockpace.bpf.c */
 #include "shared_maps.bpf.h"
 
 struct {
@@ -596,7 +596,6 @@ static __always_inline bool charged_here(struct __sk_buff *skb, __u32 tag)
 
 static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
-	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
 	struct tcs_flow_key fk;
 	struct tcs_rule rule = {}, *cached;
 	struct tcs_iface *iface;
@@ -604,7 +603,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	struct pkt p = {};
 	int ret, orphan;
 
-	iface = bpf_map_lookup_elem(&tcs_ifaces, &ik);
+	iface = tcs_binding(skb->ifindex, dir);
 	if (!iface || charged_here(skb, skb->ifindex << 1 | dir))
 		return TC_ACT_UNSPEC;
 

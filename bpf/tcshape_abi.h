@@ -10,6 +10,7 @@
 
 /* Map names: pinned by these names under the pin dir (15 chars at most). */
 #define TCS_MAP_IFACES		"tcs_ifaces"
+#define TCS_MAP_IFACES_HI	"tcs_ifaces_hi"
 #define TCS_MAP_RULESETS	"tcs_rulesets"
 #define TCS_MAP_CLASS		"tcs_class"
 #define TCS_MAP_MATCH		"tcs_match"
@@ -96,7 +97,15 @@
 #define TCS_UID_NONE	0xffffffffu	/* cached "no rule matched" */
 #define TCS_IDX_NONE	0xffffffffu
 
-/* tcs_ifaces: which published ruleset an (interface, direction) uses. */
+/*
+ * Which published ruleset an (interface, direction) uses. An ifindex below
+ * TCS_IFACES_DIRECT is found in tcs_ifaces, an array indexed by ifindex << 1
+ * | dir (ruleset 0: not bound; ruleset ids start at 1), whose lookup the
+ * verifier inlines; a larger one (container hosts number veths upward
+ * without end) in tcs_ifaces_hi, a hash by tcs_iface_key. Either way one
+ * binding is one map entry.
+ */
+#define TCS_IFACES_DIRECT	4096
 struct tcs_iface_key {
 	__u32 ifindex;
 	__u32 dir;

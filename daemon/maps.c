@@ -21,7 +21,7 @@
 #include "state.h"
 
 struct maps {
-	int ifaces, rulesets, class, match, rule_stats, rule_spill, meta, rule_info, keys, totals;
+	int ifaces, ifaces_hi, rulesets, class, match, rule_stats, rule_spill, meta, rule_info, keys, totals;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
@@ -153,6 +153,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	if (!m)
 		return -ENOMEM;
 	m->ifaces = bpf_map__fd(skel->maps.tcs_ifaces);
+	m->ifaces_hi = bpf_map__fd(skel->maps.tcs_ifaces_hi);
 	m->rulesets = bpf_map__fd(skel->maps.tcs_rulesets);
 	m->class = bpf_map__fd(skel->maps.tcs_class);
 	m->match = bpf_map__fd(skel->maps.tcs_match);
@@ -654,13 +655,35 @@ static void sweep_map(int fd, size_t key_size, size_t id_off, const uint32_t *li
 static const struct binding *bind_find(const struct binding *b, size_t n, uint32_t ifindex,
 				       int dir);
 
+/* Bind (ifindex, dir) to v, one map write; v NULL unbinds. See TCS_IFACES_DIRECT. */
+static int bind_write(struct maps *m, uint32_t ifindex, int dir, const struct tcs_iface *v)
+{
+	struct tcs_iface_key k = { .ifindex = ifindex, .dir = (__u32)dir };
+	struct tcs_iface none = { 0 };
+	__u32 i = ifindex << 1 | (__u32)dir;
+
+	if (ifindex < TCS_IFACES_DIRECT)
+		return bpf_map_update_elem(m->ifaces, &i, v ? v : &none, BPF_ANY) ? -errno : 0;
+	if (v)
+		return bpf_map_update_elem(m->ifaces_hi, &k, v, BPF_ANY) ? -errno : 0;
+	return bpf_map_delete_elem(m->ifaces_hi, &k) && errno != ENOENT ? -errno : 0;
+}
+
 static void sweep_bindings(struct maps *m)
 {
 	struct tcs_iface_key k, prev, *stale = NULL, *ns;
+	struct tcs_iface v;
 	size_t n = 0, i;
 	int first = 1;
 
-	while (!bpf_map_get_next_key(m->ifaces, first ? NULL : &prev, &k)) {
+	for (i = 0; i < TCS_IFACES_DIRECT * TCS_DIR_NR; i++) {
+		__u32 idx = (__u32)i;
+
+		if (!bpf_map_lookup_elem(m->ifaces, &idx, &v) && v.ruleset &&
+		    !bind_find(m->bind, m->n_bind, idx >> 1, (int)(idx & 1)))
+			bind_write(m, idx >> 1, (int)(idx & 1), NULL);
+	}
+	while (!bpf_map_get_next_key(m->ifaces_hi, first ? NULL : &prev, &k)) {
 		first = 0;
 		prev = k;
 		if (bind_find(m->bind, m->n_bind, k.ifindex, (int)k.dir))
@@ -672,7 +695,7 @@ static void sweep_bindings(struct maps *m)
 		stale[n++] = k;
 	}
 	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(m->ifaces, &stale[i]);
+		bpf_map_delete_elem(m->ifaces_hi, &stale[i]);
 	free(stale);
 }
 
@@ -837,23 +860,18 @@ int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, si
 
 	/* 2. flip: each binding switches with one map write */
 	for (i = 0; i < nb; i++) {
-		struct tcs_iface_key k = { .ifindex = b[i].ifindex, .dir = (__u32)b[i].dir };
 		struct tcs_iface v = { .ruleset = ids[b[i].rs], .flags = b[i].if_flags };
 
-		if (bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY)) {
-			err = -errno;
+		err = bind_write(m, b[i].ifindex, b[i].dir, &v);
+		if (err) {
 			log_err("bind ifindex %u %s: %s", b[i].ifindex,
 				b[i].dir ? "egress" : "ingress", strerror(-err));
 			goto unflip;
 		}
 	}
-	for (i = 0; i < m->n_bind; i++) {
-		struct tcs_iface_key k = { .ifindex = m->bind[i].ifindex,
-					   .dir = (__u32)m->bind[i].dir };
-
+	for (i = 0; i < m->n_bind; i++)
 		if (!bind_find(b, nb, m->bind[i].ifindex, m->bind[i].dir))
-			bpf_map_delete_elem(m->ifaces, &k);
-	}
+			bind_write(m, m->bind[i].ifindex, m->bind[i].dir, NULL);
 
 	if (c != m->cur)
 		fault_point("flipped");
@@ -882,17 +900,11 @@ int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, si
 unflip:
 	/* put back the bindings in force */
 	for (i = 0; i < nb; i++) {
-		struct tcs_iface_key k = { .ifindex = b[i].ifindex, .dir = (__u32)b[i].dir };
 		const struct binding *old = bind_find(m->bind, m->n_bind, b[i].ifindex, b[i].dir);
+		struct tcs_iface v = { .ruleset = old ? m->cur_ids[old->rs] : 0,
+				       .flags = old ? old->if_flags : 0 };
 
-		if (old) {
-			struct tcs_iface v = { .ruleset = m->cur_ids[old->rs],
-					       .flags = old->if_flags };
-
-			bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY);
-		} else {
-			bpf_map_delete_elem(m->ifaces, &k);
-		}
+		bind_write(m, b[i].ifindex, b[i].dir, old ? &v : NULL);
 	}
 	maps_sync(m);
 undo:

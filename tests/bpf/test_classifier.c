@@ -40,6 +40,9 @@
 #define MAX_KEYS	256		/* tcs_flows / tcs_keys size for the tests */
 #define VETH		"tcsc0"
 #define VETH_PEER	"tcsc1"
+#define VETH_BIG	"tcsc2"		/* ifindex BIG_IDX: past TCS_IFACES_DIRECT */
+#define VETH_BIG_PEER	"tcsc3"
+#define BIG_IDX		70000
 
 #define PASS		TC_ACT_UNSPEC	/* handed on */
 #define DROP		TC_ACT_SHOT
@@ -47,6 +50,7 @@
 static char skip_why[256];
 static int load_err;
 static uint32_t veth_idx;	/* a second device in our netns, 0 if none */
+static uint32_t big_idx;	/* one with ifindex BIG_IDX, 0 if none */
 
 /* ---- frames --------------------------------------------------------------------- */
 
@@ -2311,6 +2315,64 @@ static int test_unbound_ifindex(void)
 	return 0;
 }
 
+/*
+ * An ifindex past TCS_IFACES_DIRECT is bound through the hash, tcs_ifaces_hi,
+ * and shaped like any other; unbound again, it is left alone. A restarted
+ * daemon removes the bindings a killed one left, in the array and the hash.
+ */
+static __u32 bound_ruleset(int dir);
+
+static int test_big_ifindex(void)
+{
+	struct fr f = { .len = 600 };
+	struct __sk_buff ctx = { .ifindex = big_idx };
+	struct tcs_iface stale = { .ruleset = 1 };
+	struct tcs_iface_key hk = { .ifindex = BIG_IDX + 1, .dir = TCS_DIR_EGRESS };
+	__u32 uid, ak = 5 << 1 | TCS_DIR_EGRESS;
+	const char *yaml = "version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+			   "      - { name: r, match: { dport: 5201 }, " FAST ", per: rule }\n";
+
+	if (big_idx != BIG_IDX && !skip_why[0])
+		SKIP("no device with ifindex %d in the test netns", BIG_IDX);
+	SETUP(yaml);
+	uid = uid_of("lo/egress/r/rule");
+	CHECK_INT(run(E.eg, frame, build(frame, &f), &ctx), PASS);
+	CHECK_U64(rst_get(uid).pass, 0);	/* bound to lo only */
+
+	CHECK_INT(apply_on(yaml, big_idx), 0);
+	CHECK_INT(map_count(bpf_map__fd(E.skel->maps.tcs_ifaces_hi), sizeof(hk)), 1);
+	CHECK_INT(bound_ruleset(TCS_DIR_EGRESS), 0);	/* lo: unbound now */
+	CHECK_INT(run(E.eg, frame, build(frame, &f), &ctx), PASS);
+	CHECK_U64(rst_get(uid).pass, 1);
+	CHECK_U64(rst_get(uid).bpass, 600);
+	CHECK_INT(run(E.eg, frame, build(frame, &f), NULL), PASS);
+	CHECK_U64(rst_get(uid).pass, 1);
+
+	/* back on lo: the big one is left alone */
+	CHECK_INT(apply(yaml), 0);
+	CHECK_INT(map_count(bpf_map__fd(E.skel->maps.tcs_ifaces_hi), sizeof(hk)), 0);
+	CHECK_INT(run(E.eg, frame, build(frame, &f), &ctx), PASS);
+	CHECK_U64(rst_get(uid).pass, 1);
+	CHECK_INT(run(E.eg, frame, build(frame, &f), NULL), PASS);
+	CHECK_U64(rst_get(uid).pass, 2);
+
+	/* what a killed instance left bound: gone after the next start's first publish */
+	CHECK_INT(bpf_map_update_elem(E.ifaces, &ak, &stale, BPF_ANY), 0);
+	CHECK_INT(bpf_map_update_elem(bpf_map__fd(E.skel->maps.tcs_ifaces_hi), &hk, &stale,
+				      BPF_ANY), 0);
+	maps_close(E.m);
+	E.m = NULL;
+	CHECK_INT(maps_open(E.skel, &E.m), 0);
+	CHECK_INT(apply(yaml), 0);
+	CHECK_INT(map_count(bpf_map__fd(E.skel->maps.tcs_ifaces_hi), sizeof(hk)), 0);
+	stale.ruleset = 7;
+	CHECK_INT(bpf_map_lookup_elem(E.ifaces, &ak, &stale), 0);
+	CHECK_INT(stale.ruleset, 0);
+	CHECK(bound_ruleset(TCS_DIR_EGRESS) != 0);
+	env_down();
+	return 0;
+}
+
 /* ---- 12. reload ----------------------------------------------------------------- */
 
 #define RELOAD_YAML(rate, burst, extra)                                             \
@@ -2529,7 +2591,7 @@ static int sock_note(const struct fr *f, int dir, struct tcs_sock_note *n)
 
 static __u32 bound_ruleset(int dir)
 {
-	struct tcs_iface_key k = { .ifindex = LO, .dir = (__u32)dir };
+	__u32 k = LO << 1 | (__u32)dir;	/* tcs_ifaces: LO < TCS_IFACES_DIRECT */
 	struct tcs_iface v = { 0 };
 
 	bpf_map_lookup_elem(E.ifaces, &k, &v);
@@ -2831,6 +2893,9 @@ static void setup(void)
 		return;
 	if (!sh("ip link add " VETH " type veth peer name " VETH_PEER " 2>/dev/null"))
 		veth_idx = if_nametoindex(VETH);
+	if (!sh("ip link add " VETH_BIG " index 70000 type veth peer name " VETH_BIG_PEER
+		" 2>/dev/null"))
+		big_idx = if_nametoindex(VETH_BIG);
 	err = env_load();
 	if (err) {
 		load_err = err;
@@ -3125,6 +3190,7 @@ int main(void)
 	TEST(test_charged_once_per_hook);
 	TEST(test_keys_evicted);
 	TEST(test_unbound_ifindex);
+	TEST(test_big_ifindex);
 	TEST(test_reload_keeps_state);
 	TEST(test_restart_keeps_counters);
 	TEST(test_rule_slots_spill);

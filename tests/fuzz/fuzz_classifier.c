@@ -588,7 +588,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fd_keys = bpf_map__fd(skel->maps.tcs_keys);
 	ncpus = libbpf_num_possible_cpus();
 	for (dir = 0; dir < TCS_DIR_NR; dir++) {
-		struct tcs_iface_key k = { .ifindex = LO, .dir = (__u32)dir };
+		__u32 k = LO << 1 | (__u32)dir;	/* tcs_ifaces: LO < TCS_IFACES_DIRECT */
 		struct tcs_iface v;
 
 		if (bpf_map_lookup_elem(fd_ifaces, &k, &v))
@@ -656,7 +656,7 @@ static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt
 static void one(const uint8_t *frame, size_t len, int l3, int dir, unsigned segs, unsigned size,
 		int n)
 {
-	struct tcs_iface_key ik = { .ifindex = LO, .dir = (__u32)dir };
+	__u32 ik = LO << 1 | (__u32)dir;
 	struct tcs_iface iv = { .ruleset = rs_id[dir], .flags = l3 ? TCS_IF_L3 : 0 };
 	struct __sk_buff ctx = { .gso_segs = segs, .gso_size = size };
 	static __u8 out[MAX_FRAME + 64];
@@ -668,7 +668,7 @@ static void one(const uint8_t *frame, size_t len, int l3, int dir, unsigned segs
 		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx));
 
-	if (bpf_map_update_elem(fd_ifaces, &ik, &iv, BPF_EXIST))
+	if (bpf_map_update_elem(fd_ifaces, &ik, &iv, BPF_ANY))
 		die("rebind", errno);
 	for (i = 0; i < TCS_STAT_NR; i++)
 		st0[i] = stat_sum((__u32)i);
