@@ -55,6 +55,14 @@ struct {
 } tcs_class SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCS_GATES);
+	__type(key, __u32);
+	__type(value, struct tcs_gate);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_gates SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 20);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -182,6 +190,33 @@ static __always_inline int frag_learn(struct pkt *p)
 	p->dport = fp->dport;
 	p->flags = 0;
 	return 0;
+}
+
+static __always_inline bool bit_in(const __u64 *map, __u32 b)
+{
+	return map[(b / 64) & 3] & (1ULL << (b % 64));
+}
+
+/*
+ * No rule of the ruleset can match the packet: none of the values it has
+ * in the fields the ruleset's gate tests is one a rule lists (tcs_gate).
+ * An inlined array lookup and a few bit tests, before any hash lookup.
+ */
+static __always_inline bool gate_shut(const struct pkt *p, __u32 ruleset)
+{
+	__u32 slot = ruleset % TCS_GATES;
+	const struct tcs_gate *g = bpf_map_lookup_elem(&tcs_gates, &slot);
+	__u32 f;
+
+	if (!g || g->ruleset != ruleset || !g->fields)
+		return false;
+	f = g->fields;
+	return !((f & (1 << TCS_F_DPORT) &&
+		  bit_in(g->dport, bpf_ntohs(p->dport) >> TCS_GATE_PORT_SHIFT)) ||
+		 (f & (1 << TCS_F_SPORT) &&
+		  bit_in(g->sport, bpf_ntohs(p->sport) >> TCS_GATE_PORT_SHIFT)) ||
+		 (f & (1 << TCS_F_DSCP) && (g->dscp & (1ULL << (p->dscp & 63)))) ||
+		 (f & (1 << TCS_F_PROTO) && bit_in(g->proto, p->proto)));
 }
 
 static __always_inline __u32 class_of(__u32 table, __u8 field, __u8 family,
@@ -621,6 +656,11 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	orphan = frag_learn(&p) < 0;
 	if (orphan && orphan_lacks(&p, iface->ruleset))
 		goto drop_orphan;
+	/* its socket's note, if any, is left: it names another ruleset (sockpace.bpf.c) */
+	if (gate_shut(&p, iface->ruleset)) {
+		stat_inc(TCS_STAT_UNMATCHED);
+		return TC_ACT_UNSPEC;
+	}
 
 	flow_key_of(&p, iface->ruleset, &fk);
 	/* an orphan's ports 0 are not its flow's: it neither reads nor fills the cache */

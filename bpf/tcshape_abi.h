@@ -14,6 +14,7 @@
 #define TCS_MAP_RULESETS	"tcs_rulesets"
 #define TCS_MAP_CLASS		"tcs_class"
 #define TCS_MAP_MATCH		"tcs_match"
+#define TCS_MAP_GATES		"tcs_gates"
 #define TCS_MAP_FLOWS		"tcs_flows"
 #define TCS_MAP_KEYS		"tcs_keys"
 #define TCS_MAP_FRAGS		"tcs_frags"
@@ -158,6 +159,30 @@ struct tcs_class_key {
 	__u8 family;
 	__u8 pad[2];
 	__u8 data[16];
+};
+
+/*
+ * tcs_gates[ruleset % TCS_GATES]: what a ruleset's rules can match at all,
+ * tested right after parsing, so a packet no rule can match leaves before
+ * the flow cache. Each rule constrains at least one of the gate's fields
+ * (dport, else sport, else dscp, else proto: the first its shape has); for
+ * each of them the gate holds every value any rule lists for it (ports by
+ * TCS_GATE_PORT_SHIFT buckets). A packet whose value of every such field is
+ * outside them matches no rule. Coarse only towards letting a packet on:
+ * ruleset not the slot's (another ruleset holds it), or fields 0 (a rule
+ * constrains none of the four: src or dst only, or nothing), means no gate.
+ * The daemon writes a slot only when no ruleset that may be in use holds
+ * it (daemon/gate.c).
+ */
+#define TCS_GATES		128
+#define TCS_GATE_PORT_SHIFT	8	/* 256 buckets of 256 ports */
+struct tcs_gate {
+	__u32 ruleset;
+	__u32 fields;		/* 1 << TCS_F_* of the fields tested */
+	__u64 proto[4];		/* bit per protocol number */
+	__u64 dscp;		/* bit per DSCP */
+	__u64 sport[4];		/* bit per port >> TCS_GATE_PORT_SHIFT */
+	__u64 dport[4];
 };
 
 /* tcs_match: (ruleset, shape, class per field; 0 for unconstrained) -> rule */
@@ -455,6 +480,7 @@ _Static_assert(sizeof(struct tcs_iface) == 8, "abi");
 _Static_assert(sizeof(struct tcs_ruleset) == 16 + 8 * TCS_MAX_SHAPES, "abi");
 _Static_assert(sizeof(struct tcs_class_key) == 28, "abi");
 _Static_assert(sizeof(struct tcs_match_key) == 32, "abi");
+_Static_assert(sizeof(struct tcs_gate) == 112, "abi");
 _Static_assert(sizeof(struct tcs_rule) == 40, "abi");
 _Static_assert(sizeof(struct tcs_flow_key) == 44, "abi");
 _Static_assert(sizeof(struct tcs_key) == 48, "abi");

@@ -16,12 +16,13 @@
 
 #include "tcshape.skel.h"
 #include "fault.h"
+#include "gate.h"
 #include "log.h"
 #include "maps.h"
 #include "state.h"
 
 struct maps {
-	int ifaces, ifaces_hi, rulesets, class, match, rule_stats, rule_spill, meta, rule_info, keys, totals;
+	int ifaces, ifaces_hi, rulesets, gates, class, match, rule_stats, rule_spill, meta, rule_info, keys, totals;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
@@ -155,6 +156,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->ifaces = bpf_map__fd(skel->maps.tcs_ifaces);
 	m->ifaces_hi = bpf_map__fd(skel->maps.tcs_ifaces_hi);
 	m->rulesets = bpf_map__fd(skel->maps.tcs_rulesets);
+	m->gates = bpf_map__fd(skel->maps.tcs_gates);
 	m->class = bpf_map__fd(skel->maps.tcs_class);
 	m->match = bpf_map__fd(skel->maps.tcs_match);
 	m->rule_stats = bpf_map__fd(skel->maps.tcs_rule_stats);
@@ -418,9 +420,27 @@ static void table_delete(struct maps *m, const struct cmp_ruleset *rs, uint32_t 
 }
 
 /*
+ * The ruleset's gate, in its slot unless a ruleset that may be in use holds
+ * that: one whose header is still there (headers go only once no packet
+ * can be reading their ruleset). Without it the ruleset just has no gate.
+ */
+static void gate_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+{
+	__u32 slot = id % TCS_GATES;
+	struct tcs_ruleset hdr;
+	struct tcs_gate g;
+
+	if (!bpf_map_lookup_elem(m->gates, &slot, &g) && g.ruleset && g.ruleset != id &&
+	    !bpf_map_lookup_elem(m->rulesets, &g.ruleset, &hdr))
+		return;
+	gate_of(rs, id, &g);	/* out of memory: no gate, which is only slower */
+	bpf_map_update_elem(m->gates, &slot, &g, BPF_ANY);
+}
+
+/*
  * Write a ruleset under a new id, using class table `table`: its own (table
- * is id), written here, or one in force. Its header last, when it is
- * complete. On failure it deletes what it wrote, and only that.
+ * is id), written here, or one in force. Its gate, then its header last,
+ * when it is complete. On failure it deletes what it wrote, and only that.
  */
 static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id, uint32_t table)
 {
@@ -434,6 +454,8 @@ static int rs_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id, u
 	if (!err)
 		n = entries_write(&me, id, &err);
 	hdr.class_table = table;
+	if (!err)
+		gate_write(m, rs, id);
 	if (!err && !bpf_map_update_elem(m->rulesets, &id, &hdr, BPF_NOEXIST))
 		return 0;
 	if (!err)

@@ -2056,7 +2056,8 @@ static int test_gso_tunnels(void)
 
 static int test_flow_cache(void)
 {
-	struct fr a = { 0 }, b = { .sport = 4001 }, un = { .dport = 9 };
+	/* un: past the gate (5202 shares 5201's port bucket), then no rule: classified */
+	struct fr a = { 0 }, b = { .sport = 4001 }, un = { .dport = 5202 }, shut = { .dport = 9 };
 	__u32 uid;
 
 	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
@@ -2090,11 +2091,16 @@ static int test_flow_cache(void)
 			prev = &k;
 			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.uid == TCS_UID_NONE) {
 				none++;
-				CHECK_INT(ntohs(k.dport), 9);
+				CHECK_INT(ntohs(k.dport), 5202);
 			}
 		}
 		CHECK_INT(none, 1);
 	}
+	/* ... but what the gate shuts out is neither classified nor cached */
+	CHECK_INT(tx(E.eg, &shut), PASS);
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 3);
+	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 3);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
 	/* DSCP is part of the flow: a remarked packet is classified again */
 	a.dscp = 8;
 	CHECK_INT(tx(E.eg, &a), PASS);
@@ -2370,6 +2376,152 @@ static int test_big_ifindex(void)
 	CHECK_INT(stale.ruleset, 0);
 	CHECK(bound_ruleset(TCS_DIR_EGRESS) != 0);
 	env_down();
+	return 0;
+}
+
+/* ---- the gate ------------------------------------------------------------------- */
+
+#define GATE_RULES(extra)                                                                  \
+	"version: 1\ninterfaces:\n  - name: lo\n    egress:\n"                              \
+	"      - { name: a, match: { proto: tcp, dport: 5201 }, " FAST ", per: flow }\n"       \
+	"      - { name: b, match: { dport: \"1000-1300\" }, " FAST ", per: rule }\n"          \
+	"      - { name: c, match: { proto: udp, sport: \"65000-65535\" }, " FAST               \
+	", per: rule }\n"                                                                    \
+	"      - { name: d, match: { dscp: 46 }, " FAST ", per: rule }\n"                      \
+	"      - { name: e, match: { proto: icmp }, " FAST ", per: rule }\n"                   \
+	"      - { name: f, match: { dst: \"198.18.9.0/24\", dport: 53 }, " FAST              \
+	", per: src }\n" extra
+
+/* Packets counted by each rule of the policy in force, in its uid order. */
+static size_t rule_counts(__u64 *out, size_t max)
+{
+	const struct compiled *c = maps_current(E.m);
+	size_t i;
+
+	for (i = 0; c && i < c->n_uids && i < max; i++) {
+		struct rst r = rst_get(c->uids[i].uid);
+
+		out[i] = r.pass + r.drop;
+	}
+	return i;
+}
+
+struct outcome {
+	int verdict;
+	__u64 rules[16];
+	__u64 stats[TCS_STAT_NR];
+};
+
+static struct outcome outcome_of(const struct fr *f)
+{
+	struct outcome o = { 0 }, before = { 0 };
+	size_t n, i;
+
+	n = rule_counts(before.rules, 16);
+	for (i = 0; i < TCS_STAT_NR; i++)
+		before.stats[i] = stat_get((__u32)i);
+	o.verdict = tx(E.eg, f);
+	rule_counts(o.rules, 16);
+	for (i = 0; i < n; i++)
+		o.rules[i] -= before.rules[i];
+	for (i = 0; i < TCS_STAT_NR; i++)
+		o.stats[i] = stat_get((__u32)i) - before.stats[i];
+	return o;
+}
+
+/*
+ * The gate never changes what happens to a packet, only what it costs: every
+ * packet of a grid (protocols, port and DSCP edges, bucket edges, sources,
+ * orphan fragments) goes through with the ruleset's gate and again without
+ * it, and both runs must give the same verdict and move the same rule and
+ * global counters. Policies mix shapes and port ranges; one adds a src-only
+ * rule (no gate then), one has no port rule (orphans are classified).
+ */
+static int test_gate_exact(void)
+{
+	static const char *const policies[] = {
+		GATE_RULES(""),
+		GATE_RULES("      - { name: g, match: { src: \"198.18.7.0/24\" }, " FAST
+			   ", per: rule }\n"),
+		"version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+		"      - { name: a, match: { proto: udp, dscp: 10 }, " FAST ", per: rule }\n"
+		"      - { name: b, match: { dscp: 46, dst: \"198.18.0.0/16\" }, " FAST
+		", per: rule }\n"
+		"      - { name: c, match: { proto: icmp }, " FAST ", per: rule }\n",
+	};
+	static const __u8 protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+	static const __u16 dports[] = { 9, 53, 255, 256, 999, 1000, 1023, 1024, 1300, 1301, 1536,
+					5201, 5202, 65535 };
+	static const __u16 sports[] = { 4000, 65000 };
+	static const __u8 dscps[] = { 0, 10, 46 };
+	static const char *const srcs[] = { NULL, "198.18.7.9" };
+	static const char *const dsts[] = { NULL, "198.18.9.1" };
+	int shut_want[] = { 1, 0, 1 };
+	size_t pi;
+
+	for (pi = 0; pi < sizeof(policies) / sizeof(policies[0]); pi++) {
+		struct tcs_gate g, none = { 0 };
+		size_t a, b, c, d, e, s, k;
+		int gated = 0, bad = 0, frag_id = 1;
+		__u32 slot;
+
+		SETUP(policies[pi]);
+		slot = bound_ruleset(TCS_DIR_EGRESS) % TCS_GATES;
+		CHECK_INT(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.tcs_gates), &slot, &g), 0);
+		CHECK_INT(g.ruleset, bound_ruleset(TCS_DIR_EGRESS));
+		CHECK_INT(!!g.fields, shut_want[pi]);
+		for (a = 0; a < sizeof(protos); a++)
+			for (b = 0; b < sizeof(dports) / sizeof(dports[0]); b++)
+				for (c = 0; c < sizeof(sports) / sizeof(sports[0]); c++)
+					for (d = 0; d < sizeof(dscps); d++)
+						for (e = 0; e < 2; e++)
+							for (s = 0; s < 3; s++) {
+				struct fr f = { .proto = protos[a], .dport = dports[b],
+						.sport = sports[c], .dscp = dscps[d],
+						.src = srcs[e], .dst = dsts[e], .v6 = 0 };
+				struct outcome x, y;
+				int fd = bpf_map__fd(E.skel->maps.tcs_gates);
+
+				if (s == 1)
+					f.frag = FR_LATER;	/* an orphan: its first never came */
+				if (s == 2)
+					f.v6 = 1, f.src = f.dst = NULL;
+				f.frag_id = (__u16)frag_id++;
+				x = outcome_of(&f);
+				bpf_map_update_elem(fd, &slot, &none, BPF_ANY);
+				y = outcome_of(&f);
+				bpf_map_update_elem(fd, &slot, &g, BPF_ANY);
+				/* shut out: unmatched at no classification, which it needed without */
+				gated += x.stats[TCS_STAT_UNMATCHED] && !x.stats[TCS_STAT_CACHE_MISS] &&
+					 y.stats[TCS_STAT_CACHE_MISS];
+				/* what the gate saves: classification, so the keys it creates */
+				x.stats[TCS_STAT_CACHE_MISS] = y.stats[TCS_STAT_CACHE_MISS] = 0;
+				x.stats[TCS_STAT_KEYS_CREATED] = y.stats[TCS_STAT_KEYS_CREATED] = 0;
+				if (x.verdict != y.verdict ||
+				    memcmp(x.rules, y.rules, sizeof(x.rules)) ||
+				    memcmp(x.stats, y.stats, sizeof(x.stats))) {
+					if (bad++ < 5)
+						T_FAILED("policy %zu: proto %u dport %u sport %u dscp %u "
+							 "%s%s: verdict %d/%d; the gate changed what "
+							 "happened",
+							 pi, f.proto, f.dport, f.sport, f.dscp,
+							 f.v6 ? "v6" : e ? "other addresses" : "v4",
+							 s == 1 ? " orphan" : "", x.verdict, y.verdict);
+					for (k = 0; k < TCS_STAT_NR && bad <= 5; k++)
+						if (x.stats[k] != y.stats[k])
+							printf("    stat %zu: %llu with the gate, "
+							       "%llu without\n", k,
+							       (unsigned long long)x.stats[k],
+							       (unsigned long long)y.stats[k]);
+				}
+			}
+		printf("    policy %zu: gate fields %#x, %d packets shut out\n", pi, g.fields,
+		       gated);
+		CHECK_INT(bad, 0);
+		/* and it did shut packets out, where it could */
+		CHECK_INT(gated > 0, shut_want[pi]);
+		env_down();
+	}
 	return 0;
 }
 
@@ -3191,6 +3343,7 @@ int main(void)
 	TEST(test_keys_evicted);
 	TEST(test_unbound_ifindex);
 	TEST(test_big_ifindex);
+	TEST(test_gate_exact);
 	TEST(test_reload_keeps_state);
 	TEST(test_restart_keeps_counters);
 	TEST(test_rule_slots_spill);
