@@ -106,7 +106,7 @@ struct {
 /* Per-rule counters by slot: the first slots in an array, the rest spill (tcshape_abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TCS_RULE_SLOTS_ARRAY);
+	__uint(max_entries, TCS_STAT_SLOTS_ARRAY);
 	__type(key, __u32);
 	__type(value, struct tcs_rule_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -114,7 +114,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, TCS_RULE_SLOTS);
+	__uint(max_entries, TCS_STAT_SLOTS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct tcs_rule_stats);

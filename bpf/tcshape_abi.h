@@ -214,7 +214,7 @@ struct tcs_rule {
 	__u64 burst_ns;		/* bucket depth, as time at the rate */
 	__u64 max_delay_ns;	/* pace: a later departure is dropped */
 	__u32 ecn_us;		/* pace + TCS_RF_ECN: a later departure is CE-marked (rounded up) */
-	__u32 slot;		/* its counters: see TCS_RULE_SLOTS */
+	__u32 slot;		/* its counters: see TCS_STAT_SLOTS */
 };
 
 /* tcs_flows: flow cache; a hit skips classification. */
@@ -462,14 +462,14 @@ struct tcs_sock {
  * Per-rule counters, per-CPU, by rule slot. A rule keeps its slot as it
  * keeps its uid, across reloads and restarts (tcs_rule_info.slot); a slot
  * is reused only after its rule is gone and its counters are zeroed, and
- * the lowest free slot is taken. Slots below TCS_RULE_SLOTS_ARRAY are
+ * the lowest free slot is taken. Slots below TCS_STAT_SLOTS_ARRAY are
  * tcs_rule_stats, a per-CPU array (the verifier inlines its lookup; it is
  * preallocated, per CPU, so it is small); the others, which only policies
  * of more than about 500 rules reach, tcs_rule_spill, a per-CPU hash.
  * Rules in force and those a reload adds (CMP_MAX_RULES each) fit at once.
  */
-#define TCS_RULE_SLOTS		65536
-#define TCS_RULE_SLOTS_ARRAY	1024
+#define TCS_STAT_SLOTS		65536
+#define TCS_STAT_SLOTS_ARRAY	1024
 struct tcs_rule_stats {
 	__u64 packets[TCS_V_NR];
 	__u64 bytes[TCS_V_NR];

@@ -545,7 +545,7 @@ static int uid_cmp(const void *a, const void *b)
  */
 static int assign_uids(struct compiled *c, const struct compiled *prev)
 {
-	unsigned char *held = calloc(TCS_RULE_SLOTS / 8, 1);
+	unsigned char *held = calloc(TCS_STAT_SLOTS / 8, 1);
 	__u32 slot = 0;
 	size_t i;
 	int err = 0;
@@ -554,7 +554,7 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 		return -ENOMEM;
 	c->next_uid = prev ? prev->next_uid : 0;
 	for (i = 0; prev && i < prev->n_uids; i++)
-		if (prev->uids[i].info.slot < TCS_RULE_SLOTS)
+		if (prev->uids[i].info.slot < TCS_STAT_SLOTS)
 			held[prev->uids[i].info.slot / 8] |= 1 << (prev->uids[i].info.slot % 8);
 	for (i = 0; i < c->n_uids; i++) {
 		/* bsearch() of an empty array that may be NULL is undefined */
@@ -564,14 +564,14 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 						    : NULL;
 
 		c->uids[i].uid = old ? old->uid : TCS_UID_NONE;
-		c->uids[i].info.slot = old ? old->info.slot : TCS_RULE_SLOTS;
+		c->uids[i].info.slot = old ? old->info.slot : TCS_STAT_SLOTS;
 	}
 	for (i = 0; i < c->n_uids; i++) {
 		if (c->uids[i].uid != TCS_UID_NONE)
 			continue;
-		while (slot < TCS_RULE_SLOTS && held[slot / 8] & (1 << (slot % 8)))
+		while (slot < TCS_STAT_SLOTS && held[slot / 8] & (1 << (slot % 8)))
 			slot++;
-		if (c->next_uid == TCS_UID_NONE || slot == TCS_RULE_SLOTS) {
+		if (c->next_uid == TCS_UID_NONE || slot == TCS_STAT_SLOTS) {
 			err = -ENOSPC;
 			break;
 		}
@@ -767,7 +767,7 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 			policy_report(err_fn, ctx, p->path, (struct pol_pos){ 1, 1 },
 				      "no rule uid or counter slot is free for the new rules: "
 				      "the rules in force and these hold all %u slots",
-				      TCS_RULE_SLOTS);
+				      TCS_STAT_SLOTS);
 		goto fail;
 	}
 

@@ -483,7 +483,7 @@ static int stats_zero(struct maps *m, const struct cmp_uid *u, const void *zero)
 	const __u32 *slot = &u->info.slot;
 	int i;
 
-	if (*slot < TCS_RULE_SLOTS_ARRAY)
+	if (*slot < TCS_STAT_SLOTS_ARRAY)
 		return bpf_map_update_elem(m->rule_stats, slot, zero, BPF_ANY) ? -errno : 0;
 	for (i = 0; i < 1000; i++) {
 		if (!bpf_map_update_elem(m->rule_spill, slot, zero, BPF_ANY))
@@ -615,7 +615,7 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 		if (rule_find(c, &old->uids[i]))
 			continue;
 		/* its slot is free for a new rule once zeroed; not zeroed, a new rule zeroes it */
-		if (old->uids[i].info.slot >= TCS_RULE_SLOTS_ARRAY)
+		if (old->uids[i].info.slot >= TCS_STAT_SLOTS_ARRAY)
 			bpf_map_delete_elem(m->rule_spill, &old->uids[i].info.slot);
 		else if (zero)
 			stats_zero(m, &old->uids[i], zero);

@@ -342,7 +342,7 @@ int state_rules(const struct state_fds *f, const struct census *keys, struct sta
 		if (bpf_map_lookup_elem(f->rule_info, &key, &r[nrules].info))
 			continue;
 		r[nrules].uid = key;
-		if (!bpf_map_lookup_elem(r[nrules].info.slot < TCS_RULE_SLOTS_ARRAY ? f->rule_stats
+		if (!bpf_map_lookup_elem(r[nrules].info.slot < TCS_STAT_SLOTS_ARRAY ? f->rule_stats
 										: f->rule_spill,
 					 &r[nrules].info.slot, per))
 			for (c = 0; c < ncpus; c++)

@@ -441,13 +441,13 @@ struct rst {
 	__u64 bpass, bdrop;		/* bytes */
 };
 
-/* A rule's counter slot, from its pinned description; TCS_RULE_SLOTS if it has none. */
+/* A rule's counter slot, from its pinned description; TCS_STAT_SLOTS if it has none. */
 static __u32 slot_of(__u32 uid)
 {
 	struct tcs_rule_info ri;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.tcs_rule_info), &uid, &ri))
-		return TCS_RULE_SLOTS;
+		return TCS_STAT_SLOTS;
 	return ri.slot;
 }
 
@@ -458,7 +458,7 @@ static struct rst rst_get(__u32 uid)
 	struct rst r = { 0 };
 	int i;
 
-	if (bpf_map_lookup_elem(slot < TCS_RULE_SLOTS_ARRAY ? E.rstats : E.rspill, &slot, v))
+	if (bpf_map_lookup_elem(slot < TCS_STAT_SLOTS_ARRAY ? E.rstats : E.rspill, &slot, v))
 		return r;
 	r.exists = 1;
 	for (i = 0; i < E.ncpus; i++) {
@@ -2548,7 +2548,7 @@ static int test_reload_keeps_state(void)
 	u2 = uid_of("lo/egress/r2/rule");
 	s1 = slot_of(uid);
 	s2 = slot_of(u2);
-	CHECK(s1 != s2 && s1 < TCS_RULE_SLOTS && s2 < TCS_RULE_SLOTS);
+	CHECK(s1 != s2 && s1 < TCS_STAT_SLOTS && s2 < TCS_STAT_SLOTS);
 	for (i = 0; i < 10; i++)
 		CHECK_INT(tx(E.eg, &f), PASS);
 	CHECK_INT(tx(E.eg, &f), DROP);
@@ -2654,12 +2654,12 @@ static int test_restart_keeps_counters(void)
 }
 
 /*
- * Past the first TCS_RULE_SLOTS_ARRAY slots a rule counts in tcs_rule_spill:
+ * Past the first TCS_STAT_SLOTS_ARRAY slots a rule counts in tcs_rule_spill:
  * the same counters, in a hash; a removed rule's entry goes.
  */
 static int test_rule_slots_spill(void)
 {
-	size_t cap = (TCS_RULE_SLOTS_ARRAY + 8) * (80 + sizeof(FAST)) + 256, n;
+	size_t cap = (TCS_STAT_SLOTS_ARRAY + 8) * (80 + sizeof(FAST)) + 256, n;
 	char *y = malloc(cap), ident[64];
 	struct fr first = { .dport = 10000 }, last = { .len = 600 };
 	__u32 u0, ul = TCS_UID_NONE;
@@ -2668,23 +2668,23 @@ static int test_rule_slots_spill(void)
 	if (!y)
 		return -1;
 	n = (size_t)snprintf(y, cap, "version: 1\ninterfaces:\n  - name: lo\n    egress:\n");
-	for (i = 0; i < TCS_RULE_SLOTS_ARRAY + 8; i++)
+	for (i = 0; i < TCS_STAT_SLOTS_ARRAY + 8; i++)
 		n += (size_t)snprintf(y + n, cap - n,
 				      "      - { name: r%d, match: { dport: %d }, " FAST
 				      ", per: rule }\n", i, 10000 + i);
 	SETUP(y);
 	free(y);
 	u0 = uid_of("lo/egress/r0/rule");
-	CHECK(slot_of(u0) < TCS_RULE_SLOTS_ARRAY);
+	CHECK(slot_of(u0) < TCS_STAT_SLOTS_ARRAY);
 	/* slots go by rule identity, not position: find a rule past the array */
-	for (i = 0; i < TCS_RULE_SLOTS_ARRAY + 8 && ul == TCS_UID_NONE; i++) {
+	for (i = 0; i < TCS_STAT_SLOTS_ARRAY + 8 && ul == TCS_UID_NONE; i++) {
 		snprintf(ident, sizeof(ident), "lo/egress/r%d/rule", i);
-		if (slot_of(uid_of(ident)) >= TCS_RULE_SLOTS_ARRAY) {
+		if (slot_of(uid_of(ident)) >= TCS_STAT_SLOTS_ARRAY) {
 			ul = uid_of(ident);
 			last.dport = (__u16)(10000 + i);
 		}
 	}
-	CHECK(ul != TCS_UID_NONE && slot_of(ul) < TCS_RULE_SLOTS);
+	CHECK(ul != TCS_UID_NONE && slot_of(ul) < TCS_STAT_SLOTS);
 	CHECK_INT(tx(E.eg, &first), PASS);
 	CHECK_INT(tx(E.eg, &last), PASS);
 	CHECK_INT(tx(E.eg, &last), PASS);

@@ -374,7 +374,7 @@ static __u32 slot_for(const struct compiled *c, __u32 uid)
 {
 	const struct cmp_uid *u = uid_entry(c, uid);
 
-	return u ? u->info.slot : TCS_RULE_SLOTS;
+	return u ? u->info.slot : TCS_STAT_SLOTS;
 }
 
 static __u32 uid_for(const struct compiled *c, const char *iface, int dir, const char *name,
@@ -1170,7 +1170,7 @@ static int check_uids_sane(const struct compiled *c)
 				T_FAILED("counter slot %u twice", c->uids[i].info.slot);
 			}
 		}
-		if (c->uids[i].info.slot >= TCS_RULE_SLOTS) {
+		if (c->uids[i].info.slot >= TCS_STAT_SLOTS) {
 			bad++;
 			T_FAILED("slot %u of %s", c->uids[i].info.slot, c->uids[i].ident);
 		}
@@ -1784,7 +1784,7 @@ static int test_bounds_fit_maps(void)
 		{ TCS_MAP_CLASS, CMP_MAX_CLASS },
 		{ TCS_MAP_RULESETS, CMP_MAX_RULESETS },
 		{ TCS_MAP_RULE_INFO, CMP_MAX_RULES },
-		{ TCS_MAP_RULE_SPILL, CMP_MAX_RULES }, /* slots: TCS_RULE_SLOTS */
+		{ TCS_MAP_RULE_SPILL, CMP_MAX_RULES }, /* slots: TCS_STAT_SLOTS */
 	};
 	const char *dir = getenv("B") ? getenv("B") : "build";
 	struct bpf_object *obj;
@@ -1808,7 +1808,7 @@ static int test_bounds_fit_maps(void)
 			T_FAILED("%s holds %u entries, less than twice the compile bound %" PRIu64,
 				 want[i].map, bpf_map__max_entries(m), want[i].bound);
 	}
-	CHECK(TCS_RULE_SLOTS >= 2 * CMP_MAX_RULES);
+	CHECK(TCS_STAT_SLOTS >= 2 * CMP_MAX_RULES);
 	bpf_object__close(obj);
 	return 0;
 }
