@@ -28,8 +28,29 @@
 		TCS_SHARED_PIN                             \
 	} name SEC(".maps")
 
-/* The interfaces and directions we are bound to, and how (TCS_IF_*). */
-TCS_SHARED_HASH(tcs_ifaces, 65536, struct tcs_iface_key, struct tcs_iface);
+/* The interfaces and directions we are bound to, and how (TCS_IF_*): see tcs_binding(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCS_SHARED_SIZE(TCS_IFACES_DIRECT * TCS_DIR_NR));
+	__type(key, __u32);
+	__type(value, struct tcs_iface);
+	TCS_SHARED_PIN
+} tcs_ifaces SEC(".maps");
+
+TCS_SHARED_HASH(tcs_ifaces_hi, 65536, struct tcs_iface_key, struct tcs_iface);
+
+/* The binding of (ifindex, dir), or NULL: an array slot for most, a hash for the rest. */
+static __always_inline struct tcs_iface *tcs_binding(__u32 ifindex, __u32 dir)
+{
+	struct tcs_iface_key k = { .ifindex = ifindex, .dir = dir };
+	__u32 i = ifindex << 1 | dir;
+	struct tcs_iface *b;
+
+	if (ifindex >= TCS_IFACES_DIRECT)
+		return bpf_map_lookup_elem(&tcs_ifaces_hi, &k);
+	b = bpf_map_lookup_elem(&tcs_ifaces, &i);
+	return b && b->ruleset ? b : NULL;
+}
 
 /*
  * Written by the daemon, read by tcshapectl; the classifier reads only a

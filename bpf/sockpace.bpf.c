@@ -279,7 +279,6 @@ static __always_inline __u64 target_rate(struct tcp_sock *tp, struct tcs_sock *s
 	const struct tcs_iface *bound = NULL;
 	const struct tcs_total_state *ts;
 	struct tcs_total_key tk;
-	struct tcs_iface_key ik;
 	struct tcs_sock_key k;
 	__u64 share, now = bpf_ktime_get_ns(), key_bps;
 	__u32 n;
@@ -287,9 +286,7 @@ static __always_inline __u64 target_rate(struct tcp_sock *tp, struct tcs_sock *s
 	if (!releasing && sock_key_of(tp, dir, &k)) {
 		note = bpf_map_lookup_elem(&tcs_socks, &k);
 		if (note) {
-			ik.ifindex = note->key.ifindex;
-			ik.dir = dir;
-			bound = bpf_map_lookup_elem(&tcs_ifaces, &ik);
+			bound = tcs_binding(note->key.ifindex, dir);
 			ri = bpf_map_lookup_elem(&tcs_rule_info, &note->key.uid);
 		}
 	}

@@ -32,7 +32,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  */
 const volatile bool flow_cache = true;
 
-/* tcs_ifaces, tcs_rule_info, tcs_totals, tcs_socks: shared with sockpace.bpf.c */
+/* tcs_ifaces(_hi), tcs_rule_info, tcs_totals, tcs_socks: shared with sockpace.bpf.c */
 #include "shared_maps.bpf.h"
 
 struct {
@@ -53,6 +53,14 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_class SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCS_GATES);
+	__type(key, __u32);
+	__type(value, struct tcs_gate);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_gates SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -104,14 +112,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_frags SEC(".maps");
 
+/* Per-rule counters by slot: the first slots in an array, the rest spill (tcshape_abi.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCS_STAT_SLOTS_ARRAY);
 	__type(key, __u32);
 	__type(value, struct tcs_rule_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_rule_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TCS_STAT_SLOTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct tcs_rule_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcs_rule_spill SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -182,6 +199,33 @@ static __always_inline int frag_learn(struct pkt *p)
 	p->dport = fp->dport;
 	p->flags = 0;
 	return 0;
+}
+
+static __always_inline bool bit_in(const __u64 *map, __u32 b)
+{
+	return map[(b / 64) & 3] & (1ULL << (b % 64));
+}
+
+/*
+ * No rule of the ruleset can match the packet: none of the values it has
+ * in the fields the ruleset's gate tests is one a rule lists (tcs_gate).
+ * An inlined array lookup and a few bit tests, before any hash lookup.
+ */
+static __always_inline bool gate_shut(const struct pkt *p, __u32 ruleset)
+{
+	__u32 slot = ruleset % TCS_GATES;
+	const struct tcs_gate *g = bpf_map_lookup_elem(&tcs_gates, &slot);
+	__u32 f;
+
+	if (!g || g->ruleset != ruleset || !g->fields)
+		return false;
+	f = g->fields;
+	return !((f & (1 << TCS_F_DPORT) &&
+		  bit_in(g->dport, bpf_ntohs(p->dport) >> TCS_GATE_PORT_SHIFT)) ||
+		 (f & (1 << TCS_F_SPORT) &&
+		  bit_in(g->sport, bpf_ntohs(p->sport) >> TCS_GATE_PORT_SHIFT)) ||
+		 (f & (1 << TCS_F_DSCP) && (g->dscp & (1ULL << (p->dscp & 63)))) ||
+		 (f & (1 << TCS_F_PROTO) && bit_in(g->proto, p->proto)));
 }
 
 static __always_inline __u32 class_of(__u32 table, __u8 field, __u8 family,
@@ -415,8 +459,15 @@ static __always_inline int mark_ce(struct __sk_buff *skb, const struct pkt *p)
 
 static __always_inline void count(const struct tcs_rule *r, int verdict, __u64 len)
 {
-	struct tcs_rule_stats *rs = bpf_map_lookup_elem(&tcs_rule_stats, &r->uid);
+	/*
+	 * The array answers NULL past its end. Two calls in a row, not a
+	 * choice of map: clang would merge those into one call through a map
+	 * pointer the verifier cannot inline.
+	 */
+	struct tcs_rule_stats *rs = bpf_map_lookup_elem(&tcs_rule_stats, &r->slot);
 
+	if (!rs)
+		rs = bpf_map_lookup_elem(&tcs_rule_spill, &r->slot);
 	if (rs) {
 		rs->packets[verdict] += 1;
 		rs->bytes[verdict] += len;
@@ -556,7 +607,7 @@ static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p
 
 		if (dep > now) {
 			verdict = TCS_V_PACED;
-			if ((rule->flags & TCS_RF_ECN) && dep - now > rule->ecn_ns &&
+			if ((rule->flags & TCS_RF_ECN) && dep - now > (__u64)rule->ecn_us * 1000 &&
 			    !mark_ce(skb, p))
 				verdict = TCS_V_MARK;
 			/* fq sends it then; a later time the sender chose stands */
@@ -586,7 +637,6 @@ static __always_inline bool charged_here(struct __sk_buff *skb, __u32 tag)
 
 static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
-	struct tcs_iface_key ik = { .ifindex = skb->ifindex, .dir = dir };
 	struct tcs_flow_key fk;
 	const struct tcs_rule *rule;
 	struct tcs_iface *iface;
@@ -595,7 +645,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	struct pkt p = {};
 	int ret, orphan;
 
-	iface = bpf_map_lookup_elem(&tcs_ifaces, &ik);
+	iface = tcs_binding(skb->ifindex, dir);
 	if (!iface || charged_here(skb, skb->ifindex << 1 | dir))
 		return TC_ACT_UNSPEC;
 
@@ -613,6 +663,11 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	orphan = frag_learn(&p) < 0;
 	if (orphan && orphan_lacks(&p, iface->ruleset))
 		goto drop_orphan;
+	/* its socket's note, if any, is left: it names another ruleset (sockpace.bpf.c) */
+	if (gate_shut(&p, iface->ruleset)) {
+		stat_inc(TCS_STAT_UNMATCHED);
+		return TC_ACT_UNSPEC;
+	}
 
 	flow_key_of(&p, iface->ruleset, &fk);
 	/* an orphan's ports 0 are not its flow's: it neither reads nor fills the cache */

@@ -10,14 +10,17 @@
 
 /* Map names: pinned by these names under the pin dir (15 chars at most). */
 #define TCS_MAP_IFACES		"tcs_ifaces"
+#define TCS_MAP_IFACES_HI	"tcs_ifaces_hi"
 #define TCS_MAP_RULESETS	"tcs_rulesets"
 #define TCS_MAP_CLASS		"tcs_class"
 #define TCS_MAP_MATCH		"tcs_match"
 #define TCS_MAP_RULES		"tcs_rules"
+#define TCS_MAP_GATES		"tcs_gates"
 #define TCS_MAP_FLOWS		"tcs_flows"
 #define TCS_MAP_KEYS		"tcs_keys"
 #define TCS_MAP_FRAGS		"tcs_frags"
 #define TCS_MAP_RULE_STATS	"tcs_rule_stats"
+#define TCS_MAP_RULE_SPILL	"tcs_rule_spill"
 #define TCS_MAP_STATS		"tcs_stats"
 #define TCS_MAP_META		"tcs_meta"
 #define TCS_MAP_RULE_INFO	"tcs_rule_info"
@@ -60,14 +63,14 @@
 #define TCS_ACT_DROP	0	/* police: over the limit is dropped */
 #define TCS_ACT_PACE	1	/* shape: stamp a departure time for fq (egress) */
 
-#define TCS_RF_ECN	1	/* pace: CE-mark ECN-capable packets past ecn_ns */
+#define TCS_RF_ECN	1	/* pace: CE-mark ECN-capable packets past ecn_us */
 #define TCS_RF_TOTAL	2	/* the rule has a total (tcs_totals) */
 
 /* Per-rule verdict counters. */
 #define TCS_V_PASS	0	/* sent now */
 #define TCS_V_DROP	1
 #define TCS_V_PACED	2	/* sent, with a departure time in the future */
-#define TCS_V_MARK	3	/* sent, paced past ecn_ns and CE-marked */
+#define TCS_V_MARK	3	/* sent, paced past ecn_us and CE-marked */
 #define TCS_V_NR	4
 
 /* Global counters, tcs_stats index. */
@@ -96,7 +99,15 @@
 #define TCS_UID_NONE	0xffffffffu	/* cached "no rule matched" */
 #define TCS_IDX_NONE	0xffffffffu
 
-/* tcs_ifaces: which published ruleset an (interface, direction) uses. */
+/*
+ * Which published ruleset an (interface, direction) uses. An ifindex below
+ * TCS_IFACES_DIRECT is found in tcs_ifaces, an array indexed by ifindex << 1
+ * | dir (ruleset 0: not bound; ruleset ids start at 1), whose lookup the
+ * verifier inlines; a larger one (container hosts number veths upward
+ * without end) in tcs_ifaces_hi, a hash by tcs_iface_key. Either way one
+ * binding is one map entry.
+ */
+#define TCS_IFACES_DIRECT	4096
 struct tcs_iface_key {
 	__u32 ifindex;
 	__u32 dir;
@@ -164,6 +175,30 @@ struct tcs_class_key {
 };
 
 /*
+ * tcs_gates[ruleset % TCS_GATES]: what a ruleset's rules can match at all,
+ * tested right after parsing, so a packet no rule can match leaves before
+ * the flow cache. Each rule constrains at least one of the gate's fields
+ * (dport, else sport, else dscp, else proto: the first its shape has); for
+ * each of them the gate holds every value any rule lists for it (ports by
+ * TCS_GATE_PORT_SHIFT buckets). A packet whose value of every such field is
+ * outside them matches no rule. Coarse only towards letting a packet on:
+ * ruleset not the slot's (another ruleset holds it), or fields 0 (a rule
+ * constrains none of the four: src or dst only, or nothing), means no gate.
+ * The daemon writes a slot only when no ruleset that may be in use holds
+ * it (daemon/gate.c).
+ */
+#define TCS_GATES		128
+#define TCS_GATE_PORT_SHIFT	8	/* 256 buckets of 256 ports */
+struct tcs_gate {
+	__u32 ruleset;
+	__u32 fields;		/* 1 << TCS_F_* of the fields tested */
+	__u64 proto[4];		/* bit per protocol number */
+	__u64 dscp;		/* bit per DSCP */
+	__u64 sport[4];		/* bit per port >> TCS_GATE_PORT_SHIFT */
+	__u64 dport[4];
+};
+
+/*
  * tcs_match: (match table, shape, class per field; 0 for unconstrained) ->
  * the rule's index in its ruleset (__u32). The match table is the id of the
  * ruleset that first published it; rulesets whose matching is the same (a
@@ -196,7 +231,8 @@ struct tcs_rule {
 	__u8 flags;		/* TCS_RF_* */
 	__u64 burst_ns;		/* bucket depth, as time at the rate */
 	__u64 max_delay_ns;	/* pace: a later departure is dropped */
-	__u64 ecn_ns;		/* pace + TCS_RF_ECN: a later departure is CE-marked */
+	__u32 ecn_us;		/* pace + TCS_RF_ECN: a later departure is CE-marked (rounded up) */
+	__u32 slot;		/* its counters: see TCS_STAT_SLOTS */
 };
 
 /*
@@ -329,6 +365,8 @@ struct tcs_rule_info {
 	__u8 total_shift;	/* the total as the classifier charges it */
 	__u8 pad2;
 	__u32 total_mult;
+	__u32 slot;		/* its counters (tcs_rule.slot) */
+	__u32 pad3;
 	__u8 iface[TCS_NAME_MAX];	/* interface entry: name or glob */
 	__u8 name[TCS_NAME_MAX];
 };
@@ -443,7 +481,18 @@ struct tcs_sock {
 	__u32 pad2;
 };
 
-/* tcs_rule_stats: per-CPU, by rule uid. */
+/*
+ * Per-rule counters, per-CPU, by rule slot. A rule keeps its slot as it
+ * keeps its uid, across reloads and restarts (tcs_rule_info.slot); a slot
+ * is reused only after its rule is gone and its counters are zeroed, and
+ * the lowest free slot is taken. Slots below TCS_STAT_SLOTS_ARRAY are
+ * tcs_rule_stats, a per-CPU array (the verifier inlines its lookup; it is
+ * preallocated, per CPU, so it is small); the others, which only policies
+ * of more than about 500 rules reach, tcs_rule_spill, a per-CPU hash.
+ * Rules in force and those a reload adds (CMP_MAX_RULES each) fit at once.
+ */
+#define TCS_STAT_SLOTS		65536
+#define TCS_STAT_SLOTS_ARRAY	1024
 struct tcs_rule_stats {
 	__u64 packets[TCS_V_NR];
 	__u64 bytes[TCS_V_NR];
@@ -454,6 +503,7 @@ _Static_assert(sizeof(struct tcs_iface) == 8, "abi");
 _Static_assert(sizeof(struct tcs_ruleset) == 24 + 8 * TCS_MAX_SHAPES, "abi");
 _Static_assert(sizeof(struct tcs_class_key) == 28, "abi");
 _Static_assert(sizeof(struct tcs_match_key) == 32, "abi");
+_Static_assert(sizeof(struct tcs_gate) == 112, "abi");
 _Static_assert(sizeof(struct tcs_rule) == 40, "abi");
 _Static_assert(sizeof(struct tcs_flow_key) == 44, "abi");
 _Static_assert(sizeof(struct tcs_key) == 48, "abi");
@@ -464,7 +514,7 @@ _Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_frag_ports) == 8, "abi");
 _Static_assert(sizeof(struct tcs_rule_stats) == 64, "abi");
 _Static_assert(sizeof(struct tcs_meta) == 32, "abi");
-_Static_assert(sizeof(struct tcs_rule_info) == 168, "abi");
+_Static_assert(sizeof(struct tcs_rule_info) == 176, "abi");
 _Static_assert(sizeof(struct tcs_daemon) == 1368, "abi");
 _Static_assert(sizeof(struct tcs_sock_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_sock_note) == 56, "abi");

@@ -537,14 +537,24 @@ static int uid_cmp(const void *a, const void *b)
 }
 
 /*
- * Rules that existed before keep their uid; new rules get fresh ones, never
- * reused, so no rule inherits a removed rule's limiter state or counters.
+ * Rules that existed before keep their uid and counter slot; new rules get
+ * fresh uids, never reused, so no rule inherits a removed rule's limiter
+ * state, and the lowest slots no rule of prev holds: a removed rule's slot
+ * is free once prev is no longer in force (maps.c zeroes it then).
  */
 static int assign_uids(struct compiled *c, const struct compiled *prev)
 {
+	unsigned char *held = calloc(TCS_STAT_SLOTS / 8, 1);
+	__u32 slot = 0;
 	size_t i;
+	int err = 0;
 
+	if (!held)
+		return -ENOMEM;
 	c->next_uid = prev ? prev->next_uid : 0;
+	for (i = 0; prev && i < prev->n_uids; i++)
+		if (prev->uids[i].info.slot < TCS_STAT_SLOTS)
+			held[prev->uids[i].info.slot / 8] |= 1 << (prev->uids[i].info.slot % 8);
 	for (i = 0; i < c->n_uids; i++) {
 		/* bsearch() of an empty array that may be NULL is undefined */
 		const struct cmp_uid *old = prev && prev->n_uids
@@ -553,23 +563,29 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 						    : NULL;
 
 		c->uids[i].uid = old ? old->uid : TCS_UID_NONE;
+		c->uids[i].info.slot = old ? old->info.slot : TCS_STAT_SLOTS;
 	}
 	for (i = 0; i < c->n_uids; i++) {
 		if (c->uids[i].uid != TCS_UID_NONE)
 			continue;
-		if (c->next_uid == TCS_UID_NONE)
-			return -ENOSPC;
+		while (slot < TCS_STAT_SLOTS && held[slot / 8] & (1 << (slot % 8)))
+			slot++;
+		if (c->next_uid == TCS_UID_NONE || slot == TCS_STAT_SLOTS) {
+			err = -ENOSPC;
+			break;
+		}
 		c->uids[i].uid = c->next_uid++;
+		c->uids[i].info.slot = slot++;
 	}
-	return 0;
+	free(held);
+	return err;
 }
 
-static __u32 uid_of(const struct compiled *c, const char *ident)
+static const struct cmp_uid *uid_of(const struct compiled *c, const char *ident)
 {
 	struct cmp_uid probe = { .ident = (char *)ident };
-	const struct cmp_uid *u = bsearch(&probe, c->uids, c->n_uids, sizeof(*u), uid_cmp);
 
-	return u ? u->uid : TCS_UID_NONE;
+	return bsearch(&probe, c->uids, c->n_uids, sizeof(probe), uid_cmp);
 }
 
 /* ---- one ruleset --------------------------------------------------------------------- */
@@ -628,13 +644,16 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 		__u32 mask = rule_mask(r), si;
 		struct tcs_rule tr = { .idx = (__u16)i };	/* i < CMP_MAX_RULES */
 		char *ident = rule_ident(pi, dir, r);
+		const struct cmp_uid *u;
 
 		if (!ident) {
 			err = -ENOMEM;
 			goto out;
 		}
-		tr.uid = uid_of(c, ident);
+		u = uid_of(c, ident);
 		free(ident);
+		tr.uid = u ? u->uid : TCS_UID_NONE;
+		tr.slot = u ? u->info.slot : 0;
 		compile_ratecfg(r->rate_bps, &tr.mult, &tr.shift);
 		tr.burst_ns = compile_bytes_ns(r->burst_bytes, tr.mult, tr.shift);
 		tr.flags = r->total_bps ? TCS_RF_TOTAL : 0;
@@ -647,7 +666,7 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 		if (policy_rule_action(e->p, r, e->host) == POL_ACT_PACE) {
 			tr.action = TCS_ACT_PACE;
 			tr.max_delay_ns = r->max_delay_ns;
-			tr.ecn_ns = r->ecn_ns;
+			tr.ecn_us = (__u32)((r->ecn_ns + 999) / 1000); /* < max_delay: 32 bits of us */
 			tr.flags |= r->ecn ? TCS_RF_ECN : 0;
 		} else {
 			tr.action = TCS_ACT_DROP;
@@ -748,8 +767,14 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 				c->n_uids = u;
 			}
 	qsort(c->uids, c->n_uids, sizeof(*c->uids), uid_cmp);
-	if ((err = assign_uids(c, prev)))
+	if ((err = assign_uids(c, prev))) {
+		if (err == -ENOSPC)
+			policy_report(err_fn, ctx, p->path, (struct pol_pos){ 1, 1 },
+				      "no rule uid or counter slot is free for the new rules: "
+				      "the rules in force and these hold all %u slots",
+				      TCS_STAT_SLOTS);
 		goto fail;
+	}
 
 	for (i = 0; i < p->n_ifaces; i++)
 		for (dir = 0; dir < TCS_DIR_NR; dir++) {

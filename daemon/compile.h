@@ -23,7 +23,7 @@
  */
 #define CMP_MAX_MATCH		(1u << 19)	/* tcs_match entries */
 #define CMP_MAX_CLASS		(1u << 21)	/* tcs_class entries; a quarter: compile time */
-#define CMP_MAX_RULES		32768u		/* tcs_rule_info, tcs_rule_stats */
+#define CMP_MAX_RULES		32768u		/* tcs_rule_info, tcs_rule_spill (TCS_STAT_SLOTS) */
 #define CMP_MAX_RULESETS	8192u		/* tcs_rulesets */
 /* ... and combinations listed on the way (repeats too): compile time stays bounded */
 #define CMP_MAX_WORK	(8u * CMP_MAX_MATCH)

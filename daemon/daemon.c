@@ -454,9 +454,11 @@ static struct state_fds state_fds_of(const struct daemon *d)
 {
 	return (struct state_fds){
 		.ifaces = bpf_map__fd(d->skel->maps.tcs_ifaces),
+		.ifaces_hi = bpf_map__fd(d->skel->maps.tcs_ifaces_hi),
 		.keys = bpf_map__fd(d->skel->maps.tcs_keys),
 		.rule_info = bpf_map__fd(d->skel->maps.tcs_rule_info),
 		.rule_stats = bpf_map__fd(d->skel->maps.tcs_rule_stats),
+		.rule_spill = bpf_map__fd(d->skel->maps.tcs_rule_spill),
 		.stats = bpf_map__fd(d->skel->maps.tcs_stats),
 		.meta = bpf_map__fd(d->skel->maps.tcs_meta),
 		.daemon = bpf_map__fd(d->skel->maps.tcs_daemon),

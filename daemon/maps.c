@@ -16,6 +16,7 @@
 
 #include "tcshape.skel.h"
 #include "fault.h"
+#include "gate.h"
 #include "log.h"
 #include "maps.h"
 #include "state.h"
@@ -37,7 +38,8 @@ struct region {
 _Static_assert(CMP_MAX_RULES <= TCS_RULE_SLOTS / 2, "tcs_rules: a policy's rules in one half");
 
 struct maps {
-	int ifaces, rulesets, class, match, rules, rule_stats, meta, rule_info, keys, totals;
+	int ifaces, ifaces_hi, rulesets, gates, class, match, rules, rule_stats, rule_spill, meta,
+	    rule_info, keys, totals;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
@@ -154,7 +156,7 @@ static void ids_recover(struct maps *m)
 			 TCS_MAP_META, m->next_id, after - 1, after);
 		m->next_id = after;
 	}
-	a = id_after(m->rule_stats, sizeof(__u32), 0);
+	a = id_after(m->rule_info, sizeof(__u32), 0);
 	if (a > m->cur->next_uid) {
 		log_warn("%s said next rule uid %u, but the maps hold rule %u: continuing from %u",
 			 TCS_MAP_META, m->cur->next_uid, a - 1, a);
@@ -200,12 +202,15 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	if (!m)
 		return -ENOMEM;
 	m->ifaces = bpf_map__fd(skel->maps.tcs_ifaces);
+	m->ifaces_hi = bpf_map__fd(skel->maps.tcs_ifaces_hi);
 	m->rulesets = bpf_map__fd(skel->maps.tcs_rulesets);
+	m->gates = bpf_map__fd(skel->maps.tcs_gates);
 	m->class = bpf_map__fd(skel->maps.tcs_class);
 	m->match = bpf_map__fd(skel->maps.tcs_match);
 	m->rules = bpf_map__fd(skel->maps.tcs_rules);
 	m->half_slots = bpf_map__max_entries(skel->maps.tcs_rules) / 2;
 	m->rule_stats = bpf_map__fd(skel->maps.tcs_rule_stats);
+	m->rule_spill = bpf_map__fd(skel->maps.tcs_rule_spill);
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
 	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
 	m->keys = bpf_map__fd(skel->maps.tcs_keys);
@@ -470,6 +475,24 @@ static bool table_in(const struct placed *pl, size_t n, size_t off, uint32_t id)
 }
 
 /*
+ * The ruleset's gate, in its slot unless a ruleset that may be in use holds
+ * that: one whose header is still there (headers go only once no packet
+ * can be reading their ruleset). Without it the ruleset just has no gate.
+ */
+static void gate_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t id)
+{
+	__u32 slot = id % TCS_GATES;
+	struct tcs_ruleset hdr;
+	struct tcs_gate g;
+
+	if (!bpf_map_lookup_elem(m->gates, &slot, &g) && g.ruleset && g.ruleset != id &&
+	    !bpf_map_lookup_elem(m->rulesets, &g.ruleset, &hdr))
+		return;
+	gate_of(rs, id, &g);	/* out of memory: no gate, which is only slower */
+	bpf_map_update_elem(m->gates, &slot, &g, BPF_ANY);
+}
+
+/*
  * Delete the class and match tables ruleset rs at p uses (they hold its
  * entries) unless a ruleset of a[0..na) or b[0..nb) uses them: those in
  * force, and those before it that deleted them already.
@@ -517,9 +540,9 @@ static int region_write(struct maps *m, const struct cmp_ruleset *rs, uint32_t b
 
 /*
  * Write a ruleset under a new id: the class and match tables it owns (those
- * named by its id; others are in force already), its rule bodies, and its
- * header last, when it is complete. On failure it deletes what it wrote,
- * and only that.
+ * named by its id; others are in force already), its rule bodies, its gate,
+ * and its header last, when it is complete. On failure it deletes what it
+ * wrote, and only that (a gate no header names is only unused).
  */
 static int rs_write(struct maps *m, const struct cmp_ruleset *rs, const struct placed *p)
 {
@@ -537,6 +560,8 @@ static int rs_write(struct maps *m, const struct cmp_ruleset *rs, const struct p
 	hdr.class_table = p->class_table;
 	hdr.match_table = p->match_table;
 	hdr.rule_base = p->base;
+	if (!err)
+		gate_write(m, rs, p->id);
 	if (!err && !bpf_map_update_elem(m->rulesets, &p->id, &hdr, BPF_NOEXIST))
 		return 0;
 	if (!err)
@@ -602,23 +627,27 @@ static const struct cmp_uid *rule_find(const struct compiled *c, const struct cm
 }
 
 /*
- * A per-CPU entry of a map that is not preallocated comes from the kernel's
- * per-CPU allocator, whose free pages are refilled in the background: a
- * policy of thousands of new rules can find it empty for a moment (ENOMEM)
- * and succeed a millisecond later. Wait for it, up to a second.
+ * Zero a rule's counters (zero: one tcs_rule_stats per CPU). A slot past
+ * the array is a per-CPU hash entry, from the kernel's per-CPU allocator,
+ * whose free pages are refilled in the background: a policy of thousands
+ * of new rules can find it empty for a moment (ENOMEM) and succeed a
+ * millisecond later. Wait for it, up to a second.
  */
-static int stats_create(int fd, const __u32 *uid, const void *zero)
+static int stats_zero(struct maps *m, const struct cmp_uid *u, const void *zero)
 {
+	const __u32 *slot = &u->info.slot;
 	int i;
 
+	if (*slot < TCS_STAT_SLOTS_ARRAY)
+		return bpf_map_update_elem(m->rule_stats, slot, zero, BPF_ANY) ? -errno : 0;
 	for (i = 0; i < 1000; i++) {
-		if (!bpf_map_update_elem(fd, uid, zero, BPF_NOEXIST))
+		if (!bpf_map_update_elem(m->rule_spill, slot, zero, BPF_ANY))
 			return 0;
 		if (errno != ENOMEM)
-			return -1;
+			break;
 		usleep(1000);
 	}
-	return -1;
+	return -errno;
 }
 
 /*
@@ -626,30 +655,29 @@ static int stats_create(int fd, const __u32 *uid, const void *zero)
  * rule's description is written for tcshapectl and later restarts. prev is
  * what this instance published last (NULL: nothing yet): a rule it holds
  * with the same uid has its counters, and its description if unchanged, so
- * a reload that changes one rule of 10,000 writes one.
+ * a reload that changes one rule of 10,000 writes one. Without prev, a rule
+ * whose description is pinned already is one an earlier instance counted.
  */
 static int rules_publish(struct maps *m, const struct compiled *c, const struct compiled *prev)
 {
 	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
+	struct tcs_rule_info ri;
 	size_t i;
 	int err = 0;
 
 	if (!zero)
 		return -ENOMEM;
-	for (i = 0; i < c->n_uids; i++) {
+	for (i = 0; i < c->n_uids && !err; i++) {
 		const struct cmp_uid *u = &c->uids[i], *o = prev ? rule_find(prev, u) : NULL;
 
 		if (o && o->uid == u->uid) {
 			if (!memcmp(&o->info, &u->info, sizeof(u->info)))
 				continue;
-		} else if (stats_create(m->rule_stats, &u->uid, zero) && errno != EEXIST) {
-			err = -errno;
-			break;
+		} else if (bpf_map_lookup_elem(m->rule_info, &u->uid, &ri)) {
+			err = stats_zero(m, u, zero);
 		}
-		if (bpf_map_update_elem(m->rule_info, &u->uid, &u->info, BPF_ANY)) {
+		if (!err && bpf_map_update_elem(m->rule_info, &u->uid, &u->info, BPF_ANY))
 			err = -errno;
-			break;
-		}
 	}
 	free(zero);
 	return err;
@@ -735,12 +763,17 @@ static void totals_purge(struct maps *m, const __u32 *uids, size_t n)
 static void rules_forget(struct maps *m, const struct compiled *old, const struct compiled *c)
 {
 	__u32 *gone = calloc(old->n_uids + 1, sizeof(*gone));
+	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
 	size_t i, n = 0;
 
 	for (i = 0; i < old->n_uids; i++) {
 		if (rule_find(c, &old->uids[i]))
 			continue;
-		bpf_map_delete_elem(m->rule_stats, &old->uids[i].uid);
+		/* its slot is free for a new rule once zeroed; not zeroed, a new rule zeroes it */
+		if (old->uids[i].info.slot >= TCS_STAT_SLOTS_ARRAY)
+			bpf_map_delete_elem(m->rule_spill, &old->uids[i].info.slot);
+		else if (zero)
+			stats_zero(m, &old->uids[i], zero);
 		bpf_map_delete_elem(m->rule_info, &old->uids[i].uid);
 		if (gone)
 			gone[n++] = old->uids[i].uid;
@@ -750,6 +783,7 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 		totals_purge(m, gone, n);
 	}
 	free(gone);
+	free(zero);
 }
 
 /*
@@ -789,13 +823,35 @@ static void sweep_map(int fd, size_t key_size, size_t id_off, const struct place
 static const struct binding *bind_find(const struct binding *b, size_t n, uint32_t ifindex,
 				       int dir);
 
+/* Bind (ifindex, dir) to v, one map write; v NULL unbinds. See TCS_IFACES_DIRECT. */
+static int bind_write(struct maps *m, uint32_t ifindex, int dir, const struct tcs_iface *v)
+{
+	struct tcs_iface_key k = { .ifindex = ifindex, .dir = (__u32)dir };
+	struct tcs_iface none = { 0 };
+	__u32 i = ifindex << 1 | (__u32)dir;
+
+	if (ifindex < TCS_IFACES_DIRECT)
+		return bpf_map_update_elem(m->ifaces, &i, v ? v : &none, BPF_ANY) ? -errno : 0;
+	if (v)
+		return bpf_map_update_elem(m->ifaces_hi, &k, v, BPF_ANY) ? -errno : 0;
+	return bpf_map_delete_elem(m->ifaces_hi, &k) && errno != ENOENT ? -errno : 0;
+}
+
 static void sweep_bindings(struct maps *m)
 {
 	struct tcs_iface_key k, prev, *stale = NULL, *ns;
+	struct tcs_iface v;
 	size_t n = 0, i;
 	int first = 1;
 
-	while (!bpf_map_get_next_key(m->ifaces, first ? NULL : &prev, &k)) {
+	for (i = 0; i < TCS_IFACES_DIRECT * TCS_DIR_NR; i++) {
+		__u32 idx = (__u32)i;
+
+		if (!bpf_map_lookup_elem(m->ifaces, &idx, &v) && v.ruleset &&
+		    !bind_find(m->bind, m->n_bind, idx >> 1, (int)(idx & 1)))
+			bind_write(m, idx >> 1, (int)(idx & 1), NULL);
+	}
+	while (!bpf_map_get_next_key(m->ifaces_hi, first ? NULL : &prev, &k)) {
 		first = 0;
 		prev = k;
 		if (bind_find(m->bind, m->n_bind, k.ifindex, (int)k.dir))
@@ -807,7 +863,7 @@ static void sweep_bindings(struct maps *m)
 		stale[n++] = k;
 	}
 	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(m->ifaces, &stale[i]);
+		bpf_map_delete_elem(m->ifaces_hi, &stale[i]);
 	free(stale);
 }
 
@@ -1015,23 +1071,18 @@ int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, si
 
 	/* 2. flip: each binding switches with one map write */
 	for (i = 0; i < nb; i++) {
-		struct tcs_iface_key k = { .ifindex = b[i].ifindex, .dir = (__u32)b[i].dir };
 		struct tcs_iface v = { .ruleset = pl[b[i].rs].id, .flags = b[i].if_flags };
 
-		if (bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY)) {
-			err = -errno;
+		err = bind_write(m, b[i].ifindex, b[i].dir, &v);
+		if (err) {
 			log_err("bind ifindex %u %s: %s", b[i].ifindex,
 				b[i].dir ? "egress" : "ingress", strerror(-err));
 			goto unflip;
 		}
 	}
-	for (i = 0; i < m->n_bind; i++) {
-		struct tcs_iface_key k = { .ifindex = m->bind[i].ifindex,
-					   .dir = (__u32)m->bind[i].dir };
-
+	for (i = 0; i < m->n_bind; i++)
 		if (!bind_find(b, nb, m->bind[i].ifindex, m->bind[i].dir))
-			bpf_map_delete_elem(m->ifaces, &k);
-	}
+			bind_write(m, m->bind[i].ifindex, m->bind[i].dir, NULL);
 
 	if (c != m->cur)
 		fault_point("flipped");
@@ -1058,17 +1109,11 @@ int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, si
 unflip:
 	/* put back the bindings in force */
 	for (i = 0; i < nb; i++) {
-		struct tcs_iface_key k = { .ifindex = b[i].ifindex, .dir = (__u32)b[i].dir };
 		const struct binding *old = bind_find(m->bind, m->n_bind, b[i].ifindex, b[i].dir);
+		struct tcs_iface v = { .ruleset = old ? m->cur_pl[old->rs].id : 0,
+				       .flags = old ? old->if_flags : 0 };
 
-		if (old) {
-			struct tcs_iface v = { .ruleset = m->cur_pl[old->rs].id,
-					       .flags = old->if_flags };
-
-			bpf_map_update_elem(m->ifaces, &k, &v, BPF_ANY);
-		} else {
-			bpf_map_delete_elem(m->ifaces, &k);
-		}
+		bind_write(m, b[i].ifindex, b[i].dir, old ? &v : NULL);
 	}
 	maps_sync(m);
 undo:

@@ -58,6 +58,9 @@ static int load(struct tcshape_bpf *tc, const char *pin_dir, __u32 keys, struct 
 	if (!err)
 		err = bpf_map__reuse_fd(skel->maps.tcs_ifaces, bpf_map__fd(tc->maps.tcs_ifaces));
 	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.tcs_ifaces_hi,
+					bpf_map__fd(tc->maps.tcs_ifaces_hi));
+	if (!err)
 		err = bpf_map__reuse_fd(skel->maps.tcs_rule_info, bpf_map__fd(tc->maps.tcs_rule_info));
 	if (!err)
 		err = bpf_map__reuse_fd(skel->maps.tcs_totals, bpf_map__fd(tc->maps.tcs_totals));

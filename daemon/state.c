@@ -52,9 +52,11 @@ int state_open_pins(const char *dir, struct state_fds *f)
 		size_t off;
 	} maps[] = {
 		{ TCS_MAP_IFACES, offsetof(struct state_fds, ifaces) },
+		{ TCS_MAP_IFACES_HI, offsetof(struct state_fds, ifaces_hi) },
 		{ TCS_MAP_KEYS, offsetof(struct state_fds, keys) },
 		{ TCS_MAP_RULE_INFO, offsetof(struct state_fds, rule_info) },
 		{ TCS_MAP_RULE_STATS, offsetof(struct state_fds, rule_stats) },
+		{ TCS_MAP_RULE_SPILL, offsetof(struct state_fds, rule_spill) },
 		{ TCS_MAP_STATS, offsetof(struct state_fds, stats) },
 		{ TCS_MAP_META, offsetof(struct state_fds, meta) },
 		{ TCS_MAP_DAEMON, offsetof(struct state_fds, daemon) },
@@ -340,7 +342,9 @@ int state_rules(const struct state_fds *f, const struct census *keys, struct sta
 		if (bpf_map_lookup_elem(f->rule_info, &key, &r[nrules].info))
 			continue;
 		r[nrules].uid = key;
-		if (!bpf_map_lookup_elem(f->rule_stats, &key, per))
+		if (!bpf_map_lookup_elem(r[nrules].info.slot < TCS_STAT_SLOTS_ARRAY ? f->rule_stats
+										: f->rule_spill,
+					 &r[nrules].info.slot, per))
 			for (c = 0; c < ncpus; c++)
 				for (v = 0; v < TCS_V_NR; v++) {
 					r[nrules].packets[v] += per[c].packets[v];
@@ -417,22 +421,36 @@ int state_daemon(const struct state_fds *f, struct tcs_daemon *d)
 	return 0;
 }
 
+static int binding_add(struct tcs_iface_key **b, size_t *n, __u32 ifindex, __u32 dir)
+{
+	struct tcs_iface_key *nb = realloc(*b, (*n + 1) * sizeof(**b));
+
+	if (!nb)
+		return -ENOMEM;
+	*b = nb;
+	nb[(*n)++] = (struct tcs_iface_key){ .ifindex = ifindex, .dir = dir };
+	return 0;
+}
+
 int state_bindings(const struct state_fds *f, struct tcs_iface_key **out, size_t *n)
 {
-	struct tcs_iface_key key, prev, *b = NULL, *nb;
+	struct tcs_iface_key key, prev, *b = NULL;
+	struct tcs_iface v;
 	size_t cnt = 0;
-	int first = 1;
+	int first = 1, err = 0;
+	__u32 i;
 
-	while (!bpf_map_get_next_key(f->ifaces, first ? NULL : &prev, &key)) {
+	for (i = 0; i < TCS_IFACES_DIRECT * TCS_DIR_NR && !err; i++)
+		if (!bpf_map_lookup_elem(f->ifaces, &i, &v) && v.ruleset)
+			err = binding_add(&b, &cnt, i >> 1, i & 1);
+	while (!err && !bpf_map_get_next_key(f->ifaces_hi, first ? NULL : &prev, &key)) {
 		first = 0;
 		prev = key;
-		nb = realloc(b, (cnt + 1) * sizeof(*b));
-		if (!nb) {
-			free(b);
-			return -ENOMEM;
-		}
-		b = nb;
-		b[cnt++] = key;
+		err = binding_add(&b, &cnt, key.ifindex, key.dir);
+	}
+	if (err) {
+		free(b);
+		return err;
 	}
 	*out = b;
 	*n = cnt;

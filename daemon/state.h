@@ -14,7 +14,7 @@
 
 /* dir: the pin dir, to ask its lock whether a daemon runs there; -1 in the daemon itself */
 struct state_fds {
-	int ifaces, keys, rule_info, rule_stats, stats, meta, daemon, dir;
+	int ifaces, ifaces_hi, keys, rule_info, rule_stats, rule_spill, stats, meta, daemon, dir;
 	int tcp_stats;		/* -1: socket pacing never ran here */
 	int totals;		/* -1: pinned by a tcshaped without totals */
 };

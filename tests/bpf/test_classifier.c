@@ -41,6 +41,9 @@
 #define RULE_SLOTS	64		/* tcs_rules: halves of 32 rule bodies */
 #define VETH		"tcsc0"
 #define VETH_PEER	"tcsc1"
+#define VETH_BIG	"tcsc2"		/* ifindex BIG_IDX: past TCS_IFACES_DIRECT */
+#define VETH_BIG_PEER	"tcsc3"
+#define BIG_IDX		70000
 
 #define PASS		TC_ACT_UNSPEC	/* handed on */
 #define DROP		TC_ACT_SHOT
@@ -48,6 +51,7 @@
 static char skip_why[256];
 static int load_err;
 static uint32_t veth_idx;	/* a second device in our netns, 0 if none */
+static uint32_t big_idx;	/* one with ifindex BIG_IDX, 0 if none */
 
 /* ---- frames --------------------------------------------------------------------- */
 
@@ -221,7 +225,7 @@ static struct {
 	struct tcshape_bpf *skel;
 	struct maps *m;
 	int eg, in;
-	int keys, flows, frags, rstats, stats, ifaces, totals;
+	int keys, flows, frags, rstats, rspill, stats, ifaces, totals;
 	int ncpus;
 } E;
 
@@ -262,6 +266,7 @@ static int env_load(void)
 	E.flows = bpf_map__fd(E.skel->maps.tcs_flows);
 	E.frags = bpf_map__fd(E.skel->maps.tcs_frags);
 	E.rstats = bpf_map__fd(E.skel->maps.tcs_rule_stats);
+	E.rspill = bpf_map__fd(E.skel->maps.tcs_rule_spill);
 	E.stats = bpf_map__fd(E.skel->maps.tcs_stats);
 	E.ifaces = bpf_map__fd(E.skel->maps.tcs_ifaces);
 	E.totals = bpf_map__fd(E.skel->maps.tcs_totals);
@@ -438,13 +443,24 @@ struct rst {
 	__u64 bpass, bdrop;		/* bytes */
 };
 
+/* A rule's counter slot, from its pinned description; TCS_STAT_SLOTS if it has none. */
+static __u32 slot_of(__u32 uid)
+{
+	struct tcs_rule_info ri;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.tcs_rule_info), &uid, &ri))
+		return TCS_STAT_SLOTS;
+	return ri.slot;
+}
+
 static struct rst rst_get(__u32 uid)
 {
 	struct tcs_rule_stats v[E.ncpus > 0 ? E.ncpus : 1];
+	__u32 slot = slot_of(uid);
 	struct rst r = { 0 };
 	int i;
 
-	if (bpf_map_lookup_elem(E.rstats, &uid, v))
+	if (bpf_map_lookup_elem(slot < TCS_STAT_SLOTS_ARRAY ? E.rstats : E.rspill, &slot, v))
 		return r;
 	r.exists = 1;
 	for (i = 0; i < E.ncpus; i++) {
@@ -2042,7 +2058,8 @@ static int test_gso_tunnels(void)
 
 static int test_flow_cache(void)
 {
-	struct fr a = { 0 }, b = { .sport = 4001 }, un = { .dport = 9 };
+	/* un: past the gate (5202 shares 5201's port bucket), then no rule: classified */
+	struct fr a = { 0 }, b = { .sport = 4001 }, un = { .dport = 5202 }, shut = { .dport = 9 };
 	__u32 uid;
 
 	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
@@ -2076,11 +2093,16 @@ static int test_flow_cache(void)
 			prev = &k;
 			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v == TCS_IDX_NONE) {
 				none++;
-				CHECK_INT(ntohs(k.dport), 9);
+				CHECK_INT(ntohs(k.dport), 5202);
 			}
 		}
 		CHECK_INT(none, 1);
 	}
+	/* ... but what the gate shuts out is neither classified nor cached */
+	CHECK_INT(tx(E.eg, &shut), PASS);
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 3);
+	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 3);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
 	/* DSCP is part of the flow: a remarked packet is classified again */
 	a.dscp = 8;
 	CHECK_INT(tx(E.eg, &a), PASS);
@@ -2301,6 +2323,210 @@ static int test_unbound_ifindex(void)
 	return 0;
 }
 
+/*
+ * An ifindex past TCS_IFACES_DIRECT is bound through the hash, tcs_ifaces_hi,
+ * and shaped like any other; unbound again, it is left alone. A restarted
+ * daemon removes the bindings a killed one left, in the array and the hash.
+ */
+static __u32 bound_ruleset(int dir);
+
+static int test_big_ifindex(void)
+{
+	struct fr f = { .len = 600 };
+	struct __sk_buff ctx = { .ifindex = big_idx };
+	struct tcs_iface stale = { .ruleset = 1 };
+	struct tcs_iface_key hk = { .ifindex = BIG_IDX + 1, .dir = TCS_DIR_EGRESS };
+	__u32 uid, ak = 5 << 1 | TCS_DIR_EGRESS;
+	const char *yaml = "version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+			   "      - { name: r, match: { dport: 5201 }, " FAST ", per: rule }\n";
+
+	if (big_idx != BIG_IDX && !skip_why[0])
+		SKIP("no device with ifindex %d in the test netns", BIG_IDX);
+	SETUP(yaml);
+	uid = uid_of("lo/egress/r/rule");
+	CHECK_INT(run(E.eg, frame, build(frame, &f), &ctx), PASS);
+	CHECK_U64(rst_get(uid).pass, 0);	/* bound to lo only */
+
+	CHECK_INT(apply_on(yaml, big_idx), 0);
+	CHECK_INT(map_count(bpf_map__fd(E.skel->maps.tcs_ifaces_hi), sizeof(hk)), 1);
+	CHECK_INT(bound_ruleset(TCS_DIR_EGRESS), 0);	/* lo: unbound now */
+	CHECK_INT(run(E.eg, frame, build(frame, &f), &ctx), PASS);
+	CHECK_U64(rst_get(uid).pass, 1);
+	CHECK_U64(rst_get(uid).bpass, 600);
+	CHECK_INT(run(E.eg, frame, build(frame, &f), NULL), PASS);
+	CHECK_U64(rst_get(uid).pass, 1);
+
+	/* back on lo: the big one is left alone */
+	CHECK_INT(apply(yaml), 0);
+	CHECK_INT(map_count(bpf_map__fd(E.skel->maps.tcs_ifaces_hi), sizeof(hk)), 0);
+	CHECK_INT(run(E.eg, frame, build(frame, &f), &ctx), PASS);
+	CHECK_U64(rst_get(uid).pass, 1);
+	CHECK_INT(run(E.eg, frame, build(frame, &f), NULL), PASS);
+	CHECK_U64(rst_get(uid).pass, 2);
+
+	/* what a killed instance left bound: gone after the next start's first publish */
+	CHECK_INT(bpf_map_update_elem(E.ifaces, &ak, &stale, BPF_ANY), 0);
+	CHECK_INT(bpf_map_update_elem(bpf_map__fd(E.skel->maps.tcs_ifaces_hi), &hk, &stale,
+				      BPF_ANY), 0);
+	maps_close(E.m);
+	E.m = NULL;
+	CHECK_INT(maps_open(E.skel, &E.m), 0);
+	CHECK_INT(apply(yaml), 0);
+	CHECK_INT(map_count(bpf_map__fd(E.skel->maps.tcs_ifaces_hi), sizeof(hk)), 0);
+	stale.ruleset = 7;
+	CHECK_INT(bpf_map_lookup_elem(E.ifaces, &ak, &stale), 0);
+	CHECK_INT(stale.ruleset, 0);
+	CHECK(bound_ruleset(TCS_DIR_EGRESS) != 0);
+	env_down();
+	return 0;
+}
+
+/* ---- the gate ------------------------------------------------------------------- */
+
+#define GATE_RULES(extra)                                                                  \
+	"version: 1\ninterfaces:\n  - name: lo\n    egress:\n"                              \
+	"      - { name: a, match: { proto: tcp, dport: 5201 }, " FAST ", per: flow }\n"       \
+	"      - { name: b, match: { dport: \"1000-1300\" }, " FAST ", per: rule }\n"          \
+	"      - { name: c, match: { proto: udp, sport: \"65000-65535\" }, " FAST               \
+	", per: rule }\n"                                                                    \
+	"      - { name: d, match: { dscp: 46 }, " FAST ", per: rule }\n"                      \
+	"      - { name: e, match: { proto: icmp }, " FAST ", per: rule }\n"                   \
+	"      - { name: f, match: { dst: \"198.18.9.0/24\", dport: 53 }, " FAST              \
+	", per: src }\n" extra
+
+/* Packets counted by each rule of the policy in force, in its uid order. */
+static size_t rule_counts(__u64 *out, size_t max)
+{
+	const struct compiled *c = maps_current(E.m);
+	size_t i;
+
+	for (i = 0; c && i < c->n_uids && i < max; i++) {
+		struct rst r = rst_get(c->uids[i].uid);
+
+		out[i] = r.pass + r.drop;
+	}
+	return i;
+}
+
+struct outcome {
+	int verdict;
+	__u64 rules[16];
+	__u64 stats[TCS_STAT_NR];
+};
+
+static struct outcome outcome_of(const struct fr *f)
+{
+	struct outcome o = { 0 }, before = { 0 };
+	size_t n, i;
+
+	n = rule_counts(before.rules, 16);
+	for (i = 0; i < TCS_STAT_NR; i++)
+		before.stats[i] = stat_get((__u32)i);
+	o.verdict = tx(E.eg, f);
+	rule_counts(o.rules, 16);
+	for (i = 0; i < n; i++)
+		o.rules[i] -= before.rules[i];
+	for (i = 0; i < TCS_STAT_NR; i++)
+		o.stats[i] = stat_get((__u32)i) - before.stats[i];
+	return o;
+}
+
+/*
+ * The gate never changes what happens to a packet, only what it costs: every
+ * packet of a grid (protocols, port and DSCP edges, bucket edges, sources,
+ * orphan fragments) goes through with the ruleset's gate and again without
+ * it, and both runs must give the same verdict and move the same rule and
+ * global counters. Policies mix shapes and port ranges; one adds a src-only
+ * rule (no gate then), one has no port rule (orphans are classified).
+ */
+static int test_gate_exact(void)
+{
+	static const char *const policies[] = {
+		GATE_RULES(""),
+		GATE_RULES("      - { name: g, match: { src: \"198.18.7.0/24\" }, " FAST
+			   ", per: rule }\n"),
+		"version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+		"      - { name: a, match: { proto: udp, dscp: 10 }, " FAST ", per: rule }\n"
+		"      - { name: b, match: { dscp: 46, dst: \"198.18.0.0/16\" }, " FAST
+		", per: rule }\n"
+		"      - { name: c, match: { proto: icmp }, " FAST ", per: rule }\n",
+	};
+	static const __u8 protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+	static const __u16 dports[] = { 9, 53, 255, 256, 999, 1000, 1023, 1024, 1300, 1301, 1536,
+					5201, 5202, 65535 };
+	static const __u16 sports[] = { 4000, 65000 };
+	static const __u8 dscps[] = { 0, 10, 46 };
+	static const char *const srcs[] = { NULL, "198.18.7.9" };
+	static const char *const dsts[] = { NULL, "198.18.9.1" };
+	int shut_want[] = { 1, 0, 1 };
+	size_t pi;
+
+	for (pi = 0; pi < sizeof(policies) / sizeof(policies[0]); pi++) {
+		struct tcs_gate g, none = { 0 };
+		size_t a, b, c, d, e, s, k;
+		int gated = 0, bad = 0, frag_id = 1;
+		__u32 slot;
+
+		SETUP(policies[pi]);
+		slot = bound_ruleset(TCS_DIR_EGRESS) % TCS_GATES;
+		CHECK_INT(bpf_map_lookup_elem(bpf_map__fd(E.skel->maps.tcs_gates), &slot, &g), 0);
+		CHECK_INT(g.ruleset, bound_ruleset(TCS_DIR_EGRESS));
+		CHECK_INT(!!g.fields, shut_want[pi]);
+		for (a = 0; a < sizeof(protos); a++)
+			for (b = 0; b < sizeof(dports) / sizeof(dports[0]); b++)
+				for (c = 0; c < sizeof(sports) / sizeof(sports[0]); c++)
+					for (d = 0; d < sizeof(dscps); d++)
+						for (e = 0; e < 2; e++)
+							for (s = 0; s < 3; s++) {
+				struct fr f = { .proto = protos[a], .dport = dports[b],
+						.sport = sports[c], .dscp = dscps[d],
+						.src = srcs[e], .dst = dsts[e], .v6 = 0 };
+				struct outcome x, y;
+				int fd = bpf_map__fd(E.skel->maps.tcs_gates);
+
+				if (s == 1)
+					f.frag = FR_LATER;	/* an orphan: its first never came */
+				if (s == 2)
+					f.v6 = 1, f.src = f.dst = NULL;
+				f.frag_id = (__u16)frag_id++;
+				x = outcome_of(&f);
+				bpf_map_update_elem(fd, &slot, &none, BPF_ANY);
+				y = outcome_of(&f);
+				bpf_map_update_elem(fd, &slot, &g, BPF_ANY);
+				/* shut out: unmatched at no classification, which it needed without */
+				gated += x.stats[TCS_STAT_UNMATCHED] && !x.stats[TCS_STAT_CACHE_MISS] &&
+					 y.stats[TCS_STAT_CACHE_MISS];
+				/* what the gate saves: classification, so the keys it creates */
+				x.stats[TCS_STAT_CACHE_MISS] = y.stats[TCS_STAT_CACHE_MISS] = 0;
+				x.stats[TCS_STAT_KEYS_CREATED] = y.stats[TCS_STAT_KEYS_CREATED] = 0;
+				if (x.verdict != y.verdict ||
+				    memcmp(x.rules, y.rules, sizeof(x.rules)) ||
+				    memcmp(x.stats, y.stats, sizeof(x.stats))) {
+					if (bad++ < 5)
+						T_FAILED("policy %zu: proto %u dport %u sport %u dscp %u "
+							 "%s%s: verdict %d/%d; the gate changed what "
+							 "happened",
+							 pi, f.proto, f.dport, f.sport, f.dscp,
+							 f.v6 ? "v6" : e ? "other addresses" : "v4",
+							 s == 1 ? " orphan" : "", x.verdict, y.verdict);
+					for (k = 0; k < TCS_STAT_NR && bad <= 5; k++)
+						if (x.stats[k] != y.stats[k])
+							printf("    stat %zu: %llu with the gate, "
+							       "%llu without\n", k,
+							       (unsigned long long)x.stats[k],
+							       (unsigned long long)y.stats[k]);
+				}
+			}
+		printf("    policy %zu: gate fields %#x, %d packets shut out\n", pi, g.fields,
+		       gated);
+		CHECK_INT(bad, 0);
+		/* and it did shut packets out, where it could */
+		CHECK_INT(gated > 0, shut_want[pi]);
+		env_down();
+	}
+	return 0;
+}
+
 /* ---- 12. reload ----------------------------------------------------------------- */
 
 #define RELOAD_YAML(rate, burst, extra)                                             \
@@ -2315,13 +2541,16 @@ static int test_reload_keeps_state(void)
 	struct tcs_key_state st0, st;
 	struct tcs_rule r;
 	__u64 cost;
-	__u32 uid, u2;
+	__u32 uid, u2, s1, s2;
 	int i;
 
 	SETUP(RELOAD_YAML("100kbit", "15000",
 			  "      - { name: r2, match: { dport: 5300 }, " FAST ", per: rule }\n"));
 	uid = uid_of("lo/egress/r1/rule");
 	u2 = uid_of("lo/egress/r2/rule");
+	s1 = slot_of(uid);
+	s2 = slot_of(u2);
+	CHECK(s1 != s2 && s1 < TCS_STAT_SLOTS && s2 < TCS_STAT_SLOTS);
 	for (i = 0; i < 10; i++)
 		CHECK_INT(tx(E.eg, &f), PASS);
 	CHECK_INT(tx(E.eg, &f), DROP);
@@ -2334,6 +2563,7 @@ static int test_reload_keeps_state(void)
 	/* 1. faster, same burst in bytes: the key keeps its debt, no fresh burst */
 	CHECK_INT(apply(RELOAD_YAML("1mbit", "15000", "")), 0);
 	CHECK_INT(uid_of("lo/egress/r1/rule"), uid);
+	CHECK_INT(slot_of(uid), s1);	/* its counters stay where they are */
 	st = key_state(&k);
 	CHECK_U64(st.tat, st0.tat);
 	CHECK_U64(st.packets, 10);
@@ -2365,6 +2595,8 @@ static int test_reload_keeps_state(void)
 				    "      - { name: r2, match: { dport: 5300 }, " FAST
 				    ", per: rule }\n")), 0);
 	CHECK(uid_of("lo/egress/r2/rule") != u2);
+	/* the removed r2's counter slot is free again, and zeroed: it counts from 0 */
+	CHECK_INT(slot_of(uid_of("lo/egress/r2/rule")), s2);
 	CHECK_INT(tx(E.eg, &g), PASS);
 	CHECK_U64(rst_get(uid_of("lo/egress/r2/rule")).pass, 1);
 
@@ -2374,6 +2606,98 @@ static int test_reload_keeps_state(void)
 			"per: flow }\n"), 0);
 	CHECK(uid_of("lo/egress/r1/flow") != uid);
 	CHECK_INT(tx(E.eg, &f), PASS);
+	env_down();
+	return 0;
+}
+
+/*
+ * A restarted daemon (maps_open on the maps an earlier instance left) gives
+ * the rules it finds their uids and counter slots back: counters continue.
+ * A new rule gets a slot no adopted rule holds, zeroed even if a killed
+ * instance left counts in it.
+ */
+static int test_restart_keeps_counters(void)
+{
+	struct fr f = { .len = 1500 }, g = { .dport = 5300 };
+	struct tcs_rule_stats *junk;
+	__u32 uid, slot, s3;
+	int i;
+
+	SETUP(RELOAD_YAML("100mbit", "150000", ""));
+	uid = uid_of("lo/egress/r1/rule");
+	slot = slot_of(uid);
+	for (i = 0; i < 3; i++)
+		CHECK_INT(tx(E.eg, &f), PASS);
+	/* what a killed instance may have left in the next free slot */
+	junk = malloc(E.ncpus * sizeof(*junk));
+	CHECK(junk);
+	memset(junk, 0xff, E.ncpus * sizeof(*junk));
+	s3 = slot == 0 ? 1 : 0;
+	CHECK_INT(bpf_map_update_elem(E.rstats, &s3, junk, BPF_ANY), 0);
+	free(junk);
+
+	maps_close(E.m);
+	E.m = NULL;
+	CHECK_INT(maps_open(E.skel, &E.m), 0);
+	CHECK(maps_adopted(E.m));
+	CHECK_INT(apply(RELOAD_YAML("100mbit", "150000",
+				    "      - { name: r3, match: { dport: 5300 }, " FAST
+				    ", per: rule }\n")), 0);
+	CHECK_INT(uid_of("lo/egress/r1/rule"), uid);
+	CHECK_INT(slot_of(uid), slot);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_U64(rst_get(uid).pass, 4);
+	CHECK_INT(slot_of(uid_of("lo/egress/r3/rule")), s3);
+	CHECK_INT(tx(E.eg, &g), PASS);
+	CHECK_U64(rst_get(uid_of("lo/egress/r3/rule")).pass, 1);
+	CHECK_U64(rst_get(uid_of("lo/egress/r3/rule")).drop, 0);
+	env_down();
+	return 0;
+}
+
+/*
+ * Past the first TCS_STAT_SLOTS_ARRAY slots a rule counts in tcs_rule_spill:
+ * the same counters, in a hash; a removed rule's entry goes.
+ */
+static int test_rule_slots_spill(void)
+{
+	size_t cap = (TCS_STAT_SLOTS_ARRAY + 8) * (80 + sizeof(FAST)) + 256, n;
+	char *y = malloc(cap), ident[64];
+	struct fr first = { .dport = 10000 }, last = { .len = 600 };
+	__u32 u0, ul = TCS_UID_NONE;
+	int i;
+
+	if (!y)
+		return -1;
+	n = (size_t)snprintf(y, cap, "version: 1\ninterfaces:\n  - name: lo\n    egress:\n");
+	for (i = 0; i < TCS_STAT_SLOTS_ARRAY + 8; i++)
+		n += (size_t)snprintf(y + n, cap - n,
+				      "      - { name: r%d, match: { dport: %d }, " FAST
+				      ", per: rule }\n", i, 10000 + i);
+	SETUP(y);
+	free(y);
+	u0 = uid_of("lo/egress/r0/rule");
+	CHECK(slot_of(u0) < TCS_STAT_SLOTS_ARRAY);
+	/* slots go by rule identity, not position: find a rule past the array */
+	for (i = 0; i < TCS_STAT_SLOTS_ARRAY + 8 && ul == TCS_UID_NONE; i++) {
+		snprintf(ident, sizeof(ident), "lo/egress/r%d/rule", i);
+		if (slot_of(uid_of(ident)) >= TCS_STAT_SLOTS_ARRAY) {
+			ul = uid_of(ident);
+			last.dport = (__u16)(10000 + i);
+		}
+	}
+	CHECK(ul != TCS_UID_NONE && slot_of(ul) < TCS_STAT_SLOTS);
+	CHECK_INT(tx(E.eg, &first), PASS);
+	CHECK_INT(tx(E.eg, &last), PASS);
+	CHECK_INT(tx(E.eg, &last), PASS);
+	CHECK_U64(rst_get(u0).pass, 1);
+	CHECK_U64(rst_get(ul).pass, 2);
+	CHECK_U64(rst_get(ul).bpass, 1200);
+	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 0);
+	CHECK_INT(map_count(E.rspill, sizeof(__u32)), 8);
+	/* a policy of one rule: the others' counters are gone, the spilled ones' entries too */
+	CHECK_INT(apply(RELOAD_YAML("1mbit", "15000", "")), 0);
+	CHECK_INT(map_count(E.rspill, sizeof(__u32)), 0);
 	env_down();
 	return 0;
 }
@@ -2421,7 +2745,7 @@ static int sock_note(const struct fr *f, int dir, struct tcs_sock_note *n)
 
 static __u32 bound_ruleset(int dir)
 {
-	struct tcs_iface_key k = { .ifindex = LO, .dir = (__u32)dir };
+	__u32 k = LO << 1 | (__u32)dir;	/* tcs_ifaces: LO < TCS_IFACES_DIRECT */
 	struct tcs_iface v = { 0 };
 
 	bpf_map_lookup_elem(E.ifaces, &k, &v);
@@ -2936,7 +3260,9 @@ static int test_pace_ecn(void)
 		struct tcs_rule_stats st[E.ncpus > 0 ? E.ncpus : 1];
 		__u64 m = 0;
 
-		if (!bpf_map_lookup_elem(E.rstats, &uid, st))
+		__u32 slot = slot_of(uid);
+
+		if (!bpf_map_lookup_elem(E.rstats, &slot, st))
 			for (i = 0; i < E.ncpus; i++)
 				m += st[i].packets[TCS_V_MARK];
 		CHECK_U64(m, 3);
@@ -2959,6 +3285,9 @@ static void setup(void)
 		return;
 	if (!sh("ip link add " VETH " type veth peer name " VETH_PEER " 2>/dev/null"))
 		veth_idx = if_nametoindex(VETH);
+	if (!sh("ip link add " VETH_BIG " index 70000 type veth peer name " VETH_BIG_PEER
+		" 2>/dev/null"))
+		big_idx = if_nametoindex(VETH_BIG);
 	err = env_load();
 	if (err) {
 		load_err = err;
@@ -3253,7 +3582,11 @@ int main(void)
 	TEST(test_charged_once_per_hook);
 	TEST(test_keys_evicted);
 	TEST(test_unbound_ifindex);
+	TEST(test_big_ifindex);
+	TEST(test_gate_exact);
 	TEST(test_reload_keeps_state);
+	TEST(test_restart_keeps_counters);
+	TEST(test_rule_slots_spill);
 	TEST(test_reload_flow_cache);
 	TEST(test_sock_notes);
 	TEST(test_reload_rate_only);

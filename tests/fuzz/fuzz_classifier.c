@@ -50,20 +50,21 @@ struct mrule {
 	const char *src, *dst;	/* prefix or NULL */
 	const char *per;
 	__u32 uid;
+	__u32 slot;		/* its counters in tcs_rule_stats */
 };
 
 static struct mrule rules[] = {
-	{ "e0", TCS_DIR_EGRESS, 6, -1, -1, 443, 443, -1, NULL, NULL, "flow", 0 },
-	{ "e1", TCS_DIR_EGRESS, -1, 1000, 2000, -1, -1, -1, "198.18.0.0/24", NULL, "src", 0 },
-	{ "e2", TCS_DIR_EGRESS, 17, -1, -1, -1, -1, -1, NULL, "2001:db8::/64", "dst", 0 },
-	{ "e3", TCS_DIR_EGRESS, -1, -1, -1, -1, -1, 46, NULL, NULL, "rule", 0 },
-	{ "e4", TCS_DIR_EGRESS, -1, -1, -1, 53, 53, -1, NULL, NULL, "flow", 0 },
-	{ "e5", TCS_DIR_EGRESS, 1, -1, -1, -1, -1, -1, NULL, NULL, "rule", 0 },
+	{ "e0", TCS_DIR_EGRESS, 6, -1, -1, 443, 443, -1, NULL, NULL, "flow", 0, 0 },
+	{ "e1", TCS_DIR_EGRESS, -1, 1000, 2000, -1, -1, -1, "198.18.0.0/24", NULL, "src", 0, 0 },
+	{ "e2", TCS_DIR_EGRESS, 17, -1, -1, -1, -1, -1, NULL, "2001:db8::/64", "dst", 0, 0 },
+	{ "e3", TCS_DIR_EGRESS, -1, -1, -1, -1, -1, 46, NULL, NULL, "rule", 0, 0 },
+	{ "e4", TCS_DIR_EGRESS, -1, -1, -1, 53, 53, -1, NULL, NULL, "flow", 0, 0 },
+	{ "e5", TCS_DIR_EGRESS, 1, -1, -1, -1, -1, -1, NULL, NULL, "rule", 0, 0 },
 	/* ingress: no port rule, so orphans whose protocol is known are classified */
-	{ "i0", TCS_DIR_INGRESS, -1, -1, -1, -1, -1, -1, "198.18.0.0/16", NULL, "src", 0 },
-	{ "i1", TCS_DIR_INGRESS, 17, -1, -1, -1, -1, -1, NULL, NULL, "flow", 0 },
-	{ "i2", TCS_DIR_INGRESS, -1, -1, -1, -1, -1, -1, NULL, "2001:db8::/32", "dst", 0 },
-	{ "i3", TCS_DIR_INGRESS, -1, -1, -1, -1, -1, 10, NULL, NULL, "rule", 0 },
+	{ "i0", TCS_DIR_INGRESS, -1, -1, -1, -1, -1, -1, "198.18.0.0/16", NULL, "src", 0, 0 },
+	{ "i1", TCS_DIR_INGRESS, 17, -1, -1, -1, -1, -1, NULL, NULL, "flow", 0, 0 },
+	{ "i2", TCS_DIR_INGRESS, -1, -1, -1, -1, -1, -1, NULL, "2001:db8::/32", "dst", 0, 0 },
+	{ "i3", TCS_DIR_INGRESS, -1, -1, -1, -1, -1, 10, NULL, NULL, "rule", 0, 0 },
 };
 #define NRULES	(sizeof(rules) / sizeof(rules[0]))
 
@@ -570,8 +571,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			 rules[i].per);
 		rules[i].uid = TCS_UID_NONE;
 		for (u = 0; u < c->n_uids; u++)
-			if (!strcmp(c->uids[u].ident, ident))
+			if (!strcmp(c->uids[u].ident, ident)) {
 				rules[i].uid = c->uids[u].uid;
+				rules[i].slot = c->uids[u].info.slot;
+			}
 		if (rules[i].uid == TCS_UID_NONE)
 			die(ident, ENOENT);
 	}
@@ -585,7 +588,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fd_keys = bpf_map__fd(skel->maps.tcs_keys);
 	ncpus = libbpf_num_possible_cpus();
 	for (dir = 0; dir < TCS_DIR_NR; dir++) {
-		struct tcs_iface_key k = { .ifindex = LO, .dir = (__u32)dir };
+		__u32 k = LO << 1 | (__u32)dir;	/* tcs_ifaces: LO < TCS_IFACES_DIRECT */
 		struct tcs_iface v;
 
 		if (bpf_map_lookup_elem(fd_ifaces, &k, &v))
@@ -621,13 +624,13 @@ struct rsum {
 	__u64 packets, bytes;
 };
 
-static struct rsum rule_sum(__u32 uid)
+static struct rsum rule_sum(__u32 slot)
 {
 	struct tcs_rule_stats v[ncpus];
 	struct rsum s = { 0 };
 	int i, j;
 
-	if (bpf_map_lookup_elem(fd_rstats, &uid, v))
+	if (bpf_map_lookup_elem(fd_rstats, &slot, v))
 		return s;
 	for (i = 0; i < ncpus; i++)
 		for (j = 0; j < TCS_V_NR; j++) {
@@ -653,7 +656,7 @@ static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt
 static void one(const uint8_t *frame, size_t len, int l3, int dir, unsigned segs, unsigned size,
 		int n)
 {
-	struct tcs_iface_key ik = { .ifindex = LO, .dir = (__u32)dir };
+	__u32 ik = LO << 1 | (__u32)dir;
 	struct tcs_iface iv = { .ruleset = rs_id[dir], .flags = l3 ? TCS_IF_L3 : 0 };
 	struct __sk_buff ctx = { .gso_segs = segs, .gso_size = size };
 	static __u8 out[MAX_FRAME + 64];
@@ -665,12 +668,12 @@ static void one(const uint8_t *frame, size_t len, int l3, int dir, unsigned segs
 		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx));
 
-	if (bpf_map_update_elem(fd_ifaces, &ik, &iv, BPF_EXIST))
+	if (bpf_map_update_elem(fd_ifaces, &ik, &iv, BPF_ANY))
 		die("rebind", errno);
 	for (i = 0; i < TCS_STAT_NR; i++)
 		st0[i] = stat_sum((__u32)i);
 	for (i = 0; i < NRULES; i++)
-		r0[i] = rule_sum(rules[i].uid);
+		r0[i] = rule_sum(rules[i].slot);
 	if (bpf_prog_test_run_opts(prog[dir], &o)) {
 		if (errno == EINVAL)
 			return;		/* the kernel refused the frame itself */
@@ -700,7 +703,7 @@ static void one(const uint8_t *frame, size_t len, int l3, int dir, unsigned segs
 			     (unsigned long long)st, e.stat);
 	}
 	for (i = 0; i < NRULES; i++) {
-		r = rule_sum(rules[i].uid);
+		r = rule_sum(rules[i].slot);
 		if ((int)i == e.rule) {
 			if (r.packets != r0[i].packets + 1 || r.bytes != r0[i].bytes + e.bytes)
 				fail("frame %d: rule %s charged %llu packets, %llu bytes; want 1, "

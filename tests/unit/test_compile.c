@@ -360,6 +360,23 @@ static __u8 want_per(enum pol_per per)
 }
 
 /* The uid the compiled policy gave to the rule with this identity. */
+static const struct cmp_uid *uid_entry(const struct compiled *c, __u32 uid)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_uids; i++)
+		if (c->uids[i].uid == uid)
+			return &c->uids[i];
+	return NULL;
+}
+
+static __u32 slot_for(const struct compiled *c, __u32 uid)
+{
+	const struct cmp_uid *u = uid_entry(c, uid);
+
+	return u ? u->info.slot : TCS_STAT_SLOTS;
+}
+
 static __u32 uid_for(const struct compiled *c, const char *iface, int dir, const char *name,
 		     enum pol_per per)
 {
@@ -1153,18 +1170,30 @@ static int check_uids_sane(const struct compiled *c)
 				bad++;
 				T_FAILED("uid %u twice", c->uids[i].uid);
 			}
+			if (c->uids[j].info.slot == c->uids[i].info.slot) {
+				bad++;
+				T_FAILED("counter slot %u twice", c->uids[i].info.slot);
+			}
+		}
+		if (c->uids[i].info.slot >= TCS_STAT_SLOTS) {
+			bad++;
+			T_FAILED("slot %u of %s", c->uids[i].info.slot, c->uids[i].ident);
 		}
 	}
 	for (i = 0; i < c->n_rs; i++)
-		for (j = 0; j < c->rs[i].n_match; j++) {
-			__u32 uid = c->rs[i].rules[c->rs[i].match[j].idx].uid;
+		for (j = 0; j < c->rs[i].hdr.nrules; j++) {
+			const struct tcs_rule *r = &c->rs[i].rules[j];
 			size_t k;
 
-			for (k = 0; k < c->n_uids && c->uids[k].uid != uid; k++)
+			for (k = 0; k < c->n_uids && c->uids[k].uid != r->uid; k++)
 				;
 			if (k == c->n_uids) {
 				bad++;
-				T_FAILED("rule uid %u not in uids", uid);
+				T_FAILED("rule uid %u not in uids", r->uid);
+			} else if (r->slot != c->uids[k].info.slot) {
+				bad++;
+				T_FAILED("rule uid %u counts in slot %u, its info says %u", r->uid,
+					 r->slot, c->uids[k].info.slot);
 			}
 		}
 	return bad;
@@ -1346,7 +1375,10 @@ static int test_uids(void)
 	ib = uid_for(c[0], "eth0", 0, "b", POL_PER_SRC);
 	ea = uid_for(c[0], "eth0", 1, "a", POL_PER_FLOW);
 	CHECK(ia < 3 && ib < 3 && ea < 3 && ia != ib && ib != ea && ia != ea);
-	/* v2: reordering and a new rate keep uids; c is new: 3 */
+	/* v2: reordering and a new rate keep uids and counter slots; c is new: 3 */
+	CHECK_INT(slot_for(c[1], ia), slot_for(c[0], ia));
+	CHECK_INT(slot_for(c[1], ib), slot_for(c[0], ib));
+	CHECK_INT(slot_for(c[1], ea), slot_for(c[0], ea));
 	CHECK_INT(uid_for(c[1], "eth0", 0, "a", POL_PER_FLOW), ia);
 	CHECK_INT(uid_for(c[1], "eth0", 0, "b", POL_PER_SRC), ib);
 	CHECK_INT(uid_for(c[1], "eth0", 1, "a", POL_PER_FLOW), ea);
@@ -1357,6 +1389,10 @@ static int test_uids(void)
 	b2 = uid_for(c[2], "eth0", 0, "b2", POL_PER_SRC);
 	ad = uid_for(c[2], "eth0", 0, "a", POL_PER_DST);
 	CHECK(b2 >= 4 && ad >= 4 && b2 != ad && b2 != TCS_UID_NONE && ad != TCS_UID_NONE);
+	/* ... in slots no rule of v2 holds: b and a/flow may still be counting in theirs */
+	for (i = 0; i < (int)c[1]->n_uids; i++)
+		CHECK(c[1]->uids[i].info.slot != slot_for(c[2], b2) &&
+		      c[1]->uids[i].info.slot != slot_for(c[2], ad));
 	CHECK_INT(c[2]->next_uid, 6);
 	CHECK_INT(uid_for(c[2], "eth0", 0, "c", POL_PER_FLOW), c2);
 	CHECK_INT(uid_for(c[2], "eth0", 1, "a", POL_PER_FLOW), ea);
@@ -1366,6 +1402,9 @@ static int test_uids(void)
 	CHECK_INT(uid_for(c[3], "eth0", 0, "b2", POL_PER_SRC), b2);
 	c5 = uid_for(c[4], "eth0", 0, "c", POL_PER_FLOW);
 	CHECK_INT(c5, 6);
+	/* the lowest slot v4 left free: of the two v3 freed (b's, a/flow's), the lower */
+	CHECK_INT(slot_for(c[4], c5), slot_for(c[0], ia) < slot_for(c[0], ib) ? slot_for(c[0], ia)
+									   : slot_for(c[0], ib));
 	CHECK_INT(c[4]->next_uid, 7);
 	CHECK_INT(uid_for(c[4], "eth0", 0, "a", POL_PER_DST), ad);
 	/* without prev, numbering starts again */
@@ -1750,7 +1789,7 @@ static int test_bounds_fit_maps(void)
 		{ TCS_MAP_CLASS, CMP_MAX_CLASS },
 		{ TCS_MAP_RULESETS, CMP_MAX_RULESETS },
 		{ TCS_MAP_RULE_INFO, CMP_MAX_RULES },
-		{ TCS_MAP_RULE_STATS, CMP_MAX_RULES },
+		{ TCS_MAP_RULE_SPILL, CMP_MAX_RULES }, /* slots: TCS_STAT_SLOTS */
 		{ TCS_MAP_RULES, CMP_MAX_RULES },	/* two halves: maps.c, regions_place() */
 	};
 	const char *dir = getenv("B") ? getenv("B") : "build";
@@ -1775,6 +1814,7 @@ static int test_bounds_fit_maps(void)
 			T_FAILED("%s holds %u entries, less than twice the compile bound %" PRIu64,
 				 want[i].map, bpf_map__max_entries(m), want[i].bound);
 	}
+	CHECK(TCS_STAT_SLOTS >= 2 * CMP_MAX_RULES);
 	bpf_object__close(obj);
 	return 0;
 }
