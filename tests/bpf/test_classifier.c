@@ -229,6 +229,9 @@ static struct {
 	int ncpus;
 } E;
 
+/* tcs_rules for the next env_load() only: RULE_SLOTS unless a test needs more */
+static __u32 rule_slots = RULE_SLOTS;
+
 static void env_down(void)
 {
 	maps_close(E.m);
@@ -253,7 +256,8 @@ static int env_load(void)
 	}
 	bpf_map__set_max_entries(E.skel->maps.tcs_flows, MAX_KEYS);
 	bpf_map__set_max_entries(E.skel->maps.tcs_keys, MAX_KEYS);
-	bpf_map__set_max_entries(E.skel->maps.tcs_rules, RULE_SLOTS);
+	bpf_map__set_max_entries(E.skel->maps.tcs_rules, rule_slots);
+	rule_slots = RULE_SLOTS;
 	err = tcshape_bpf__load(E.skel);
 	if (err)
 		goto fail;
@@ -2669,6 +2673,7 @@ static int test_rule_slots_spill(void)
 
 	if (!y)
 		return -1;
+	rule_slots = 2 * (TCS_STAT_SLOTS_ARRAY + 8);	/* a half holds them all */
 	n = (size_t)snprintf(y, cap, "version: 1\ninterfaces:\n  - name: lo\n    egress:\n");
 	for (i = 0; i < TCS_STAT_SLOTS_ARRAY + 8; i++)
 		n += (size_t)snprintf(y + n, cap - n,
