@@ -79,11 +79,11 @@ struct yaml_bounds_err {
 /*
  * Reads parser's whole stream, checking the bounds on every event, and
  * builds its first YAML_BOUNDS_DOCS documents into doc[] as that many
- * yaml_parser_load() calls would, in struct ydoc form. Any bound passed anywhere wins over
+ * yaml_parser_load() calls would. Any bound passed anywhere wins over
  * everything else: -E2BIG with *e filled. 0: *n_ok documents loaded; when
  * fewer than YAML_BOUNDS_DOCS, loading doc[*n_ok] failed as the loader
- * would have (parser's error fields say why). -ENOMEM. ydoc_free() every doc[]
- * whatever it returns.
+ * would have (parser's error fields say why). -ENOMEM. ydoc_free() every
+ * doc[] whatever it returns.
  */
 int yaml_bounds_load(yaml_parser_t *parser, const struct yaml_bounds *b,
 		     struct ydoc doc[YAML_BOUNDS_DOCS], unsigned int *n_ok,

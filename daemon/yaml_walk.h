@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Walking a libyaml document with one key -> handler table per mapping
- * (netplan's src/parse.c is the model). Knows YAML, errors and positions;
- * knows nothing of what a policy means. Every problem is reported as
- * FILE:LINE:COLUMN: message and the walk goes on, so one run shows them all.
+ * Walking a YAML document (struct ydoc, built by yaml_bounds.c) with one
+ * key -> handler table per mapping (netplan's src/parse.c is the model).
+ * Knows YAML, errors and positions; knows nothing of what a policy means.
+ * Every problem is reported as FILE:LINE:COLUMN: message and the walk goes
+ * on, so one run shows them all.
  */
 #ifndef TCS_YAML_WALK_H
 #define TCS_YAML_WALK_H
