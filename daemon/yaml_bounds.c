@@ -222,15 +222,18 @@ static int node_push(struct builder *bd, const yaml_event_t *ev, const char *anc
 /* The end of collection c (node c->node): its items off the pending stack. */
 static int coll_end(struct builder *bd, const struct open_coll *c)
 {
+	static const int32_t none[2];	/* an empty one's: the walk's pointer sums need one */
 	struct ynode *n = ydoc_node(bd->doc, c->node);
 	size_t count = bd->n_pend - c->pend;
-	void *items = NULL;
+	const void *items = none;
 
 	if (count) {
-		items = ydoc_alloc(bd->doc, count * sizeof(*bd->pend));
-		if (!items)
+		void *v = ydoc_alloc(bd->doc, count * sizeof(*bd->pend));
+
+		if (!v)
 			return -ENOMEM;
-		memcpy(items, bd->pend + c->pend, count * sizeof(*bd->pend));
+		memcpy(v, bd->pend + c->pend, count * sizeof(*bd->pend));
+		items = v;
 	}
 	bd->n_pend = c->pend;
 	if (n->type == YAML_MAPPING_NODE) {
