@@ -6,6 +6,7 @@
  * tcshapectl status reads.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,7 +386,7 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out)
 	err = apply(d, p);
 	if (err)
 		goto fail; /* leave_datapath: what an earlier instance left keeps enforcing */
-	maps_collect(d->maps);
+	daemon_collect(d);
 	d->leave_datapath = false;
 	d->policy = p;
 	log_set_policy(p->path);
@@ -594,6 +595,12 @@ int daemon_reload(struct daemon *d)
 void daemon_collect(struct daemon *d)
 {
 	maps_collect(d->maps);
+	/*
+	 * glibc keeps what a reload freed (the document, the old policy and
+	 * tables) for later: without this each reload's peak stacks on the
+	 * last one's leftovers (88 MiB against 50 for the 10,000-rule policy).
+	 */
+	malloc_trim(0);
 }
 
 void daemon_override_on_stop(struct daemon *d, bool keep)

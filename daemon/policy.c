@@ -23,7 +23,7 @@
 /* checked on every event while the document is built (yaml_bounds.h) */
 static const struct yaml_bounds pol_bounds = {
 	.max_depth = 64,	  /* a policy needs 7 */
-	.max_written = 1u << 20,  /* libyaml holds about 100 bytes per node */
+	.max_written = 1u << 20,  /* a node is 24 bytes and its text */
 	.max_expanded = 1u << 22, /* no alias bombs */
 };
 

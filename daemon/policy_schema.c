@@ -70,11 +70,11 @@ struct rule_state {
 	enum pol_dir dir;
 	struct pol_rule r;
 	bool rate_ok;
-	yaml_node_t *burst;
-	yaml_node_t *ports; /* first sport/dport: where a proto clash is reported */
-	yaml_node_t *action;
-	yaml_node_t *max_delay, *ecn, *ecn_threshold; /* pace keys, checked once all are read */
-	yaml_node_t *total, *key_prefix;	      /* checked once rate and per are read */
+	struct ynode *burst;
+	struct ynode *ports; /* first sport/dport: where a proto clash is reported */
+	struct ynode *action;
+	struct ynode *max_delay, *ecn, *ecn_threshold; /* pace keys, checked once all are read */
+	struct ynode *total, *key_prefix;	      /* checked once rate and per are read */
 };
 
 #define IFACE(f) offsetof(struct iface_state, f)
@@ -102,7 +102,7 @@ static const struct yw_key match_keys[] = {
 
 /* ---- rules --------------------------------------------------------------- */
 
-static int h_rule_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_rule_name(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	struct rule_state *rs = obj;
 	struct strmap *names = &rs->is->rule_names[rs->dir];
@@ -130,7 +130,7 @@ static int h_rule_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct 
 	return dup ? 0 : name_add(names, rs->r.name, rs->r.pos);
 }
 
-static int h_match(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_match(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	struct rule_state *rs = obj;
 	struct match_state ms = { &rs->r.match, rs->ports };
@@ -141,7 +141,7 @@ static int h_match(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_k
 	return err;
 }
 
-static int h_rate(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_rate(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	struct rule_state *rs = obj;
 
@@ -167,7 +167,7 @@ static const struct yw_choice action_choices[] = {
 	{ NULL, 0 },
 };
 
-static int h_action(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_action(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	struct rule_state *rs = obj;
 	int act = yw_choice_find(action_choices, sval(n));
@@ -186,7 +186,7 @@ static const struct yw_choice bool_choices[] = { { "true", 1 }, { "false", 0 }, 
 static const struct yw_enum ecn_enum = { bool_choices, NULL, "true or false", NULL, true };
 
 /* ecn is both a value and, for the pace checks, a key that was given */
-static int h_ecn(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_ecn(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	((struct rule_state *)obj)->ecn = n;
 	return yw_enum(pc, n, obj, key);
@@ -204,7 +204,7 @@ static uint64_t bytes_ns(uint64_t bytes, uint64_t bps)
  */
 static void resolve_pace(struct pctx *pc, struct rule_state *rs)
 {
-	yaml_node_t *only = rs->max_delay ? rs->max_delay : rs->ecn ? rs->ecn : rs->ecn_threshold;
+	struct ynode *only = rs->max_delay ? rs->max_delay : rs->ecn ? rs->ecn : rs->ecn_threshold;
 	uint64_t floor, ns;
 	char rate[32];
 
@@ -268,7 +268,7 @@ static void resolve_pace(struct pctx *pc, struct rule_state *rs)
 	}
 }
 
-static int h_total(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_total(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	struct rule_state *rs = obj;
 
@@ -279,7 +279,7 @@ static int h_total(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_k
 }
 
 /* key_prefix's ipv4 or ipv6: bits of the address, arg the family's width. */
-static int h_prefix_bits(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_prefix_bits(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	unsigned int max = *(const unsigned int *)key->arg;
 	uint64_t v;
@@ -303,7 +303,7 @@ static const struct yw_key key_prefix_keys[] = {
 	{ NULL, YAML_NO_NODE, NULL, NULL, 0, NULL },
 };
 
-static int h_key_prefix(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_key_prefix(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	((struct rule_state *)obj)->key_prefix = n;
 	return walk_map(pc, n, key_prefix_keys, "in key_prefix", obj, NULL);
@@ -383,7 +383,7 @@ static void free_rule(struct pol_rule *r)
 }
 
 /* One rule of the list key->off of an interface entry: ingress or egress. */
-static int parse_rule(struct pctx *pc, yaml_node_t *map, void *obj, const struct yw_key *key)
+static int parse_rule(struct pctx *pc, struct ynode *map, void *obj, const struct yw_key *key)
 {
 	struct iface_state *is = obj;
 	enum pol_dir dir = key->off == IFACE(ifc.dir[POL_INGRESS]) ? POL_INGRESS : POL_EGRESS;
@@ -445,7 +445,7 @@ out_free:
 
 /* ---- interfaces ---------------------------------------------------------- */
 
-static int h_iface_name(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_iface_name(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	struct iface_state *is = obj;
 	struct pol_pos first;
@@ -505,14 +505,14 @@ void pol_iface_free(struct pol_iface *ifc)
 	}
 }
 
-static int parse_iface(struct pctx *pc, yaml_node_t *map, void *obj, const struct yw_key *key)
+static int parse_iface(struct pctx *pc, struct ynode *map, void *obj, const struct yw_key *key)
 {
 	struct root_state *root = obj;
 	struct iface_state is = { .root = root,
 				  .ifc = { .pos = pos_of(map) },
 				  .label = "(unnamed)" };
 	struct policy *p = root->p;
-	yaml_node_t *name = map_get(pc, map, "name");
+	struct ynode *name = map_get(pc, map, "name");
 	unsigned int seen;
 	int err;
 
@@ -546,7 +546,7 @@ static const struct yw_each each_iface = {
 
 /* ---- settings and the top level ------------------------------------------ */
 
-static int h_metrics_textfile(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_metrics_textfile(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	struct policy *p = obj;
 	const char *s = sval(n);
@@ -560,7 +560,7 @@ static int h_metrics_textfile(struct pctx *pc, yaml_node_t *n, void *obj, const 
 	return p->settings.metrics_textfile ? 0 : -ENOMEM;
 }
 
-static int h_metrics_listen(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_metrics_listen(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	struct policy *p = obj;
 	struct sockaddr_storage ss;
@@ -635,13 +635,13 @@ static const struct yw_key settings_keys[] = {
 	{ NULL, YAML_NO_NODE, NULL, NULL, 0, NULL },
 };
 
-static int h_settings(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_settings(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	return walk_map(pc, n, settings_keys, "in settings", ((struct root_state *)obj)->p, NULL);
 }
 
 /* Checked before the walk (see walk_root): nothing to do here. */
-static int h_version(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+static int h_version(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	return 0;
 }
@@ -656,7 +656,7 @@ static const struct yw_key root_keys[] = {
 enum { TK_VERSION, TK_SETTINGS, TK_INTERFACES };
 
 /* A policy of another version is not read further: its keys would only be noise. */
-static bool version_ok(struct pctx *pc, yaml_node_t *v)
+static bool version_ok(struct pctx *pc, struct ynode *v)
 {
 	uint64_t num;
 
@@ -678,10 +678,10 @@ static bool version_ok(struct pctx *pc, yaml_node_t *v)
 	return false;
 }
 
-static int walk_root(struct pctx *pc, struct root_state *rst, yaml_node_t *root)
+static int walk_root(struct pctx *pc, struct root_state *rst, struct ynode *root)
 {
 	unsigned int seen;
-	yaml_node_t *v;
+	struct ynode *v;
 	int err;
 
 	if (!root || is_null(root)) {
@@ -711,7 +711,7 @@ static int walk_root(struct pctx *pc, struct root_state *rst, yaml_node_t *root)
 	return 0;
 }
 
-int policy_schema_walk(struct pctx *pc, yaml_node_t *root, void *obj)
+int policy_schema_walk(struct pctx *pc, struct ynode *root, void *obj)
 {
 	struct root_state rst = { .p = obj };
 	int err;

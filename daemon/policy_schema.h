@@ -10,7 +10,7 @@
 #include "yaml_walk.h"
 
 /* Walks a document's root into obj, a struct policy holding the defaults. */
-int policy_schema_walk(struct pctx *pc, yaml_node_t *root, void *obj);
+int policy_schema_walk(struct pctx *pc, struct ynode *root, void *obj);
 /* Frees what an interface entry holds, not the entry. */
 void pol_iface_free(struct pol_iface *ifc);
 

@@ -52,7 +52,7 @@ static int add_range(struct pol_range **v, size_t *n, unsigned int lo, unsigned 
 	return ARRAY_PUSH(v, n, ((struct pol_range){ (uint16_t)lo, (uint16_t)hi }));
 }
 
-int value_proto(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
+int value_proto(struct pctx *pc, const char *key, struct ynode *n, void *obj)
 {
 	struct pol_match *m = ((struct match_state *)obj)->m;
 	const char *s = sval(n);
@@ -78,7 +78,7 @@ int value_proto(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
 }
 
 /* One side of a port range; false (reported) when it is not a port. */
-static bool port_value(struct pctx *pc, yaml_node_t *n, const char *text, uint64_t *v)
+static bool port_value(struct pctx *pc, struct ynode *n, const char *text, uint64_t *v)
 {
 	if (!parse_dec(text, v)) {
 		perr(pc, n, "bad port \"%s\": expected a number 0-65535 or a range \"lo-hi\"",
@@ -92,7 +92,7 @@ static bool port_value(struct pctx *pc, yaml_node_t *n, const char *text, uint64
 	return true;
 }
 
-int value_port(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
+int value_port(struct pctx *pc, const char *key, struct ynode *n, void *obj)
 {
 	struct match_state *ms = obj;
 	struct pol_match *m = ms->m;
@@ -126,7 +126,7 @@ int value_port(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
 	return add_range(&m->dport, &m->n_dport, (unsigned int)lo, (unsigned int)hi);
 }
 
-int value_dscp(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
+int value_dscp(struct pctx *pc, const char *key, struct ynode *n, void *obj)
 {
 	struct pol_match *m = ((struct match_state *)obj)->m;
 	uint64_t v;
@@ -140,7 +140,7 @@ int value_dscp(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
 	return add_range(&m->dscp, &m->n_dscp, (unsigned int)v, (unsigned int)v);
 }
 
-int value_prefix(struct pctx *pc, const char *key, yaml_node_t *n, void *obj)
+int value_prefix(struct pctx *pc, const char *key, struct ynode *n, void *obj)
 {
 	struct pol_match *m = ((struct match_state *)obj)->m;
 	const char *s = sval(n), *slash = strchr(s, '/');
@@ -254,7 +254,7 @@ static void no_spaces(const char *s, char *out, size_t len)
 	out[o] = '\0';
 }
 
-bool value_rate(struct pctx *pc, yaml_node_t *n, const char *what, uint64_t *bps)
+bool value_rate(struct pctx *pc, struct ynode *n, const char *what, uint64_t *bps)
 {
 	const char *s = sval(n), *unit = "";
 	char fixed[64];
@@ -289,7 +289,7 @@ bool value_rate(struct pctx *pc, yaml_node_t *n, const char *what, uint64_t *bps
 	return false;
 }
 
-void value_burst(struct pctx *pc, yaml_node_t *n, uint64_t rate_bps, bool rate_ok, uint64_t *bytes)
+void value_burst(struct pctx *pc, struct ynode *n, uint64_t rate_bps, bool rate_ok, uint64_t *bytes)
 {
 	const char *s, *unit = "";
 	enum unit_verdict why;

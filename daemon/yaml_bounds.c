@@ -16,6 +16,7 @@
 
 #include <yaml.h>
 
+#include "array.h"
 #include "strmap.h"
 #include "yaml_bounds.h"
 
@@ -60,7 +61,8 @@ static void anchors_free(struct strmap *a)
 struct open_coll {
 	size_t start;
 	char *anchor;		/* owned by the event, moved here */
-	int node;		/* its index in the document being built, or 0 */
+	int node;		/* its number in the document being built, or 0 */
+	size_t pend;		/* where its items start on the builder's pending stack */
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -76,37 +78,68 @@ past(struct yaml_bounds_err *e, const yaml_event_t *ev, const char *fmt, ...)
 	return -E2BIG;
 }
 
+/* ---- the text and the lists of a document, in a few big blocks ------------- */
+
+#define YCHUNK_SIZE (256u << 10)
+
+struct ychunk {
+	struct ychunk *next;
+	size_t used, size;
+	_Alignas(8) char data[];
+};
+
+/* Room for size bytes, 8-aligned, that live as long as the document. */
+static void *ydoc_alloc(struct ydoc *d, size_t size)
+{
+	struct ychunk *c = d->chunks;
+	void *p;
+
+	size = (size + 7) & ~(size_t)7;
+	if (!c || c->size - c->used < size) {
+		size_t room = size > YCHUNK_SIZE ? size : YCHUNK_SIZE;
+
+		c = malloc(sizeof(*c) + room);
+		if (!c)
+			return NULL;
+		c->size = room;
+		c->used = 0;
+		/* a block too big to share goes behind the one being filled */
+		if (room > YCHUNK_SIZE && d->chunks) {
+			c->next = d->chunks->next;
+			d->chunks->next = c;
+		} else {
+			c->next = d->chunks;
+			d->chunks = c;
+		}
+	}
+	p = c->data + c->used;
+	c->used += size;
+	return p;
+}
+
+void ydoc_free(struct ydoc *d)
+{
+	struct ychunk *c, *next;
+
+	for (c = d->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(d->nodes);
+	memset(d, 0, sizeof(*d));
+}
+
 /* ---- building a document as yaml_parser_load() does ------------------------ */
 
 struct builder {
-	yaml_document_t *doc;	/* NULL: not building */
-	struct strmap anchors;	/* name (its own copy) -> node index */
+	struct ydoc *doc;	/* NULL: not building */
+	struct strmap anchors;	/* name (its own copy) -> node number */
+	int32_t *pend;		/* the items of the open collections, innermost on top */
+	size_t n_pend;
 	bool failed;		/* a composer error, kept in the fields below */
 	const char *problem, *context;
 	yaml_mark_t problem_mark, context_mark;
 };
-
-static bool grow(void **start, void **top, void **end, size_t size)
-{
-	size_t n = (size_t)((char *)*end - (char *)*start) / size, used;
-	void *v;
-
-	if (*top != *end)
-		return true;
-	used = (size_t)((char *)*top - (char *)*start) / size;
-	n = n ? 2 * n : 4;
-	v = realloc(*start, n * size);
-	if (!v)
-		return false;
-	*start = v;
-	*top = (char *)v + used * size;
-	*end = (char *)v + n * size;
-	return true;
-}
-
-#define GROW(stack) \
-	grow((void **)&(stack).start, (void **)&(stack).top, (void **)&(stack).end, \
-	     sizeof(*(stack).start))
 
 static void composer_error(struct builder *bd, const char *context, yaml_mark_t context_mark,
 			   const char *problem, yaml_mark_t problem_mark)
@@ -118,68 +151,48 @@ static void composer_error(struct builder *bd, const char *context, yaml_mark_t 
 	bd->problem_mark = problem_mark;
 }
 
-/* Node index into its parent (the innermost open collection), as libyaml does. */
-static int node_add(struct builder *bd, const struct open_coll *parent, int index)
+/* Node k into its parent (the innermost open collection), as libyaml does. */
+static int node_add(struct builder *bd, const struct open_coll *parent, int k)
 {
-	yaml_node_t *p;
-
 	if (!parent)
 		return 0;
-	p = bd->doc->nodes.start + parent->node - 1;
-	if (p->type == YAML_SEQUENCE_NODE) {
-		if (!GROW(p->data.sequence.items))
-			return -ENOMEM;
-		*p->data.sequence.items.top++ = index;
-		return 0;
-	}
-	if (p->data.mapping.pairs.top != p->data.mapping.pairs.start &&
-	    p->data.mapping.pairs.top[-1].value == 0) {
-		p->data.mapping.pairs.top[-1].value = index;
-		return 0;
-	}
-	if (!GROW(p->data.mapping.pairs))
-		return -ENOMEM;
-	*p->data.mapping.pairs.top++ = (yaml_node_pair_t){ .key = index, .value = 0 };
-	return 0;
+	return ARRAY_PUSH(&bd->pend, &bd->n_pend, k);
 }
 
-/* A node from ev (its tag and value moved out of it); its index, or -ENOMEM. */
-static int node_push(struct builder *bd, yaml_event_t *ev, const char *anchor,
+/* A node from ev (its scalar's text copied); its number, or -ENOMEM. */
+static int node_push(struct builder *bd, const yaml_event_t *ev, const char *anchor,
 		     const struct open_coll *parent)
 {
-	yaml_document_t *d = bd->doc;
-	yaml_node_t *n;
-	int index, err;
+	struct ydoc *d = bd->doc;
+	struct ynode n = {
+		.line = (uint32_t)ev->start_mark.line,
+		.col = (uint32_t)ev->start_mark.column,
+	};
+	int k, err;
 
-	if (!GROW(d->nodes))
-		return -ENOMEM;
-	n = d->nodes.top++;
-	memset(n, 0, sizeof(*n));
-	n->start_mark = ev->start_mark;
-	n->end_mark = ev->end_mark;
 	switch (ev->type) {
-	case YAML_SCALAR_EVENT:
-		n->type = YAML_SCALAR_NODE;
-		n->tag = ev->data.scalar.tag;
-		n->data.scalar.value = ev->data.scalar.value;
-		n->data.scalar.length = ev->data.scalar.length;
-		n->data.scalar.style = ev->data.scalar.style;
-		ev->data.scalar.tag = ev->data.scalar.value = NULL;
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-		n->type = YAML_SEQUENCE_NODE;
-		n->tag = ev->data.sequence_start.tag;
-		n->data.sequence.style = ev->data.sequence_start.style;
-		ev->data.sequence_start.tag = NULL;
-		break;
-	default:
-		n->type = YAML_MAPPING_NODE;
-		n->tag = ev->data.mapping_start.tag;
-		n->data.mapping.style = ev->data.mapping_start.style;
-		ev->data.mapping_start.tag = NULL;
+	case YAML_SCALAR_EVENT: {
+		char *v = ydoc_alloc(d, ev->data.scalar.length + 1);
+
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, ev->data.scalar.value, ev->data.scalar.length + 1);
+		n.type = YAML_SCALAR_NODE;
+		n.style = (uint8_t)ev->data.scalar.style;
+		n.n = (uint32_t)ev->data.scalar.length;
+		n.value = v;
 		break;
 	}
-	index = (int)(d->nodes.top - d->nodes.start);
+	case YAML_SEQUENCE_START_EVENT:
+		n.type = YAML_SEQUENCE_NODE;
+		break;
+	default:
+		n.type = YAML_MAPPING_NODE;
+		break;
+	}
+	if (ARRAY_PUSH(&d->nodes, &d->n_nodes, n))
+		return -ENOMEM;
+	k = (int)d->n_nodes;
 	if (anchor) {
 		struct strmap_slot *sl;
 		bool added;
@@ -192,16 +205,45 @@ static int node_push(struct builder *bd, yaml_event_t *ev, const char *anchor,
 			return -ENOMEM;
 		}
 		if (!added) {
+			const struct ynode *first = ydoc_node(d, (int)sl->val);
+
 			free(dup);
 			composer_error(bd, "found duplicate anchor; first occurrence",
-				       d->nodes.start[sl->val - 1].start_mark, "second occurrence",
-				       ev->start_mark);
-			return index;
+				       (yaml_mark_t){ .line = first->line, .column = first->col },
+				       "second occurrence", ev->start_mark);
+			return k;
 		}
-		sl->val = (uint64_t)index;
+		sl->val = (uint64_t)k;
 	}
-	err = node_add(bd, parent, index);
-	return err ? err : index;
+	err = node_add(bd, parent, k);
+	return err ? err : k;
+}
+
+/* The end of collection c (node c->node): its items off the pending stack. */
+static int coll_end(struct builder *bd, const struct open_coll *c)
+{
+	static const int32_t none[2];	/* an empty one's: the walk's pointer sums need one */
+	struct ynode *n = ydoc_node(bd->doc, c->node);
+	size_t count = bd->n_pend - c->pend;
+	const void *items = none;
+
+	if (count) {
+		void *v = ydoc_alloc(bd->doc, count * sizeof(*bd->pend));
+
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, bd->pend + c->pend, count * sizeof(*bd->pend));
+		items = v;
+	}
+	bd->n_pend = c->pend;
+	if (n->type == YAML_MAPPING_NODE) {
+		n->n = (uint32_t)(count / 2);
+		n->pairs = items;
+	} else {
+		n->n = (uint32_t)count;
+		n->items = items;
+	}
+	return 0;
 }
 
 static int alias_add(struct builder *bd, const yaml_event_t *ev, const struct open_coll *parent)
@@ -216,25 +258,20 @@ static int alias_add(struct builder *bd, const yaml_event_t *ev, const struct op
 	return node_add(bd, parent, (int)sl->val);
 }
 
-static void document_start(struct builder *bd, yaml_document_t *doc, yaml_event_t *ev)
+static void document_start(struct builder *bd, struct ydoc *doc, const yaml_event_t *ev)
 {
 	memset(doc, 0, sizeof(*doc));
-	doc->version_directive = ev->data.document_start.version_directive;
-	doc->tag_directives.start = ev->data.document_start.tag_directives.start;
-	doc->tag_directives.end = ev->data.document_start.tag_directives.end;
-	doc->start_implicit = ev->data.document_start.implicit;
-	doc->start_mark = ev->start_mark;
-	ev->data.document_start.version_directive = NULL;
-	ev->data.document_start.tag_directives.start = NULL;
-	ev->data.document_start.tag_directives.end = NULL;
+	doc->line = (uint32_t)ev->start_mark.line;
+	doc->col = (uint32_t)ev->start_mark.column;
 	anchors_free(&bd->anchors);
+	bd->n_pend = 0;
 	bd->doc = doc;
 }
 
 /* ---- the pass ---------------------------------------------------------------- */
 
 int yaml_bounds_load(yaml_parser_t *parser, const struct yaml_bounds *b,
-		     yaml_document_t doc[YAML_BOUNDS_DOCS], unsigned int *n_ok,
+		     struct ydoc doc[YAML_BOUNDS_DOCS], unsigned int *n_ok,
 		     struct yaml_bounds_err *e)
 {
 	struct open_coll *stack = calloc(b->max_depth + 1, sizeof(*stack));
@@ -272,8 +309,6 @@ int yaml_bounds_load(yaml_parser_t *parser, const struct yaml_bounds *b,
 		case YAML_DOCUMENT_END_EVENT:
 			if (!bd.doc)
 				break;
-			bd.doc->end_implicit = ev.data.document_end.implicit;
-			bd.doc->end_mark = ev.end_mark;
 			bd.doc = NULL;
 			loads++;
 			break;
@@ -319,6 +354,7 @@ int yaml_bounds_load(yaml_parser_t *parser, const struct yaml_bounds *b,
 				err = idx;
 			else
 				stack[depth - 1].node = idx;
+			stack[depth - 1].pend = bd.n_pend;
 			break;
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
@@ -326,8 +362,8 @@ int yaml_bounds_load(yaml_parser_t *parser, const struct yaml_bounds *b,
 				break;
 			depth--;
 			if (stack[depth].node && bd.doc && !bd.failed)
-				bd.doc->nodes.start[stack[depth].node - 1].end_mark = ev.end_mark;
-			if (stack[depth].anchor)
+				err = coll_end(&bd, &stack[depth]);
+			if (!err && stack[depth].anchor)
 				err = anchor_set(&anchors, stack[depth].anchor,
 						 expanded - stack[depth].start);
 			free(stack[depth].anchor);
@@ -371,6 +407,7 @@ int yaml_bounds_load(yaml_parser_t *parser, const struct yaml_bounds *b,
 		free(stack[i].anchor);
 	free(stack);
 	anchors_free(&bd.anchors);
+	free(bd.pend);
 	anchors_free(&anchors);
 	if (!err && bd.failed) {
 		parser->error = YAML_COMPOSER_ERROR;

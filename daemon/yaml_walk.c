@@ -75,12 +75,12 @@ int yw_done(struct pctx *pc, int err)
 
 /* ---- nodes ---------------------------------------------------------------- */
 
-bool is_null(const yaml_node_t *n)
+bool is_null(const struct ynode *n)
 {
 	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
 	unsigned int i;
 
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+	if (n->type != YAML_SCALAR_NODE || n->style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 	for (i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
 		if (!strcmp(sval(n), nulls[i]))
@@ -88,25 +88,25 @@ bool is_null(const yaml_node_t *n)
 	return false;
 }
 
-bool scalar_ok(struct pctx *pc, yaml_node_t *n, const char *key)
+bool scalar_ok(struct pctx *pc, struct ynode *n, const char *key)
 {
 	if (is_null(n)) {
 		perr(pc, n, "\"%s\" has no value", key);
 		return false;
 	}
-	if (memchr(n->data.scalar.value, 0, n->data.scalar.length)) {
+	if (memchr(n->value, 0, n->n)) {
 		perr(pc, n, "\"%s\" contains a NUL character", key);
 		return false;
 	}
 	return true;
 }
 
-yaml_node_t *map_get(struct pctx *pc, yaml_node_t *map, const char *key)
+struct ynode *map_get(struct pctx *pc, struct ynode *map, const char *key)
 {
-	yaml_node_pair_t *pair;
+	const struct ypair *pair;
 
-	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = node_at(pc, pair->key);
+	for (pair = map->pairs; pair < map->pairs + map->n; pair++) {
+		struct ynode *k = node_at(pc, pair->key);
 
 		if (k && k->type == YAML_SCALAR_NODE && !strcmp(sval(k), key))
 			return node_at(pc, pair->value);
@@ -138,7 +138,7 @@ bool parse_dec(const char *s, uint64_t *out)
 	return true;
 }
 
-bool parse_uint(struct pctx *pc, yaml_node_t *n, const char *key, uint64_t *out)
+bool parse_uint(struct pctx *pc, struct ynode *n, const char *key, uint64_t *out)
 {
 	const char *s = sval(n);
 
@@ -155,19 +155,19 @@ bool parse_uint(struct pctx *pc, yaml_node_t *n, const char *key, uint64_t *out)
 
 /* ---- handler tables ----------------------------------------------------- */
 
-int walk_map(struct pctx *pc, yaml_node_t *map, const struct yw_key *keys, const char *where,
+int walk_map(struct pctx *pc, struct ynode *map, const struct yw_key *keys, const char *where,
 	     void *obj, unsigned int *seen)
 {
-	yaml_node_pair_t *start = map->data.mapping.pairs.start;
-	yaml_node_pair_t *pair, *q;
+	const struct ypair *start = map->pairs;
+	const struct ypair *pair, *q;
 	unsigned int dummy;
 	int i, err;
 
 	if (!seen)
 		seen = &dummy;
 	*seen = 0;
-	for (pair = start; pair < map->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = node_at(pc, pair->key), *v = node_at(pc, pair->value);
+	for (pair = start; pair < start + map->n; pair++) {
+		struct ynode *k = node_at(pc, pair->key), *v = node_at(pc, pair->value);
 		const char *name;
 
 		if (pc->stop)
@@ -183,7 +183,7 @@ int walk_map(struct pctx *pc, yaml_node_t *map, const struct yw_key *keys, const
 			continue;
 		}
 		for (q = start; q < pair; q++) {
-			yaml_node_t *qk = node_at(pc, q->key);
+			struct ynode *qk = node_at(pc, q->key);
 
 			if (qk->type == YAML_SCALAR_NODE && !strcmp(sval(qk), name))
 				break;
@@ -229,12 +229,12 @@ int walk_map(struct pctx *pc, yaml_node_t *map, const struct yw_key *keys, const
 }
 
 /* A scalar or a list of scalars: "a list means any of its items". */
-int yw_list(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *k)
+int yw_list(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *k)
 {
 	const struct yw_items *items = k->arg;
 	const char *key = k->name, *one = items->one;
 	yw_item_fn fn = items->fn;
-	yaml_node_item_t *it;
+	const int32_t *it;
 	int err;
 
 	if (n->type == YAML_SCALAR_NODE) {
@@ -248,12 +248,12 @@ int yw_list(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *k)
 		perr(pc, n, "\"%s\" must be %s, or a list of them", key, one);
 		return 0;
 	}
-	if (n->data.sequence.items.start == n->data.sequence.items.top) {
+	if (!n->n) {
 		perr(pc, n, "an empty list matches nothing; remove the key to match any");
 		return 0;
 	}
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *v = node_at(pc, *it);
+	for (it = n->items; it < n->items + n->n; it++) {
+		struct ynode *v = node_at(pc, *it);
 
 		if (pc->stop)
 			return 0;
@@ -270,14 +270,14 @@ int yw_list(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *k)
 	return 0;
 }
 
-int yw_each(struct pctx *pc, yaml_node_t *seq, void *obj, const struct yw_key *key)
+int yw_each(struct pctx *pc, struct ynode *seq, void *obj, const struct yw_key *key)
 {
 	const struct yw_each *e = key->arg;
-	yaml_node_item_t *it;
+	const int32_t *it;
 	int err;
 
-	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
-		yaml_node_t *n = node_at(pc, *it);
+	for (it = seq->items; it < seq->items + seq->n; it++) {
+		struct ynode *n = node_at(pc, *it);
 
 		if (pc->stop)
 			return 0;
@@ -292,13 +292,13 @@ int yw_each(struct pctx *pc, yaml_node_t *seq, void *obj, const struct yw_key *k
 	return 0;
 }
 
-int yw_node(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+int yw_node(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
-	*(yaml_node_t **)((char *)obj + key->off) = n;
+	*(struct ynode **)((char *)obj + key->off) = n;
 	return 0;
 }
 
-int yw_uint(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+int yw_uint(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	const struct yw_range *r = key->arg;
 	uint64_t v;
@@ -313,7 +313,7 @@ int yw_uint(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key
 	return 0;
 }
 
-int yw_time(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+int yw_time(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	const struct yw_range *r = key->arg;
 	uint64_t ns;
@@ -336,7 +336,7 @@ int yw_choice_find(const struct yw_choice *v, const char *word)
 	return -1;
 }
 
-int yw_enum(struct pctx *pc, yaml_node_t *n, void *obj, const struct yw_key *key)
+int yw_enum(struct pctx *pc, struct ynode *n, void *obj, const struct yw_key *key)
 {
 	const struct yw_enum *e = key->arg;
 	int v = yw_choice_find(e->v, sval(n));
@@ -392,12 +392,12 @@ static int load_error(struct pctx *pc, yaml_parser_t *parser)
 }
 
 int walk_document(struct pctx *pc, const struct yaml_bounds *b,
-		  int (*fn)(struct pctx *pc, yaml_node_t *root, void *obj), void *obj)
+		  int (*fn)(struct pctx *pc, struct ynode *root, void *obj), void *obj)
 {
-	yaml_document_t doc[YAML_BOUNDS_DOCS];
+	struct ydoc doc[YAML_BOUNDS_DOCS];
 	struct yaml_bounds_err be;
 	yaml_parser_t parser;
-	yaml_node_t *root;
+	struct ynode *root;
 	unsigned int n_ok, i;
 	int err;
 
@@ -417,7 +417,7 @@ int walk_document(struct pctx *pc, const struct yaml_bounds *b,
 		goto out;
 	}
 	pc->doc = &doc[0];
-	root = yaml_document_get_root_node(&doc[0]);
+	root = ydoc_root(&doc[0]);
 	err = fn(pc, root, obj);
 	pc->doc = NULL;
 	if (err || !root)
@@ -426,12 +426,12 @@ int walk_document(struct pctx *pc, const struct yaml_bounds *b,
 	/* a second document would be silently ignored: say so instead */
 	if (n_ok < 2)
 		err = load_error(pc, &parser);
-	else if (yaml_document_get_root_node(&doc[1]))
-		perr_at(pc, doc[1].start_mark.line + 1, doc[1].start_mark.column + 1,
+	else if (ydoc_root(&doc[1]))
+		perr_at(pc, doc[1].line + 1, doc[1].col + 1,
 			"a second YAML document; a policy is one document");
 out:
 	for (i = 0; i < YAML_BOUNDS_DOCS; i++)
-		yaml_document_delete(&doc[i]);
+		ydoc_free(&doc[i]);
 	yaml_parser_delete(&parser);
 	return err;
 }
