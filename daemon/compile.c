@@ -365,8 +365,8 @@ static int field_classes(struct item *it, size_t n, int f, struct sets *s,
 	cls_of.n = n;
 	while (i < n) {
 		size_t j = i, parent_off = 0, parent_n = 0;
+		long id, parent = -1;
 		struct cmp_class *c;
-		long id;
 
 		own.n = 0;
 		for (; j < n && it[j].family == it[i].family && it[j].len == it[i].len &&
@@ -378,6 +378,7 @@ static int field_classes(struct item *it, size_t n, int f, struct sets *s,
 		if (stack.n) {
 			long pc = cls_of.v[stack.v[stack.n - 1]] - 1;
 
+			parent = pc + 1;
 			parent_off = s->off.v[pc];
 			parent_n = s->len.v[pc];
 		}
@@ -391,7 +392,15 @@ static int field_classes(struct item *it, size_t n, int f, struct sets *s,
 		cls_of.v[i] = id;
 		if (VEC_PUSH(stack, i))
 			goto nomem;
-
+		/*
+		 * Its rules are its parent's: the lookup would find the same class
+		 * one prefix up (and so would any prefix within it that this one
+		 * does not hold), so the LPM needs no entry for it.
+		 */
+		if (id == parent) {
+			i = j;
+			continue;
+		}
 		if (vec_reserve((void **)&rs->cls, cls_cap, rs->n_cls + 1, sizeof(*rs->cls)))
 			goto nomem;
 		c = &rs->cls[rs->n_cls++];
