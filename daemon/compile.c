@@ -556,7 +556,7 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 {
 	unsigned char *held = calloc(TCS_STAT_SLOTS / 8, 1);
 	__u32 slot = 0;
-	size_t i;
+	size_t i, j = 0;
 	int err = 0;
 
 	if (!held)
@@ -566,12 +566,15 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 		if (prev->uids[i].info.slot < TCS_STAT_SLOTS)
 			held[prev->uids[i].info.slot / 8] |= 1 << (prev->uids[i].info.slot % 8);
 	for (i = 0; i < c->n_uids; i++) {
-		/* bsearch() of an empty array that may be NULL is undefined */
-		const struct cmp_uid *old = prev && prev->n_uids
-						    ? bsearch(&c->uids[i], prev->uids, prev->n_uids,
-							      sizeof(*prev->uids), uid_cmp)
-						    : NULL;
+		/* both sorted by ident: one walk of prev's */
+		const struct cmp_uid *old = NULL;
+		int d = 1;
 
+		while (prev && j < prev->n_uids &&
+		       (d = strcmp(prev->uids[j].ident, c->uids[i].ident)) < 0)
+			j++;
+		if (prev && j < prev->n_uids && !d)
+			old = &prev->uids[j];
 		c->uids[i].uid = old ? old->uid : TCS_UID_NONE;
 		c->uids[i].info.slot = old ? old->info.slot : TCS_STAT_SLOTS;
 	}
@@ -589,13 +592,6 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 	}
 	free(held);
 	return err;
-}
-
-static const struct cmp_uid *uid_of(const struct compiled *c, const char *ident)
-{
-	struct cmp_uid probe = { .ident = (char *)ident };
-
-	return bsearch(&probe, c->uids, c->n_uids, sizeof(probe), uid_cmp);
 }
 
 /* ---- one ruleset --------------------------------------------------------------------- */
@@ -779,22 +775,16 @@ static int tables_copy(struct cmp_ruleset *rs, const struct cmp_ruleset *o, stru
 	return 0;
 }
 
-/* Rule i's body: what the classifier does with a packet the rule matched. */
-static int rule_body(const struct err_ctx *e, const struct compiled *c,
-		     const struct pol_iface *pi, int dir, size_t i, struct tcs_rule *tr)
+/* Rule i's body (u: its uid): what the classifier does with a packet the rule matched. */
+static void rule_body(const struct err_ctx *e, const struct cmp_uid *u,
+		      const struct pol_iface *pi, int dir, size_t i, struct tcs_rule *tr)
 {
 	const struct pol_rule *r = &pi->dir[dir].v[i];
-	char *ident = rule_ident(pi, dir, r);
-	const struct cmp_uid *u;
 
-	if (!ident)
-		return -ENOMEM;
-	u = uid_of(c, ident);
-	free(ident);
 	memset(tr, 0, sizeof(*tr));
 	tr->idx = (__u16)i;	/* i < CMP_MAX_RULES */
-	tr->uid = u ? u->uid : TCS_UID_NONE;
-	tr->slot = u ? u->info.slot : 0;
+	tr->uid = u->uid;
+	tr->slot = u->info.slot;
 	compile_ratecfg(r->rate_bps, &tr->mult, &tr->shift);
 	tr->burst_ns = compile_bytes_ns(r->burst_bytes, tr->mult, tr->shift);
 	tr->flags = r->total_bps ? TCS_RF_TOTAL : 0;
@@ -812,7 +802,6 @@ static int rule_body(const struct err_ctx *e, const struct compiled *c,
 	} else {
 		tr->action = TCS_ACT_DROP;
 	}
-	return 0;
 }
 
 /*
@@ -820,7 +809,7 @@ static int rule_body(const struct err_ctx *e, const struct compiled *c,
  * actions, other interfaces) takes the tables of the ruleset in force that
  * has the same ones instead of computing them again from every prefix.
  */
-static int compile_rules(const struct err_ctx *e, const struct compiled *c,
+static int compile_rules(const struct err_ctx *e, const struct cmp_uid *const *uids,
 			 const struct compiled *prev, const struct pol_iface *pi, int dir,
 			 struct cmp_ruleset *rs, struct budget *b)
 {
@@ -835,10 +824,10 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 	rs->hdr.nrules = (__u32)rules->n;
 	o = tables_in_force(prev, rs, b);
 	err = o ? tables_copy(rs, o, b) : compile_tables(e, pi, dir, rs, b);
-	for (i = 0; !err && i < rules->n; i++)
-		err = rule_body(e, c, pi, dir, i, &rs->rules[i]);
 	if (err)
 		return err;
+	for (i = 0; i < rules->n; i++)
+		rule_body(e, uids[i], pi, dir, i, &rs->rules[i]);
 
 	rs->digest = fnv1a(&rs->hdr, sizeof(rs->hdr), rs->tables_digest);
 	rs->digest = fnv1a(rs->rules, rs->hdr.nrules * sizeof(*rs->rules), rs->digest);
@@ -862,6 +851,7 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 	struct err_ctx e = { .p = p, .host = host, .fn = err_fn, .ctx = ctx };
 	struct compiled *c = calloc(1, sizeof(*c));
 	struct budget b = { 0 };
+	const struct cmp_uid **by_at = NULL;
 	size_t i, n_rs = 0, n_rules = 0, u = 0, r;
 	int dir, err = 0;
 
@@ -892,6 +882,7 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 				const struct pol_rule *pr = &p->ifaces[i].dir[dir].v[r];
 
 				c->uids[u].ident = rule_ident(&p->ifaces[i], dir, pr);
+				c->uids[u].at = u;
 				rule_info(&p->ifaces[i], dir, r, pr, policy_rule_action(p, pr, host),
 					  &c->uids[u].info);
 				if (!c->uids[u++].ident)
@@ -907,7 +898,14 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 				      TCS_STAT_SLOTS);
 		goto fail;
 	}
+	/* each rule's uid by its place in the policy, for its body */
+	by_at = malloc((n_rules ? n_rules : 1) * sizeof(*by_at));
+	if (!by_at)
+		goto nomem;
+	for (u = 0; u < c->n_uids; u++)
+		by_at[c->uids[u].at] = &c->uids[u];
 
+	r = 0;
 	for (i = 0; i < p->n_ifaces; i++)
 		for (dir = 0; dir < TCS_DIR_NR; dir++) {
 			struct cmp_ruleset *rs;
@@ -917,14 +915,17 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 			rs = &c->rs[c->n_rs++];
 			rs->iface = i;
 			rs->dir = dir;
-			if ((err = compile_rules(&e, c, prev, &p->ifaces[i], dir, rs, &b)))
+			if ((err = compile_rules(&e, by_at + r, prev, &p->ifaces[i], dir, rs, &b)))
 				goto fail;
+			r += p->ifaces[i].dir[dir].n;
 		}
+	free(by_at);
 	*out = c;
 	return 0;
 nomem:
 	err = -ENOMEM;
 fail:
+	free(by_at);
 	compile_free(c);
 	return err;
 }

@@ -57,6 +57,7 @@ struct cmp_ruleset {
 /* A rule's identity across reloads, and the uid it keeps while it exists. */
 struct cmp_uid {
 	char *ident;		/* "iface/dir/name/per", see compile_rule_ident() */
+	size_t at;		/* the rule's place in the policy (interface, direction, order) */
 	__u32 uid;
 	struct tcs_rule_info info;
 };

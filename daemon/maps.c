@@ -620,10 +620,19 @@ static int regions_place(const struct maps *m, const struct compiled *c, struct 
 	return err;
 }
 
-/* The rule of c with u's identity (and so its uid), or NULL. */
-static const struct cmp_uid *rule_find(const struct compiled *c, const struct cmp_uid *u)
+/*
+ * The rule of c with u's identity (and so its uid), or NULL. The callers
+ * go through a list sorted as c->uids is (by ident): *j walks c->uids once
+ * for the whole list, not a search per rule.
+ */
+static const struct cmp_uid *rule_next(const struct compiled *c, const struct cmp_uid *u,
+				       size_t *j)
 {
-	return bsearch(u, c->uids, c->n_uids, sizeof(*u), uid_cmp);
+	int d = 1;
+
+	while (*j < c->n_uids && (d = strcmp(c->uids[*j].ident, u->ident)) < 0)
+		(*j)++;
+	return *j < c->n_uids && !d ? &c->uids[*j] : NULL;
 }
 
 /*
@@ -683,7 +692,7 @@ static int keys_write(int fd, const void *keys, size_t key_size, const void *val
  */
 static int rules_publish(struct maps *m, const struct compiled *c, const struct compiled *prev)
 {
-	size_t n = c->n_uids ? c->n_uids : 1, na = 0, ns = 0, ni = 0, i;
+	size_t n = c->n_uids ? c->n_uids : 1, na = 0, ns = 0, ni = 0, i, j = 0;
 	size_t stats_size = (size_t)m->ncpus * sizeof(struct tcs_rule_stats);
 	__u32 *arr = malloc(n * sizeof(*arr)), *spill = malloc(n * sizeof(*spill));
 	__u32 *uids = malloc(n * sizeof(*uids));
@@ -693,7 +702,7 @@ static int rules_publish(struct maps *m, const struct compiled *c, const struct 
 	if (!arr || !spill || !uids || !infos)
 		goto out;
 	for (i = 0; i < c->n_uids; i++) {
-		const struct cmp_uid *u = &c->uids[i], *o = prev ? rule_find(prev, u) : NULL;
+		const struct cmp_uid *u = &c->uids[i], *o = prev ? rule_next(prev, u, &j) : NULL;
 
 		if (o && o->uid == u->uid) {
 			if (!memcmp(&o->info, &u->info, sizeof(u->info)))
@@ -802,10 +811,10 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 {
 	__u32 *gone = calloc(old->n_uids + 1, sizeof(*gone));
 	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
-	size_t i, n = 0;
+	size_t i, j = 0, n = 0;
 
 	for (i = 0; i < old->n_uids; i++) {
-		if (rule_find(c, &old->uids[i]))
+		if (rule_next(c, &old->uids[i], &j))
 			continue;
 		/* its slot is free for a new rule once zeroed; not zeroed, a new rule zeroes it */
 		if (old->uids[i].info.slot >= TCS_STAT_SLOTS_ARRAY)
