@@ -13,6 +13,7 @@
 
 #include "compile.h"
 #include "hash.h"
+#include "sha256.h"
 
 #define NSEC_PER_SEC 1000000000ull
 
@@ -364,8 +365,8 @@ static int field_classes(struct item *it, size_t n, int f, struct sets *s,
 	cls_of.n = n;
 	while (i < n) {
 		size_t j = i, parent_off = 0, parent_n = 0;
+		long id, parent = -1;
 		struct cmp_class *c;
-		long id;
 
 		own.n = 0;
 		for (; j < n && it[j].family == it[i].family && it[j].len == it[i].len &&
@@ -377,6 +378,7 @@ static int field_classes(struct item *it, size_t n, int f, struct sets *s,
 		if (stack.n) {
 			long pc = cls_of.v[stack.v[stack.n - 1]] - 1;
 
+			parent = pc + 1;
 			parent_off = s->off.v[pc];
 			parent_n = s->len.v[pc];
 		}
@@ -390,7 +392,15 @@ static int field_classes(struct item *it, size_t n, int f, struct sets *s,
 		cls_of.v[i] = id;
 		if (VEC_PUSH(stack, i))
 			goto nomem;
-
+		/*
+		 * Its rules are its parent's: the lookup would find the same class
+		 * one prefix up (and so would any prefix within it that this one
+		 * does not hold), so the LPM needs no entry for it.
+		 */
+		if (id == parent) {
+			i = j;
+			continue;
+		}
 		if (vec_reserve((void **)&rs->cls, cls_cap, rs->n_cls + 1, sizeof(*rs->cls)))
 			goto nomem;
 		c = &rs->cls[rs->n_cls++];
@@ -546,7 +556,7 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 {
 	unsigned char *held = calloc(TCS_STAT_SLOTS / 8, 1);
 	__u32 slot = 0;
-	size_t i;
+	size_t i, j = 0;
 	int err = 0;
 
 	if (!held)
@@ -556,12 +566,15 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 		if (prev->uids[i].info.slot < TCS_STAT_SLOTS)
 			held[prev->uids[i].info.slot / 8] |= 1 << (prev->uids[i].info.slot % 8);
 	for (i = 0; i < c->n_uids; i++) {
-		/* bsearch() of an empty array that may be NULL is undefined */
-		const struct cmp_uid *old = prev && prev->n_uids
-						    ? bsearch(&c->uids[i], prev->uids, prev->n_uids,
-							      sizeof(*prev->uids), uid_cmp)
-						    : NULL;
+		/* both sorted by ident: one walk of prev's */
+		const struct cmp_uid *old = NULL;
+		int d = 1;
 
+		while (prev && j < prev->n_uids &&
+		       (d = strcmp(prev->uids[j].ident, c->uids[i].ident)) < 0)
+			j++;
+		if (prev && j < prev->n_uids && !d)
+			old = &prev->uids[j];
 		c->uids[i].uid = old ? old->uid : TCS_UID_NONE;
 		c->uids[i].info.slot = old ? old->info.slot : TCS_STAT_SLOTS;
 	}
@@ -581,32 +594,95 @@ static int assign_uids(struct compiled *c, const struct compiled *prev)
 	return err;
 }
 
-static const struct cmp_uid *uid_of(const struct compiled *c, const char *ident)
-{
-	struct cmp_uid probe = { .ident = (char *)ident };
-
-	return bsearch(&probe, c->uids, c->n_uids, sizeof(probe), uid_cmp);
-}
-
 /* ---- one ruleset --------------------------------------------------------------------- */
 
-static int compile_rules(const struct err_ctx *e, const struct compiled *c,
-			 const struct pol_iface *pi, int dir, struct cmp_ruleset *rs, struct budget *b)
+/* The input of a ruleset's tables: every rule's match lists and their shape. */
+static int match_key(const struct pol_rules *rules, uint8_t key[32])
+{
+	size_t len = sizeof(size_t), i, at;
+	unsigned char *buf;
+
+	for (i = 0; i < rules->n; i++) {
+		const struct pol_match *m = &rules->v[i].match;
+
+		len += 6 * sizeof(size_t) +
+		       (m->n_proto + m->n_sport + m->n_dport + m->n_dscp) * sizeof(struct pol_range) +
+		       (m->n_src + m->n_dst) * sizeof(struct pol_prefix);
+	}
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, &rules->n, sizeof(size_t));
+	at = sizeof(size_t);
+#define PUT(v, n)                                                                    \
+	do {                                                                         \
+		memcpy(buf + at, &(n), sizeof(size_t));                              \
+		at += sizeof(size_t);                                                \
+		if (n)                                                               \
+			memcpy(buf + at, v, (n) * sizeof(*(v)));                     \
+		at += (n) * sizeof(*(v));                                            \
+	} while (0)
+	for (i = 0; i < rules->n; i++) {
+		const struct pol_match *m = &rules->v[i].match;
+
+		PUT(m->proto, m->n_proto);
+		PUT(m->sport, m->n_sport);
+		PUT(m->dport, m->n_dport);
+		PUT(m->dscp, m->n_dscp);
+		PUT(m->src, m->n_src);
+		PUT(m->dst, m->n_dst);
+	}
+#undef PUT
+	sha256(buf, len, key);
+	free(buf);
+	return 0;
+}
+
+static void *memdup(const void *p, size_t n)
+{
+	void *q = malloc(n ? n : 1);
+
+	if (q && n)
+		memcpy(q, p, n);
+	return q;
+}
+
+/*
+ * A ruleset of the policy in force whose tables came from the same match
+ * lists (rates, actions and names may differ), if taking its tables keeps
+ * within the budget: over it, the tables are computed, for the message.
+ */
+static const struct cmp_ruleset *tables_in_force(const struct compiled *prev,
+						 const struct cmp_ruleset *rs,
+						 const struct budget *b)
+{
+	size_t j;
+
+	for (j = 0; prev && j < prev->n_rs; j++) {
+		const struct cmp_ruleset *o = &prev->rs[j];
+
+		if (!memcmp(o->match_key, rs->match_key, sizeof(o->match_key)) &&
+		    b->cls + o->n_cls <= CMP_MAX_CLASS && b->match + o->n_match <= CMP_MAX_MATCH &&
+		    b->work + o->work <= CMP_MAX_WORK)
+			return o;
+	}
+	return NULL;
+}
+
+/* The class and match tables of one ruleset, and its shapes. */
+static int compile_tables(const struct err_ctx *e, const struct pol_iface *pi, int dir,
+			  struct cmp_ruleset *rs, struct budget *b)
 {
 	const struct pol_rules *rules = &pi->dir[dir];
-	struct rule_cls *rc = calloc(rules->n, sizeof(*rc));
+	struct rule_cls *rc = calloc(rules->n ? rules->n : 1, sizeof(*rc));
 	struct match_tab mt = { .rs = rs, .b = b };
-	size_t cls_cap = 0, i, k;
+	size_t cls_cap = 0, work = b->work, i, k;
 	struct sets s = { 0 };
 	item_vec items = { 0 };
 	int f, err = 0;
 
-	rs->rules = calloc(rules->n ? rules->n : 1, sizeof(*rs->rules));
-	if (!rc || !rs->rules) {
-		free(rc);
+	if (!rc)
 		return -ENOMEM;
-	}
-	rs->hdr.nrules = (__u32)rules->n;
 
 	/* classes, field by field */
 	for (f = 0; f < TCS_F_NR; f++) {
@@ -642,35 +718,6 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 	for (i = 0; i < rules->n; i++) {
 		const struct pol_rule *r = &rules->v[i];
 		__u32 mask = rule_mask(r), si;
-		struct tcs_rule tr = { .idx = (__u16)i };	/* i < CMP_MAX_RULES */
-		char *ident = rule_ident(pi, dir, r);
-		const struct cmp_uid *u;
-
-		if (!ident) {
-			err = -ENOMEM;
-			goto out;
-		}
-		u = uid_of(c, ident);
-		free(ident);
-		tr.uid = u ? u->uid : TCS_UID_NONE;
-		tr.slot = u ? u->info.slot : 0;
-		compile_ratecfg(r->rate_bps, &tr.mult, &tr.shift);
-		tr.burst_ns = compile_bytes_ns(r->burst_bytes, tr.mult, tr.shift);
-		tr.flags = r->total_bps ? TCS_RF_TOTAL : 0;
-		tr.host4 = (__u8)(32 - r->prefix4);
-		tr.host6 = (__u8)(128 - r->prefix6);
-		tr.per = r->per == POL_PER_SRC	 ? TCS_PER_SRC
-			 : r->per == POL_PER_DST	 ? TCS_PER_DST
-			 : r->per == POL_PER_RULE ? TCS_PER_RULE
-						  : TCS_PER_FLOW;
-		if (policy_rule_action(e->p, r, e->host) == POL_ACT_PACE) {
-			tr.action = TCS_ACT_PACE;
-			tr.max_delay_ns = r->max_delay_ns;
-			tr.ecn_us = (__u32)((r->ecn_ns + 999) / 1000); /* < max_delay: 32 bits of us */
-			tr.flags |= r->ecn ? TCS_RF_ECN : 0;
-		} else {
-			tr.action = TCS_ACT_DROP;
-		}
 
 		for (si = 0; si < rs->hdr.nshapes && rs->hdr.shapes[si].mask != mask; si++)
 			;
@@ -679,7 +726,6 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 			rs->hdr.shapes[si].min_idx = (__u32)i;
 			rs->hdr.nshapes++;
 		}
-		rs->rules[i] = tr;
 		err = rule_entries(&mt, &rc[i], mask, (__u32)i);
 		if (err == -E2BIG && !b->match)
 			policy_report(e->fn, e->ctx, e->p->path, r->pos,
@@ -697,13 +743,9 @@ static int compile_rules(const struct err_ctx *e, const struct compiled *c,
 			goto out;
 	}
 	qsort(rs->hdr.shapes, rs->hdr.nshapes, sizeof(rs->hdr.shapes[0]), shape_cmp);
-
-	rs->digest = fnv1a(&rs->hdr, sizeof(rs->hdr), FNV1A_INIT);
-	rs->digest = fnv1a(rs->cls, rs->n_cls * sizeof(*rs->cls), rs->digest);
-	rs->digest = fnv1a(rs->match, rs->n_match * sizeof(*rs->match), rs->digest);
-	rs->digest = fnv1a(rs->rules, rs->hdr.nrules * sizeof(*rs->rules), rs->digest);
-	b->match += rs->n_match;
-	b->cls += rs->n_cls;
+	rs->work = b->work - work;
+	rs->tables_digest = fnv1a(rs->cls, rs->n_cls * sizeof(*rs->cls), FNV1A_INIT);
+	rs->tables_digest = fnv1a(rs->match, rs->n_match * sizeof(*rs->match), rs->tables_digest);
 out:
 	for (i = 0; i < rules->n; i++)
 		for (f = 0; f < TCS_F_NR; f++)
@@ -713,6 +755,85 @@ out:
 	sets_free(&s);
 	idx_free(&mt.index);
 	return err;
+}
+
+/* The tables of o, a ruleset in force with the same match lists. */
+static int tables_copy(struct cmp_ruleset *rs, const struct cmp_ruleset *o, struct budget *b)
+{
+	rs->cls = memdup(o->cls, o->n_cls * sizeof(*o->cls));
+	rs->match = memdup(o->match, o->n_match * sizeof(*o->match));
+	if (!rs->cls || !rs->match)
+		return -ENOMEM;
+	rs->n_cls = o->n_cls;
+	rs->n_match = o->n_match;
+	rs->hdr.fields = o->hdr.fields;
+	rs->hdr.nshapes = o->hdr.nshapes;
+	memcpy(rs->hdr.shapes, o->hdr.shapes, sizeof(rs->hdr.shapes));
+	rs->work = o->work;
+	rs->tables_digest = o->tables_digest;
+	b->work += o->work;
+	return 0;
+}
+
+/* Rule i's body (u: its uid): what the classifier does with a packet the rule matched. */
+static void rule_body(const struct err_ctx *e, const struct cmp_uid *u,
+		      const struct pol_iface *pi, int dir, size_t i, struct tcs_rule *tr)
+{
+	const struct pol_rule *r = &pi->dir[dir].v[i];
+
+	memset(tr, 0, sizeof(*tr));
+	tr->idx = (__u16)i;	/* i < CMP_MAX_RULES */
+	tr->uid = u->uid;
+	tr->slot = u->info.slot;
+	compile_ratecfg(r->rate_bps, &tr->mult, &tr->shift);
+	tr->burst_ns = compile_bytes_ns(r->burst_bytes, tr->mult, tr->shift);
+	tr->flags = r->total_bps ? TCS_RF_TOTAL : 0;
+	tr->host4 = (__u8)(32 - r->prefix4);
+	tr->host6 = (__u8)(128 - r->prefix6);
+	tr->per = r->per == POL_PER_SRC	   ? TCS_PER_SRC
+		  : r->per == POL_PER_DST  ? TCS_PER_DST
+		  : r->per == POL_PER_RULE ? TCS_PER_RULE
+					   : TCS_PER_FLOW;
+	if (policy_rule_action(e->p, r, e->host) == POL_ACT_PACE) {
+		tr->action = TCS_ACT_PACE;
+		tr->max_delay_ns = r->max_delay_ns;
+		tr->ecn_us = (__u32)((r->ecn_ns + 999) / 1000); /* < max_delay: 32 bits of us */
+		tr->flags |= r->ecn ? TCS_RF_ECN : 0;
+	} else {
+		tr->action = TCS_ACT_DROP;
+	}
+}
+
+/*
+ * One ruleset. A reload that changed no rule's match lists here (rates,
+ * actions, other interfaces) takes the tables of the ruleset in force that
+ * has the same ones instead of computing them again from every prefix.
+ */
+static int compile_rules(const struct err_ctx *e, const struct cmp_uid *const *uids,
+			 const struct compiled *prev, const struct pol_iface *pi, int dir,
+			 struct cmp_ruleset *rs, struct budget *b)
+{
+	const struct pol_rules *rules = &pi->dir[dir];
+	const struct cmp_ruleset *o;
+	size_t i;
+	int err;
+
+	rs->rules = calloc(rules->n ? rules->n : 1, sizeof(*rs->rules));
+	if (!rs->rules || match_key(rules, rs->match_key))
+		return -ENOMEM;
+	rs->hdr.nrules = (__u32)rules->n;
+	o = tables_in_force(prev, rs, b);
+	err = o ? tables_copy(rs, o, b) : compile_tables(e, pi, dir, rs, b);
+	if (err)
+		return err;
+	for (i = 0; i < rules->n; i++)
+		rule_body(e, uids[i], pi, dir, i, &rs->rules[i]);
+
+	rs->digest = fnv1a(&rs->hdr, sizeof(rs->hdr), rs->tables_digest);
+	rs->digest = fnv1a(rs->rules, rs->hdr.nrules * sizeof(*rs->rules), rs->digest);
+	b->match += rs->n_match;
+	b->cls += rs->n_cls;
+	return 0;
 }
 
 /* ---- the whole policy ----------------------------------------------------------------- */
@@ -730,6 +851,7 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 	struct err_ctx e = { .p = p, .host = host, .fn = err_fn, .ctx = ctx };
 	struct compiled *c = calloc(1, sizeof(*c));
 	struct budget b = { 0 };
+	const struct cmp_uid **by_at = NULL;
 	size_t i, n_rs = 0, n_rules = 0, u = 0, r;
 	int dir, err = 0;
 
@@ -760,6 +882,7 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 				const struct pol_rule *pr = &p->ifaces[i].dir[dir].v[r];
 
 				c->uids[u].ident = rule_ident(&p->ifaces[i], dir, pr);
+				c->uids[u].at = u;
 				rule_info(&p->ifaces[i], dir, r, pr, policy_rule_action(p, pr, host),
 					  &c->uids[u].info);
 				if (!c->uids[u++].ident)
@@ -775,7 +898,14 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 				      TCS_STAT_SLOTS);
 		goto fail;
 	}
+	/* each rule's uid by its place in the policy, for its body */
+	by_at = malloc((n_rules ? n_rules : 1) * sizeof(*by_at));
+	if (!by_at)
+		goto nomem;
+	for (u = 0; u < c->n_uids; u++)
+		by_at[c->uids[u].at] = &c->uids[u];
 
+	r = 0;
 	for (i = 0; i < p->n_ifaces; i++)
 		for (dir = 0; dir < TCS_DIR_NR; dir++) {
 			struct cmp_ruleset *rs;
@@ -785,14 +915,17 @@ int compile_policy_for(const struct policy *p, const struct pol_host *host,
 			rs = &c->rs[c->n_rs++];
 			rs->iface = i;
 			rs->dir = dir;
-			if ((err = compile_rules(&e, c, &p->ifaces[i], dir, rs, &b)))
+			if ((err = compile_rules(&e, by_at + r, prev, &p->ifaces[i], dir, rs, &b)))
 				goto fail;
+			r += p->ifaces[i].dir[dir].n;
 		}
+	free(by_at);
 	*out = c;
 	return 0;
 nomem:
 	err = -ENOMEM;
 fail:
+	free(by_at);
 	compile_free(c);
 	return err;
 }

@@ -49,11 +49,15 @@ struct cmp_ruleset {
 	size_t n_match;
 	struct tcs_rule *rules;	/* bodies, by policy order (tcs_rule.idx); hdr.nrules */
 	uint64_t digest;	/* of everything above but iface: equal digests, same tables */
+	uint64_t tables_digest;	/* of cls and match alone */
+	uint8_t match_key[32];	/* SHA-256 of the rules' match lists: what cls and match come from */
+	size_t work;		/* the combinations compiling cls and match listed */
 };
 
 /* A rule's identity across reloads, and the uid it keeps while it exists. */
 struct cmp_uid {
 	char *ident;		/* "iface/dir/name/per", see compile_rule_ident() */
+	size_t at;		/* the rule's place in the policy (interface, direction, order) */
 	__u32 uid;
 	struct tcs_rule_info info;
 };

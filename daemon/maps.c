@@ -620,34 +620,63 @@ static int regions_place(const struct maps *m, const struct compiled *c, struct 
 	return err;
 }
 
-/* The rule of c with u's identity (and so its uid), or NULL. */
-static const struct cmp_uid *rule_find(const struct compiled *c, const struct cmp_uid *u)
+/*
+ * The rule of c with u's identity (and so its uid), or NULL. The callers
+ * go through a list sorted as c->uids is (by ident): *j walks c->uids once
+ * for the whole list, not a search per rule.
+ */
+static const struct cmp_uid *rule_next(const struct compiled *c, const struct cmp_uid *u,
+				       size_t *j)
 {
-	return bsearch(u, c->uids, c->n_uids, sizeof(*u), uid_cmp);
+	int d = 1;
+
+	while (*j < c->n_uids && (d = strcmp(c->uids[*j].ident, u->ident)) < 0)
+		(*j)++;
+	return *j < c->n_uids && !d ? &c->uids[*j] : NULL;
 }
 
 /*
- * Zero a rule's counters (zero: one tcs_rule_stats per CPU). A slot past
- * the array is a per-CPU hash entry, from the kernel's per-CPU allocator,
- * whose free pages are refilled in the background: a policy of thousands
- * of new rules can find it empty for a moment (ENOMEM) and succeed a
- * millisecond later. Wait for it, up to a second.
+ * Write n keys of fd (key_size each) with their values (val_size each; vals
+ * NULL: all zero), BATCH per syscall where the kernel can, else one at a
+ * time. A key past tcs_rule_stats is a per-CPU hash entry, from the
+ * kernel's per-CPU allocator, whose free pages are refilled in the
+ * background: a policy of thousands of new rules can find it empty for a
+ * moment (ENOMEM) and succeed a millisecond later. Wait for it, up to a
+ * second.
  */
-static int stats_zero(struct maps *m, const struct cmp_uid *u, const void *zero)
+static int keys_write(int fd, const void *keys, size_t key_size, const void *vals,
+		      size_t val_size, size_t n)
 {
-	const __u32 *slot = &u->info.slot;
-	int i;
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	const unsigned char *k = keys, *v = vals;
+	unsigned char *zero = NULL;
+	size_t done = 0;
+	bool batch = true;
+	int waits = 0, err = 0;
 
-	if (*slot < TCS_STAT_SLOTS_ARRAY)
-		return bpf_map_update_elem(m->rule_stats, slot, zero, BPF_ANY) ? -errno : 0;
-	for (i = 0; i < 1000; i++) {
-		if (!bpf_map_update_elem(m->rule_spill, slot, zero, BPF_ANY))
-			return 0;
-		if (errno != ENOMEM)
-			break;
-		usleep(1000);
+	if (!vals && n && !(zero = calloc(n < BATCH ? n : BATCH, val_size)))
+		return -ENOMEM;
+	while (done < n && !err) {
+		__u32 want = (__u32)(n - done < BATCH ? n - done : BATCH), cnt = want;
+		const void *at = vals ? v + done * val_size : zero;
+
+		if (!batch)
+			cnt = bpf_map_update_elem(fd, k + done * key_size, at, BPF_ANY) ? 0 : 1;
+		else if (!bpf_map_update_batch(fd, k + done * key_size, at, &cnt, &o))
+			cnt = want;
+		else if (batch_unsupported(errno, cnt, want))
+			batch = false, cnt = 0, errno = 0;
+		done += cnt;
+		if (done == n || (batch && cnt == want) || (!batch && cnt) || !errno)
+			continue;
+		err = -errno;
+		if (err == -ENOMEM && ++waits < 1000) {
+			usleep(1000);
+			err = 0;
+		}
 	}
-	return -errno;
+	free(zero);
+	return err;
 }
 
 /*
@@ -655,31 +684,49 @@ static int stats_zero(struct maps *m, const struct cmp_uid *u, const void *zero)
  * rule's description is written for tcshapectl and later restarts. prev is
  * what this instance published last (NULL: nothing yet): a rule it holds
  * with the same uid has its counters, and its description if unchanged, so
- * a reload that changes one rule of 10,000 writes one. Without prev, a rule
- * whose description is pinned already is one an earlier instance counted.
+ * a reload that changes one rule of 10,000 writes one. A uid from
+ * prev->next_uid on is new to the maps (uids are reserved in tcs_meta
+ * before use, and never reused); without prev, a rule whose description is
+ * pinned already is one an earlier instance counted. The writes are
+ * batched: a policy of 10,000 new rules is a few syscalls, not 30,000.
  */
 static int rules_publish(struct maps *m, const struct compiled *c, const struct compiled *prev)
 {
-	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
-	struct tcs_rule_info ri;
-	size_t i;
-	int err = 0;
+	size_t n = c->n_uids ? c->n_uids : 1, na = 0, ns = 0, ni = 0, i, j = 0;
+	size_t stats_size = (size_t)m->ncpus * sizeof(struct tcs_rule_stats);
+	__u32 *arr = malloc(n * sizeof(*arr)), *spill = malloc(n * sizeof(*spill));
+	__u32 *uids = malloc(n * sizeof(*uids));
+	struct tcs_rule_info *infos = malloc(n * sizeof(*infos)), ri;
+	int err = -ENOMEM;
 
-	if (!zero)
-		return -ENOMEM;
-	for (i = 0; i < c->n_uids && !err; i++) {
-		const struct cmp_uid *u = &c->uids[i], *o = prev ? rule_find(prev, u) : NULL;
+	if (!arr || !spill || !uids || !infos)
+		goto out;
+	for (i = 0; i < c->n_uids; i++) {
+		const struct cmp_uid *u = &c->uids[i], *o = prev ? rule_next(prev, u, &j) : NULL;
 
 		if (o && o->uid == u->uid) {
 			if (!memcmp(&o->info, &u->info, sizeof(u->info)))
 				continue;
-		} else if (bpf_map_lookup_elem(m->rule_info, &u->uid, &ri)) {
-			err = stats_zero(m, u, zero);
+		} else if ((prev && u->uid >= prev->next_uid) ||
+			   bpf_map_lookup_elem(m->rule_info, &u->uid, &ri)) {
+			if (u->info.slot < TCS_STAT_SLOTS_ARRAY)
+				arr[na++] = u->info.slot;
+			else
+				spill[ns++] = u->info.slot;
 		}
-		if (!err && bpf_map_update_elem(m->rule_info, &u->uid, &u->info, BPF_ANY))
-			err = -errno;
+		uids[ni] = u->uid;
+		infos[ni++] = u->info;
 	}
-	free(zero);
+	err = keys_write(m->rule_stats, arr, sizeof(*arr), NULL, stats_size, na);
+	if (!err)
+		err = keys_write(m->rule_spill, spill, sizeof(*spill), NULL, stats_size, ns);
+	if (!err)
+		err = keys_write(m->rule_info, uids, sizeof(*uids), infos, sizeof(*infos), ni);
+out:
+	free(arr);
+	free(spill);
+	free(uids);
+	free(infos);
 	return err;
 }
 
@@ -764,16 +811,16 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 {
 	__u32 *gone = calloc(old->n_uids + 1, sizeof(*gone));
 	struct tcs_rule_stats *zero = calloc(m->ncpus, sizeof(*zero));
-	size_t i, n = 0;
+	size_t i, j = 0, n = 0;
 
 	for (i = 0; i < old->n_uids; i++) {
-		if (rule_find(c, &old->uids[i]))
+		if (rule_next(c, &old->uids[i], &j))
 			continue;
 		/* its slot is free for a new rule once zeroed; not zeroed, a new rule zeroes it */
 		if (old->uids[i].info.slot >= TCS_STAT_SLOTS_ARRAY)
 			bpf_map_delete_elem(m->rule_spill, &old->uids[i].info.slot);
 		else if (zero)
-			stats_zero(m, &old->uids[i], zero);
+			bpf_map_update_elem(m->rule_stats, &old->uids[i].info.slot, zero, BPF_ANY);
 		bpf_map_delete_elem(m->rule_info, &old->uids[i].uid);
 		if (gone)
 			gone[n++] = old->uids[i].uid;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy.h"
@@ -113,6 +114,7 @@ int policy_load(const char *path, struct policy **out, pol_err_fn errfn, void *c
 {
 	size_t len = 0, cap = 0;
 	char *buf = NULL, *nb;
+	struct stat st;
 	ssize_t n;
 	int fd, err;
 
@@ -123,7 +125,17 @@ int policy_load(const char *path, struct policy **out, pol_err_fn errfn, void *c
 		say(errfn, ctx, "%s: cannot open: %s", path, strerror(-err));
 		return err;
 	}
-	/* read to the end rather than trust st_size: /dev/stdin works too */
+	/*
+	 * read to the end rather than trust st_size (/dev/stdin works too), but
+	 * size the buffer by it: one allocation, not a doubling and copying
+	 */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size < POL_MAX_FILE)
+		cap = (size_t)st.st_size + 1;
+	buf = malloc(cap ? cap : 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (;;) {
 		if (len == cap) {
 			cap = cap ? 2 * cap : 65536;
