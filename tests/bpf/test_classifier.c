@@ -506,28 +506,46 @@ static int map_count(int fd, size_t key_size)
 }
 
 #define MAX_DUMP 16
-/* tcs_keys entries, in map order; returns how many. */
-static int keys_dump(struct tcs_key *k, struct tcs_key_state *st)
-{
-	struct tcs_key cur, next;
-	void *prev = NULL;
-	int n = 0;
+/*
+ * The limiter keys, as the daemon walks them (state_keys_walk()): those of
+ * tcs_keys, then the per: flow keys tcs_flows entries hold; returns how many.
+ */
+struct dump {
+	struct tcs_key *k;
+	struct tcs_key_state *st;
+	int n;
+};
 
-	while (n < MAX_DUMP && !bpf_map_get_next_key(E.keys, prev, &next)) {
-		cur = next;
-		prev = &cur;
-		if (bpf_map_lookup_elem(E.keys, &cur, &st[n]))
-			continue;
-		k[n++] = cur;
-	}
-	return n;
+static int dump_one(const struct tcs_key *k, const struct tcs_key_state *st,
+		    const struct tcs_flow_key *fk, void *ctx)
+{
+	struct dump *d = ctx;
+
+	if (d->n == MAX_DUMP)
+		return 1;
+	d->k[d->n] = *k;
+	d->st[d->n++] = *st;
+	return 0;
 }
 
+static int keys_dump(struct tcs_key *k, struct tcs_key_state *st)
+{
+	struct dump d = { k, st, 0 };
+
+	state_keys_walk(E.keys, E.flows, dump_one, &d);
+	return d.n;
+}
+
+/* A limiter key's state, wherever it lives; tat ~0 if there is none. */
 static struct tcs_key_state key_state(const struct tcs_key *k)
 {
-	struct tcs_key_state st = { .tat = ~0ull };
+	struct tcs_key_state st = { .tat = ~0ull }, all[MAX_DUMP];
+	struct tcs_key got[MAX_DUMP];
+	int n = keys_dump(got, all), i;
 
-	bpf_map_lookup_elem(E.keys, k, &st);
+	for (i = 0; i < n; i++)
+		if (!memcmp(&got[i], k, sizeof(*k)))
+			st = all[i];
 	return st;
 }
 
@@ -2088,14 +2106,14 @@ static int test_flow_cache(void)
 	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
 	{
 		struct tcs_flow_key k, next;
-		__u32 v;
+		struct tcs_flow v;
 		void *prev = NULL;
 		int none = 0;
 
 		while (!bpf_map_get_next_key(E.flows, prev, &next)) {
 			k = next;
 			prev = &k;
-			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v == TCS_IDX_NONE) {
+			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.slot == TCS_IDX_NONE) {
 				none++;
 				CHECK_INT(ntohs(k.dport), 5202);
 			}
@@ -2107,11 +2125,42 @@ static int test_flow_cache(void)
 	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 3);
 	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 3);
 	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
-	/* DSCP is part of the flow: a remarked packet is classified again */
+	/* no rule matches on DSCP: a remarked packet is the same flow, entry and key */
 	a.dscp = 8;
 	CHECK_INT(tx(E.eg, &a), PASS);
-	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 4);
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 3);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
 	CHECK_U64(stat_get(TCS_STAT_NOT_IP) + stat_get(TCS_STAT_MALFORMED), 0);
+	env_down();
+	return 0;
+}
+
+/*
+ * Where a rule matches on DSCP, DSCP is part of the flow: a remarked packet
+ * is classified again. Its per: flow key is still the flow's one key (kept
+ * in tcs_keys for such a ruleset): remarking gets a sender no fresh bucket.
+ */
+static int test_flow_dscp_one_key(void)
+{
+	struct fr f = { .len = 1000 };
+	struct tcs_key want;
+	__u32 uid;
+
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+	      "      - { name: ef, match: { dscp: 46 }, " FAST ", per: rule }\n"
+	      "      - { name: r, match: { dport: 5201 }, rate: 100kbit, burst: 2000, per: flow }\n");
+	uid = uid_of("lo/egress/r/flow");
+	want = key_make(uid, TCS_PER_FLOW, &f);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	f.dscp = 8;
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 2);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 2);
+	f.dscp = 16;
+	CHECK_INT(tx(E.eg, &f), DROP);	/* the burst is spent, whatever the DSCP */
+	CHECK_KEYS(&want, 1);
+	CHECK_U64(key_state(&want).packets, 2);
+	CHECK_U64(rst_get(uid).drop, 1);
 	env_down();
 	return 0;
 }
@@ -2230,7 +2279,7 @@ static int test_charged_once_per_hook(void)
  */
 static int test_keys_evicted(void)
 {
-	struct state_fds sf = { .keys = -1, .stats = -1, .meta = -1 };
+	struct state_fds sf = { .keys = -1, .flows = -1, .stats = -1, .meta = -1 };
 	struct fr f = { .len = 100 };
 	struct census *c = NULL;
 	char src[32];
@@ -2240,6 +2289,7 @@ static int test_keys_evicted(void)
 	SETUP(PER_RULE_YAML("src", "198.18.0.0/16"));
 	uid = uid_of("lo/egress/r/src");
 	sf.keys = E.keys;
+	sf.flows = E.flows;
 	sf.stats = E.stats;
 	sf.meta = bpf_map__fd(E.skel->maps.tcs_meta);
 	for (i = 0; i < 3 * MAX_KEYS; i++) {
@@ -2836,14 +2886,15 @@ static struct tcs_rule body_at(__u32 slot)
 static __u32 cached_slot(__u32 id)
 {
 	struct tcs_flow_key k, next;
+	struct tcs_flow v;
 	void *prev = NULL;
-	__u32 v, got = ~0u - 1;
+	__u32 got = ~0u - 1;
 
 	while (!bpf_map_get_next_key(E.flows, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (k.ruleset == id && !bpf_map_lookup_elem(E.flows, &k, &v))
-			got = v;
+		if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.ruleset == id)
+			got = v.slot;
 	}
 	return got;
 }
@@ -3582,6 +3633,7 @@ int main(void)
 	TEST(test_gso_dodgy);
 	TEST(test_gso_tunnels);
 	TEST(test_flow_cache);
+	TEST(test_flow_dscp_one_key);
 	TEST(test_ingress);
 	TEST(test_ingress_only);
 	TEST(test_charged_once_per_hook);
