@@ -231,6 +231,7 @@ static struct {
 
 /* tcs_rules for the next env_load() only: RULE_SLOTS unless a test needs more */
 static __u32 rule_slots = RULE_SLOTS;
+static bool cache_off;	/* the next env_load() turns the flow cache off (bench's "classified") */
 
 static void env_down(void)
 {
@@ -258,6 +259,8 @@ static int env_load(void)
 	bpf_map__set_max_entries(E.skel->maps.tcs_keys, MAX_KEYS);
 	bpf_map__set_max_entries(E.skel->maps.tcs_rules, rule_slots);
 	rule_slots = RULE_SLOTS;
+	E.skel->rodata->flow_cache = !cache_off;
+	cache_off = false;
 	err = tcshape_bpf__load(E.skel);
 	if (err)
 		goto fail;
@@ -2136,6 +2139,86 @@ static int test_flow_cache(void)
 }
 
 /*
+ * With the flow cache off every packet is classified, and the flow table
+ * holds only per: flow keys, which are charged as with the cache on.
+ */
+static int test_flow_cache_off(void)
+{
+	struct fr f = { .len = 1000 }, un = { .len = 1000, .dst = "198.19.0.2" };
+	struct tcs_key want;
+	__u32 uid;
+
+	cache_off = true;
+	SETUP(PER_RULE_YAML("flow", "198.18.0.0/16"));	/* 2000 bytes of burst */
+	uid = uid_of("lo/egress/r/flow");
+	want = key_make(uid, TCS_PER_FLOW, &f);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(tx(E.eg, &f), DROP);
+	CHECK_INT(tx(E.eg, &un), PASS);
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 4);
+	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 1);
+	CHECK_U64(stat_get(TCS_STAT_KEYS_CREATED), 1);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 1);
+	CHECK_INT(map_count(E.keys, sizeof(struct tcs_key)), 0);
+	CHECK_KEYS(&want, 1);
+	CHECK_U64(key_state(&want).packets, 2);
+	CHECK_U64(rst_get(uid).drop, 1);
+	env_down();
+	return 0;
+}
+
+/*
+ * A per: flow key lives in its flow's entry, not in tcs_keys: the census
+ * counts it by rule, and a reload that removes its rule frees it with the
+ * entry (keys_freed), which the census does not take for an eviction.
+ */
+static int test_flow_keys_census(void)
+{
+	struct state_fds sf = { .keys = -1, .flows = -1, .stats = -1, .meta = -1 };
+	struct fr f = { .len = 100 };
+	struct census *c = NULL;
+	struct tcs_meta meta = { 0 };
+	__u32 uid, i, zero = 0;
+
+	SETUP(PER_RULE_YAML("flow", "198.18.0.0/16"));
+	uid = uid_of("lo/egress/r/flow");
+	sf.keys = E.keys;
+	sf.flows = E.flows;
+	sf.stats = E.stats;
+	sf.meta = bpf_map__fd(E.skel->maps.tcs_meta);
+	for (i = 0; i < 5; i++) {
+		f.sport = 4000 + i;
+		CHECK_INT(tx(E.eg, &f), PASS);
+	}
+	CHECK_INT(map_count(E.keys, sizeof(struct tcs_key)), 0);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 5);
+	c = census_new(&sf);
+	CHECK_INT(c && !census_run(c), 1);
+	if (c) {
+		CHECK_U64(census_created(c), 5);
+		CHECK_U64(census_live(c), 5);
+		CHECK_U64(census_keys(c, uid), 5);
+		CHECK_U64(census_evicted(c), 0);
+	}
+	census_free(c);
+
+	CHECK_INT(apply(PER_RULE_YAML("dst", "198.18.0.0/16")), 0);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 0);
+	CHECK_INT(bpf_map_lookup_elem(sf.meta, &zero, &meta), 0);
+	CHECK_U64(meta.keys_freed, 5);
+	c = census_new(&sf);
+	CHECK_INT(c && !census_run(c), 1);
+	if (c) {
+		CHECK_U64(census_live(c), 0);
+		CHECK_U64(census_evicted(c), 0);
+	}
+	census_free(c);
+	env_down();
+	return 0;
+}
+
+/*
  * Where a rule matches on DSCP, DSCP is part of the flow: a remarked packet
  * is classified again. Its per: flow key is still the flow's one key (kept
  * in tcs_keys for such a ruleset): remarking gets a sender no fresh bucket.
@@ -3634,6 +3717,8 @@ int main(void)
 	TEST(test_gso_tunnels);
 	TEST(test_flow_cache);
 	TEST(test_flow_dscp_one_key);
+	TEST(test_flow_cache_off);
+	TEST(test_flow_keys_census);
 	TEST(test_ingress);
 	TEST(test_ingress_only);
 	TEST(test_charged_once_per_hook);
