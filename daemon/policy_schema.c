@@ -74,7 +74,7 @@ struct rule_state {
 	struct ynode *ports; /* first sport/dport: where a proto clash is reported */
 	struct ynode *action;
 	struct ynode *max_delay, *ecn, *ecn_threshold; /* pace keys, checked once all are read */
-	struct ynode *total, *key_prefix;	      /* checked once rate and per are read */
+	struct ynode *total, *key_prefix;	       /* checked once rate and per are read */
 };
 
 #define IFACE(f) offsetof(struct iface_state, f)

@@ -28,7 +28,8 @@ bool value_rate(struct pctx *pc, struct ynode *n, const char *what, uint64_t *bp
  * A burst as a size (64kb) or a time at the rate (10ms); without a valid
  * rate a time burst is only checked.
  */
-void value_burst(struct pctx *pc, struct ynode *n, uint64_t rate_bps, bool rate_ok, uint64_t *bytes);
+void value_burst(struct pctx *pc, struct ynode *n, uint64_t rate_bps, bool rate_ok,
+		 uint64_t *bytes);
 
 static inline uint64_t div_round_up(unsigned __int128 a, uint64_t b, bool *overflow)
 {
