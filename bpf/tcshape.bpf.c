@@ -586,24 +586,47 @@ static __always_inline struct tcs_key_state *table_key(const struct pkt *p,
 	return bpf_map_lookup_elem(&tcs_keys, &lk);
 }
 
-/*
- * The flow's entry once classification gave it slot (rule r, or NULL) in
- * binding b's ruleset. fl is the entry found, if any: one of another ruleset (a reload),
- * or, with flow_cache off, any. Its clock is kept if r is the per: flow rule
- * it counts for (the same uid), else reset: a new key. Returns the entry,
- * or NULL if it cannot be made.
- */
+/* Rule r's key for the flow lives in the flow's entry (else in tcs_keys, if r has one). */
 static __always_inline bool flow_owns_key(const struct tcs_rule *r, __u32 if_flags)
 {
 	return r && r->per == TCS_PER_FLOW && !(if_flags & TCS_IF_DSCP);
 }
+
+/*
+ * An entry's ruleset and rule slot, read and written as one 8-byte word: a
+ * packet on another CPU never sees the new ruleset with the old slot, whose
+ * region may be reused once the old ruleset is collected.
+ */
+union flow_rule {
+	struct {
+		__u32 ruleset;
+		__u32 slot;
+	} s;
+	__u64 w;
+};
+
+static __always_inline union flow_rule flow_rule_get(struct tcs_flow *fl)
+{
+	union flow_rule u;
+
+	u.w = READ_ONCE(*(__u64 *)&fl->ruleset);
+	return u;
+}
+
+/*
+ * The flow's entry once classification gave it slot (rule r, or NULL) in
+ * binding b's ruleset. fl is the entry found, if any: one of another
+ * ruleset (a reload), or, with flow_cache off, any. Its clock is kept if r
+ * is the per: flow rule it counts for (the same uid), else reset: a new key.
+ * Returns the entry, or NULL if it cannot be made.
+ */
 
 static __always_inline struct tcs_flow *flow_fill(const struct tcs_flow_key *fk,
 						  struct tcs_flow *fl, const struct tcs_iface *b,
 						  __u32 slot, const struct tcs_rule *r)
 {
 	__u32 uid = flow_owns_key(r, b->flags) ? r->uid : TCS_UID_NONE;
-	__u32 ruleset = b->ruleset;
+	union flow_rule u = { .s = { .ruleset = b->ruleset, .slot = slot } };
 
 	if (!fl) {
 		/* a zeroed entry names ruleset 0, which no binding does, until filled */
@@ -620,8 +643,7 @@ static __always_inline struct tcs_flow *flow_fill(const struct tcs_flow_key *fk,
 		if (uid != TCS_UID_NONE)
 			stat_inc(TCS_STAT_KEYS_CREATED);
 	}
-	fl->slot = slot;
-	WRITE_ONCE(fl->ruleset, ruleset);
+	WRITE_ONCE(*(__u64 *)&fl->ruleset, u.w);
 	return fl;
 }
 
@@ -691,6 +713,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	const struct tcs_rule *rule;
 	struct tcs_key_state *st;
 	struct tcs_iface *iface;
+	union flow_rule fr = {};
 	struct tcs_flow *fl;
 	__u32 slot;
 	__u64 len;
@@ -724,8 +747,10 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	flow_key_of(&p, skb->ifindex, dir, iface->flags, &fk);
 	/* an orphan's ports 0 are not its flow's: it neither reads nor fills the table */
 	fl = flow_cache && !orphan ? bpf_map_lookup_elem(&tcs_flows, &fk) : NULL;
-	if (fl && READ_ONCE(fl->ruleset) == iface->ruleset) {
-		slot = fl->slot;
+	if (fl)
+		fr = flow_rule_get(fl);
+	if (fl && fr.s.ruleset == iface->ruleset) {
+		slot = fr.s.slot;
 		rule = slot != TCS_IDX_NONE ? bpf_map_lookup_elem(&tcs_rules, &slot) : NULL;
 	} else {
 		stat_inc(TCS_STAT_CACHE_MISS);

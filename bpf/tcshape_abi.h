@@ -298,7 +298,7 @@ struct tcs_key_state {
 };
 
 struct tcs_flow {
-	__u32 ruleset;
+	__u32 ruleset;		/* with slot, one 8-byte word: written together */
 	__u32 slot;
 	__u32 uid;
 	__u32 pad;
