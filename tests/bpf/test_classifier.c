@@ -539,16 +539,29 @@ static int keys_dump(struct tcs_key *k, struct tcs_key_state *st)
 	return d.n;
 }
 
-/* A limiter key's state, wherever it lives; tat ~0 if there is none. */
+/*
+ * A limiter key's state, wherever it lives; tat ~0 if there is none. One
+ * lookup for a key of tcs_keys: timing tests read it between packets.
+ */
 static struct tcs_key_state key_state(const struct tcs_key *k)
 {
-	struct tcs_key_state st = { .tat = ~0ull }, all[MAX_DUMP];
-	struct tcs_key got[MAX_DUMP];
-	int n = keys_dump(got, all), i;
+	struct tcs_key_state st = { .tat = ~0ull };
+	struct tcs_flow_key fk, next;
+	struct tcs_key name;
+	struct tcs_flow v;
+	void *prev = NULL;
 
-	for (i = 0; i < n; i++)
-		if (!memcmp(&got[i], k, sizeof(*k)))
-			st = all[i];
+	if (!bpf_map_lookup_elem(E.keys, k, &st))
+		return st;
+	while (!bpf_map_get_next_key(E.flows, prev, &next)) {
+		fk = next;
+		prev = &fk;
+		if (bpf_map_lookup_elem(E.flows, &fk, &v) || v.uid == TCS_UID_NONE)
+			continue;
+		state_flow_key(&fk, &v, &name);
+		if (!memcmp(&name, k, sizeof(name)))
+			return v.st;
+	}
 	return st;
 }
 
