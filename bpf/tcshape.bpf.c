@@ -81,18 +81,17 @@ struct {
 } tcs_rules SEC(".maps");
 
 /*
- * max_entries of the two LRUs is settings.max_keys, set before load. The
- * flow cache only saves classification work: per-CPU LRU lists, no shared
- * lock. The limiter keys are one table of max_keys with one LRU order (the
- * common LRU), so a busy CPU evicts the least recently used key of all, not
- * its own share's.
+ * max_entries of the two LRUs is set before load: tcs_flows holds
+ * settings.max_keys flows, tcs_keys half as many shared keys (daemon/pins.c).
+ * Both hold limiter state (a per: flow key lives in its flow's entry), so
+ * both are one table with one LRU order (the common LRU): a busy CPU evicts
+ * the least recently used entry of all, not its own share's.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct tcs_flow_key);
-	__type(value, __u32);
+	__type(value, struct tcs_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_flows SEC(".maps");
 
@@ -328,14 +327,16 @@ __attribute__((noinline)) __u32 classify(const struct pkt *p, __u32 ruleset)
 	return rs->rule_base + w.best;
 }
 
-static __always_inline void flow_key_of(const struct pkt *p, __u32 ruleset,
-					struct tcs_flow_key *k)
+/* DSCP only where a rule of the binding's ruleset matches on it (TCS_IF_DSCP). */
+static __always_inline void flow_key_of(const struct pkt *p, __u32 ifindex, __u32 dir,
+					__u32 if_flags, struct tcs_flow_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	k->ruleset = ruleset;
+	k->ifindex = ifindex;
+	k->dir = dir;
 	k->family = p->family;
 	k->proto = p->proto;
-	k->dscp = p->dscp;
+	k->dscp = if_flags & TCS_IF_DSCP ? p->dscp : 0;
 	k->sport = p->sport;
 	k->dport = p->dport;
 	__builtin_memcpy(k->src, p->src, 16);
@@ -526,6 +527,7 @@ static __always_inline __u64 wire_len(struct __sk_buff *skb, const struct pkt *p
 
 /* read-only data, not the stack: the classifier's frames are near the limit */
 static const struct tcs_key_state key_zero;
+static const struct tcs_flow flow_zero;
 static const struct tcs_total_state total_zero;
 
 /*
@@ -564,29 +566,99 @@ static __attribute__((noinline)) int charge_total(const struct tcs_rule *r, __u3
 }
 
 /*
- * The charge step: the packet's limiter key under its rule pays len bytes to
- * its GCRA clock; returns the packet's fate. Every matched packet that is
- * not dropped beforehand goes through here, from one call site.
+ * The state of a key in tcs_keys, made on first use; NULL if it cannot be:
+ * keys several flows share (per: src, dst, rule), and per: flow keys where
+ * the ruleset matches on DSCP (a flow remarked to another DSCP is another
+ * flow entry, but must stay the same key).
  */
-static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p,
-				      const struct tcs_rule *rule, __u64 len, __u32 dir)
+static __always_inline struct tcs_key_state *table_key(const struct pkt *p,
+							const struct tcs_rule *rule, __u32 ifindex)
 {
 	struct tcs_key_state *st;
 	struct tcs_key lk;
+
+	limiter_key_of(p, rule, ifindex, &lk);
+	st = bpf_map_lookup_elem(&tcs_keys, &lk);
+	if (st)
+		return st;
+	if (!bpf_map_update_elem(&tcs_keys, &lk, &key_zero, BPF_NOEXIST))
+		stat_inc(TCS_STAT_KEYS_CREATED);	/* evictions are invisible: census.c */
+	return bpf_map_lookup_elem(&tcs_keys, &lk);
+}
+
+/* Rule r's key for the flow lives in the flow's entry (else in tcs_keys, if r has one). */
+static __always_inline bool flow_owns_key(const struct tcs_rule *r, __u32 if_flags)
+{
+	return r && r->per == TCS_PER_FLOW && !(if_flags & TCS_IF_DSCP);
+}
+
+/*
+ * An entry's ruleset and rule slot, read and written as one 8-byte word: a
+ * packet on another CPU never sees the new ruleset with the old slot, whose
+ * region may be reused once the old ruleset is collected.
+ */
+union flow_rule {
+	struct {
+		__u32 ruleset;
+		__u32 slot;
+	} s;
+	__u64 w;
+};
+
+static __always_inline union flow_rule flow_rule_get(struct tcs_flow *fl)
+{
+	union flow_rule u;
+
+	u.w = READ_ONCE(*(__u64 *)&fl->ruleset);
+	return u;
+}
+
+/*
+ * The flow's entry once classification gave it slot (rule r, or NULL) in
+ * binding b's ruleset. fl is the entry found, if any: one of another
+ * ruleset (a reload), or, with flow_cache off, any. Its clock is kept if r
+ * is the per: flow rule it counts for (the same uid), else reset: a new key.
+ * Returns the entry, or NULL if it cannot be made.
+ */
+
+static __always_inline struct tcs_flow *flow_fill(const struct tcs_flow_key *fk,
+						  struct tcs_flow *fl, const struct tcs_iface *b,
+						  __u32 slot, const struct tcs_rule *r)
+{
+	__u32 uid = flow_owns_key(r, b->flags) ? r->uid : TCS_UID_NONE;
+	union flow_rule u = { .s = { .ruleset = b->ruleset, .slot = slot } };
+
+	if (!fl) {
+		/* a zeroed entry names ruleset 0, which no binding does, until filled */
+		if (!bpf_map_update_elem(&tcs_flows, fk, &flow_zero, BPF_NOEXIST) &&
+		    uid != TCS_UID_NONE)
+			stat_inc(TCS_STAT_KEYS_CREATED);
+		fl = bpf_map_lookup_elem(&tcs_flows, fk);
+		if (!fl)
+			return NULL;
+		fl->uid = uid;
+	} else if (fl->uid != uid) {
+		fl->st = key_zero;
+		fl->uid = uid;
+		if (uid != TCS_UID_NONE)
+			stat_inc(TCS_STAT_KEYS_CREATED);
+	}
+	WRITE_ONCE(*(__u64 *)&fl->ruleset, u.w);
+	return fl;
+}
+
+/*
+ * The charge step: the packet's limiter key under its rule (state st) pays
+ * len bytes to its GCRA clock; returns the packet's fate. Every matched
+ * packet that is not dropped beforehand goes through here, from one call
+ * site.
+ */
+static __always_inline int charge_key(struct __sk_buff *skb, const struct pkt *p,
+				      const struct tcs_rule *rule, struct tcs_key_state *st,
+				      __u64 len, __u32 dir)
+{
 	__u64 now, dep;
 	int ret;
-
-	limiter_key_of(p, rule, skb->ifindex, &lk);
-	st = bpf_map_lookup_elem(&tcs_keys, &lk);
-	if (!st) {
-		if (!bpf_map_update_elem(&tcs_keys, &lk, &key_zero, BPF_NOEXIST))
-			stat_inc(TCS_STAT_KEYS_CREATED);	/* evictions are invisible: census.c */
-		st = bpf_map_lookup_elem(&tcs_keys, &lk);
-		if (!st) {
-			stat_inc(TCS_STAT_NO_STATE);
-			return TC_ACT_UNSPEC;
-		}
-	}
 
 	now = bpf_ktime_get_ns();
 	skb->cb[0] = TCS_CB_MARK;
@@ -639,8 +711,11 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 {
 	struct tcs_flow_key fk;
 	const struct tcs_rule *rule;
+	struct tcs_key_state *st;
 	struct tcs_iface *iface;
-	__u32 slot, *cached;
+	union flow_rule fr = {};
+	struct tcs_flow *fl;
+	__u32 slot;
 	__u64 len;
 	struct pkt p = {};
 	int ret, orphan;
@@ -669,18 +744,23 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 		return TC_ACT_UNSPEC;
 	}
 
-	flow_key_of(&p, iface->ruleset, &fk);
-	/* an orphan's ports 0 are not its flow's: it neither reads nor fills the cache */
-	cached = flow_cache && !orphan ? bpf_map_lookup_elem(&tcs_flows, &fk) : NULL;
-	if (cached) {
-		slot = *cached;
+	flow_key_of(&p, skb->ifindex, dir, iface->flags, &fk);
+	/* an orphan's ports 0 are not its flow's: it neither reads nor fills the table */
+	fl = flow_cache && !orphan ? bpf_map_lookup_elem(&tcs_flows, &fk) : NULL;
+	if (fl)
+		fr = flow_rule_get(fl);
+	if (fl && fr.s.ruleset == iface->ruleset) {
+		slot = fr.s.slot;
 		rule = slot != TCS_IDX_NONE ? bpf_map_lookup_elem(&tcs_rules, &slot) : NULL;
 	} else {
 		stat_inc(TCS_STAT_CACHE_MISS);
 		slot = classify(&p, iface->ruleset);
-		if (flow_cache && !orphan)
-			bpf_map_update_elem(&tcs_flows, &fk, &slot, BPF_ANY);
 		rule = slot != TCS_IDX_NONE ? bpf_map_lookup_elem(&tcs_rules, &slot) : NULL;
+		/* without the cache the table holds only per: flow keys */
+		if (!flow_cache && !orphan && flow_owns_key(rule, iface->flags))
+			fl = bpf_map_lookup_elem(&tcs_flows, &fk);
+		if (!orphan && (flow_cache || flow_owns_key(rule, iface->flags)))
+			fl = flow_fill(&fk, fl, iface, slot, rule);
 		note_sock(&p, dir, iface->ruleset, rule, skb->ifindex);
 	}
 	if (!rule) {
@@ -690,8 +770,16 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	if (orphan && rule->per == TCS_PER_FLOW)
 		goto drop_orphan;	/* its flow's key needs the ports */
 
+	if (flow_owns_key(rule, iface->flags))
+		st = fl && fl->uid == rule->uid ? &fl->st : NULL;
+	else
+		st = table_key(&p, rule, skb->ifindex);
+	if (!st) {
+		stat_inc(TCS_STAT_NO_STATE);
+		return TC_ACT_UNSPEC;
+	}
 	len = wire_len(skb, &p);
-	return charge_key(skb, &p, rule, len, dir);
+	return charge_key(skb, &p, rule, st, len, dir);
 
 drop_orphan:
 	stat_inc(TCS_STAT_FRAG_NO_FIRST);

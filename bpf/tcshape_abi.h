@@ -123,6 +123,11 @@ struct tcs_iface {
  * packets start at the IP header and skb->protocol says which IP.
  */
 #define TCS_IF_L3	1
+/*
+ * A rule of the bound ruleset matches on DSCP: the flow table keys flows by
+ * it too, and keeps their per: flow keys in tcs_keys (bpf/tcshape.bpf.c).
+ */
+#define TCS_IF_DSCP	2
 
 /*
  * tcs_rulesets: header of an immutable, published ruleset. Shapes are sorted
@@ -236,17 +241,24 @@ struct tcs_rule {
 };
 
 /*
- * tcs_flows: flow cache; a hit skips classification. The value (__u32) is
- * the rule's tcs_rules slot (TCS_IDX_NONE: no rule matched), valid while
- * the key's ruleset is: ruleset ids never repeat, and no packet looks up a
- * ruleset no binding names.
+ * tcs_flows: the flow table, by interface, direction and flow. A hit whose
+ * ruleset is the binding's skips classification, and for a per: flow rule
+ * it is the limiter state too: one hash lookup gives rule and clock. slot
+ * is the rule's tcs_rules slot (TCS_IDX_NONE: no rule matched), valid while
+ * ruleset is the binding's: ruleset ids never repeat, and no packet looks
+ * up a ruleset no binding names. An entry of another ruleset (a reload) is
+ * classified again in place: its clock is kept if its rule has the same
+ * uid and is still per: flow, else reset. uid names the per: flow rule whose
+ * key st is (TCS_UID_NONE: none; the flow's rule keys elsewhere, in
+ * tcs_keys). With flow_cache off (bench) every packet is classified and the
+ * table holds only per: flow keys.
  */
 struct tcs_flow_key {
-	__u32 ruleset;
+	__u32 ifindex;
+	__u8 dir;		/* TCS_DIR_* */
 	__u8 family;
 	__u8 proto;
 	__u8 dscp;
-	__u8 pad;
 	__u16 sport;		/* network byte order */
 	__u16 dport;
 	__u8 src[16];
@@ -254,7 +266,9 @@ struct tcs_flow_key {
 };
 
 /*
- * tcs_keys: per (rule, interface, key) limiter state. tat is the GCRA's
+ * tcs_keys: per (rule, interface, key) limiter state of the keys several
+ * flows share (per: src, dst, rule); a per: flow key's is its tcs_flows
+ * entry's, where tcs_key names it for tcs_socks, tcs_shares and readers. tat is the GCRA's
  * theoretical arrival time: the bucket is full when tat <= now, and holds
  * burst_ns - (tat - now) worth of bytes otherwise.
  */
@@ -281,6 +295,14 @@ struct tcs_key_state {
 	 * low 39 bits of bytes then: what it used since is bytes minus those.
 	 */
 	__u64 period;
+};
+
+struct tcs_flow {
+	__u32 ruleset;		/* with slot, one 8-byte word: written together */
+	__u32 slot;
+	__u32 uid;
+	__u32 pad;
+	struct tcs_key_state st;
 };
 
 /*
@@ -423,6 +445,13 @@ struct tcs_sock_key {
 #define TCS_SOCKS_ENTRIES(max_keys)	((max_keys) / 8 > 1024 ? (max_keys) / 8 : 1024)
 
 /*
+ * tcs_keys holds this many keys for a max_keys (tcs_flows: max_keys flows):
+ * the keys several flows share (per: src, dst, rule) are fewer than the
+ * flows, and per: flow keys live in tcs_flows.
+ */
+#define TCS_KEYS_ENTRIES(max_keys)	((max_keys) / 2 > 1024 ? (max_keys) / 2 : 1024)
+
+/*
  * The limiter key, and the ruleset that classified the connection: once
  * its (interface, direction) uses another ruleset (a reload), the note is
  * stale until the connection's next packet is classified again.
@@ -508,6 +537,7 @@ _Static_assert(sizeof(struct tcs_rule) == 40, "abi");
 _Static_assert(sizeof(struct tcs_flow_key) == 44, "abi");
 _Static_assert(sizeof(struct tcs_key) == 48, "abi");
 _Static_assert(sizeof(struct tcs_key_state) == 40, "abi");
+_Static_assert(sizeof(struct tcs_flow) == 56, "abi");
 _Static_assert(sizeof(struct tcs_total_key) == 8, "abi");
 _Static_assert(sizeof(struct tcs_total_state) == 96, "abi");
 _Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");

@@ -2,7 +2,9 @@
 /*
  * Counting the limiter keys by rule, a batch at a time (census.h).
  *
- * Evictions: tcs_keys is an LRU hash, and the kernel evicts from it without
+ * A pass walks tcs_keys, then the per: flow keys in tcs_flows.
+ *
+ * Evictions: both are LRU hashes, and the kernel evicts from them without
  * telling anyone. The classifier counts the keys it creates (per CPU,
  * tcs_stats "keys_created"); the daemon counts the keys it frees itself
  * (the rules a reload removed: tcs_meta.keys_freed). What is neither alive
@@ -30,13 +32,16 @@ struct tally {
 };
 
 struct census {
-	int keys, stats, meta, ncpus;
+	int keys, flows, stats, meta, ncpus;
 	struct state_walk walk;
+	bool in_flows;			/* the pass is at tcs_flows */
 	struct tally cur, done;
 	bool have;
 	__u64 created, evicted;
 	struct tcs_key k[BATCH];
 	struct tcs_key_state v[BATCH];
+	struct tcs_flow_key fk[BATCH];
+	struct tcs_flow fv[BATCH];
 };
 
 static size_t slot(const struct tally *t, __u32 uid)
@@ -101,6 +106,7 @@ struct census *census_new(const struct state_fds *f)
 	if (!c)
 		return NULL;
 	c->keys = f->keys;
+	c->flows = f->flows;
 	c->stats = f->stats;
 	c->meta = f->meta;
 	c->ncpus = libbpf_num_possible_cpus();
@@ -136,6 +142,7 @@ static void pass_end(struct census *c)
 	c->cur = t;
 	tally_clear(&c->cur);
 	memset(&c->walk, 0, sizeof(c->walk));
+	c->in_flows = false;
 	c->have = true;
 
 	if (!bpf_map_lookup_elem(c->stats, &idx, per)) {
@@ -158,19 +165,32 @@ int census_step(struct census *c, unsigned int budget)
 
 	while (!last && seen < budget) {
 		n = BATCH;
-		last = state_keys_batch(c->keys, &c->walk, c->k, c->v, &n);
+		if (c->in_flows)
+			last = state_batch(c->flows, &c->walk, c->fk, c->fv, &n);
+		else
+			last = state_batch(c->keys, &c->walk, c->k, c->v, &n);
 		if (last < 0) {
 			memset(&c->walk, 0, sizeof(c->walk));
+			c->in_flows = false;
 			tally_clear(&c->cur);
 			return last;
 		}
 		for (i = 0; i < n; i++) {
-			err = tally_add(&c->cur, c->k[i].uid);
+			__u32 uid = c->in_flows ? c->fv[i].uid : c->k[i].uid;
+
+			if (uid == TCS_UID_NONE)
+				continue;	/* a flow whose rule keys in tcs_keys, or none */
+			err = tally_add(&c->cur, uid);
 			if (err)
 				return err;
+			c->cur.live++;
 		}
-		c->cur.live += n;
 		seen += n;
+		if (last && !c->in_flows && c->flows >= 0) {
+			memset(&c->walk, 0, sizeof(c->walk));
+			c->in_flows = true;
+			last = 0;
+		}
 	}
 	if (!last)
 		return 0;

@@ -457,6 +457,7 @@ static struct state_fds state_fds_of(const struct daemon *d)
 		.ifaces = bpf_map__fd(d->skel->maps.tcs_ifaces),
 		.ifaces_hi = bpf_map__fd(d->skel->maps.tcs_ifaces_hi),
 		.keys = bpf_map__fd(d->skel->maps.tcs_keys),
+		.flows = bpf_map__fd(d->skel->maps.tcs_flows),
 		.rule_info = bpf_map__fd(d->skel->maps.tcs_rule_info),
 		.rule_stats = bpf_map__fd(d->skel->maps.tcs_rule_stats),
 		.rule_spill = bpf_map__fd(d->skel->maps.tcs_rule_spill),

@@ -39,7 +39,7 @@ _Static_assert(CMP_MAX_RULES <= TCS_RULE_SLOTS / 2, "tcs_rules: a policy's rules
 
 struct maps {
 	int ifaces, ifaces_hi, rulesets, gates, class, match, rules, rule_stats, rule_spill, meta,
-	    rule_info, keys, totals;
+	    rule_info, keys, flows, totals;
 	int rcu_outer, rcu_inner;	/* see maps_sync() */
 	int ncpus;
 	struct compiled *cur;
@@ -214,6 +214,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
 	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
 	m->keys = bpf_map__fd(skel->maps.tcs_keys);
+	m->flows = bpf_map__fd(skel->maps.tcs_flows);
 	m->totals = bpf_map__fd(skel->maps.tcs_totals);
 	m->ncpus = libbpf_num_possible_cpus();
 	m->rcu_outer = m->rcu_inner = -1;
@@ -744,31 +745,34 @@ static int u32_cmp(const void *a, const void *b)
  * batched walk of the map, whatever its size.
  */
 struct purge {
-	int fd;
+	int keys, flows;
 	const __u32 *uids;
 	size_t n;
 	unsigned int freed;
 };
 
-static int purge_one(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx)
+static int purge_one(const struct tcs_key *k, const struct tcs_key_state *st,
+		     const struct tcs_flow_key *fk, void *ctx)
 {
 	struct purge *p = ctx;
 
-	if (bsearch(&k->uid, p->uids, p->n, sizeof(*p->uids), u32_cmp))
-		p->freed += !bpf_map_delete_elem(p->fd, k);
+	if (!bsearch(&k->uid, p->uids, p->n, sizeof(*p->uids), u32_cmp))
+		return 0;
+	/* a per: flow key goes with its flow's entry: the next packet classifies it afresh */
+	p->freed += !(fk ? bpf_map_delete_elem(p->flows, fk) : bpf_map_delete_elem(p->keys, k));
 	return 0;
 }
 
 static void keys_purge(struct maps *m, __u32 *uids, size_t n)
 {
-	struct purge p = { .fd = m->keys, .uids = uids, .n = n };
+	struct purge p = { .keys = m->keys, .flows = m->flows, .uids = uids, .n = n };
 	struct tcs_meta meta;
 	__u32 zero = 0;
 
 	if (!n)
 		return;
 	qsort(uids, n, sizeof(*uids), u32_cmp);
-	state_keys_walk(m->keys, purge_one, &p);
+	state_keys_walk(m->keys, m->flows, purge_one, &p);
 	if (!p.freed)
 		return;
 	log_debug("freed %u limiter keys of %zu removed rules", p.freed, n);
@@ -869,6 +873,12 @@ static void sweep_map(int fd, size_t key_size, size_t id_off, const struct place
 
 static const struct binding *bind_find(const struct binding *b, size_t n, uint32_t ifindex,
 				       int dir);
+
+/* A binding's TCS_IF_* flags: how its device parses, and whether its ruleset matches DSCP. */
+static __u32 bind_flags(const struct binding *b, const struct cmp_ruleset *rs)
+{
+	return b->if_flags | (rs->hdr.fields & (1 << TCS_F_DSCP) ? TCS_IF_DSCP : 0);
+}
 
 /* Bind (ifindex, dir) to v, one map write; v NULL unbinds. See TCS_IFACES_DIRECT. */
 static int bind_write(struct maps *m, uint32_t ifindex, int dir, const struct tcs_iface *v)
@@ -1118,7 +1128,8 @@ int maps_publish(struct maps *m, struct compiled *c, const struct binding *b, si
 
 	/* 2. flip: each binding switches with one map write */
 	for (i = 0; i < nb; i++) {
-		struct tcs_iface v = { .ruleset = pl[b[i].rs].id, .flags = b[i].if_flags };
+		struct tcs_iface v = { .ruleset = pl[b[i].rs].id,
+				       .flags = bind_flags(&b[i], &c->rs[b[i].rs]) };
 
 		err = bind_write(m, b[i].ifindex, b[i].dir, &v);
 		if (err) {
@@ -1158,7 +1169,7 @@ unflip:
 	for (i = 0; i < nb; i++) {
 		const struct binding *old = bind_find(m->bind, m->n_bind, b[i].ifindex, b[i].dir);
 		struct tcs_iface v = { .ruleset = old ? m->cur_pl[old->rs].id : 0,
-				       .flags = old ? old->if_flags : 0 };
+				       .flags = old ? bind_flags(old, &m->cur->rs[old->rs]) : 0 };
 
 		bind_write(m, b[i].ifindex, b[i].dir, old ? &v : NULL);
 	}

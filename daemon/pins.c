@@ -229,7 +229,7 @@ int pins_load(const char *dir, const struct policy *p, struct tcshape_bpf **skel
 		return err;
 	}
 	lru_size(s->maps.tcs_flows, p->settings.max_keys);
-	lru_size(s->maps.tcs_keys, p->settings.max_keys);
+	lru_size(s->maps.tcs_keys, TCS_KEYS_ENTRIES(p->settings.max_keys));
 	lru_size(s->maps.tcs_socks, TCS_SOCKS_ENTRIES(p->settings.max_keys));
 	if (pins_fit(s->obj, dir)) {
 		/* pins that fit are an earlier instance's datapath: a failed start leaves it */

@@ -54,6 +54,7 @@ int state_open_pins(const char *dir, struct state_fds *f)
 		{ TCS_MAP_IFACES, offsetof(struct state_fds, ifaces) },
 		{ TCS_MAP_IFACES_HI, offsetof(struct state_fds, ifaces_hi) },
 		{ TCS_MAP_KEYS, offsetof(struct state_fds, keys) },
+		{ TCS_MAP_FLOWS, offsetof(struct state_fds, flows) },
 		{ TCS_MAP_RULE_INFO, offsetof(struct state_fds, rule_info) },
 		{ TCS_MAP_RULE_STATS, offsetof(struct state_fds, rule_stats) },
 		{ TCS_MAP_RULE_SPILL, offsetof(struct state_fds, rule_spill) },
@@ -194,8 +195,7 @@ const struct state_rule *state_rule_by_uid(const struct state_rule *r, size_t n,
 	return n ? bsearch(&k, r, n, sizeof(*r), uid_cmp) : NULL;
 }
 
-int state_keys_batch(int fd, struct state_walk *w, struct tcs_key *k, struct tcs_key_state *v,
-		     __u32 *count)
+int state_batch(int fd, struct state_walk *w, void *k, void *v, __u32 *count)
 {
 	__u64 out = 0;
 	int last = 0;
@@ -210,31 +210,62 @@ int state_keys_batch(int fd, struct state_walk *w, struct tcs_key *k, struct tcs
 	return last;
 }
 
-int state_keys_walk(int fd, state_key_fn fn, void *ctx)
+void state_flow_key(const struct tcs_flow_key *fk, const struct tcs_flow *f, struct tcs_key *k)
 {
-	__u32 batch = 4096, count, i;
-	struct tcs_key *keys = calloc(batch, sizeof(*keys));
-	struct tcs_key_state *vals = calloc(batch, sizeof(*vals));
+	memset(k, 0, sizeof(*k));
+	k->uid = f->uid;
+	k->ifindex = fk->ifindex;
+	k->family = fk->family;
+	k->proto = fk->proto;
+	k->sport = fk->sport;
+	k->dport = fk->dport;
+	memcpy(k->src, fk->src, sizeof(k->src));
+	memcpy(k->dst, fk->dst, sizeof(k->dst));
+}
+
+#define WALK_BATCH 4096
+
+int state_keys_walk(int keys, int flows, state_key_fn fn, void *ctx)
+{
+	struct tcs_key *k = calloc(WALK_BATCH, sizeof(*k));
+	struct tcs_key_state *v = calloc(WALK_BATCH, sizeof(*v));
+	struct tcs_flow_key *fk = calloc(WALK_BATCH, sizeof(*fk));
+	struct tcs_flow *fv = calloc(WALK_BATCH, sizeof(*fv));
 	struct state_walk w = { 0 };
 	int err = 0, last = 0;
+	__u32 count, i;
 
-	if (!keys || !vals) {
+	if (!k || !v || !fk || !fv) {
 		err = -ENOMEM;
 		goto out;
 	}
 	while (!last && !err) {
-		count = batch;
-		last = state_keys_batch(fd, &w, keys, vals, &count);
-		if (last < 0) {
+		count = WALK_BATCH;
+		last = state_batch(keys, &w, k, v, &count);
+		if (last < 0)
 			err = last;
-			break;
-		}
 		for (i = 0; i < count && !err; i++)
-			err = fn(&keys[i], &vals[i], ctx);
+			err = fn(&k[i], &v[i], NULL, ctx);
+	}
+	memset(&w, 0, sizeof(w));
+	last = flows < 0;
+	while (!last && !err) {
+		count = WALK_BATCH;
+		last = state_batch(flows, &w, fk, fv, &count);
+		if (last < 0)
+			err = last;
+		for (i = 0; i < count && !err; i++) {
+			if (fv[i].uid == TCS_UID_NONE)
+				continue;
+			state_flow_key(&fk[i], &fv[i], &k[0]);
+			err = fn(&k[0], &fv[i].st, &fk[i], ctx);
+		}
 	}
 out:
-	free(keys);
-	free(vals);
+	free(k);
+	free(v);
+	free(fk);
+	free(fv);
 	return err;
 }
 
@@ -243,7 +274,8 @@ struct key_list {
 	size_t n, cap;
 };
 
-static int key_add(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx)
+static int key_add(const struct tcs_key *k, const struct tcs_key_state *st,
+		   const struct tcs_flow_key *fk, void *ctx)
 {
 	struct key_list *l = ctx;
 
@@ -264,7 +296,7 @@ static int key_add(const struct tcs_key *k, const struct tcs_key_state *st, void
 int state_keys(const struct state_fds *f, struct state_key **out, size_t *n)
 {
 	struct key_list l = { 0 };
-	int err = state_keys_walk(f->keys, key_add, &l);
+	int err = state_keys_walk(f->keys, f->flows, key_add, &l);
 
 	if (err) {
 		free(l.v);

@@ -14,7 +14,8 @@
 
 /* dir: the pin dir, to ask its lock whether a daemon runs there; -1 in the daemon itself */
 struct state_fds {
-	int ifaces, ifaces_hi, keys, rule_info, rule_stats, rule_spill, stats, meta, daemon, dir;
+	int ifaces, ifaces_hi, keys, flows, rule_info, rule_stats, rule_spill, stats, meta, daemon,
+	    dir;
 	int tcp_stats;		/* -1: socket pacing never ran here */
 	int totals;		/* -1: pinned by a tcshaped without totals */
 };
@@ -83,23 +84,29 @@ struct state_key {
 };
 
 /*
- * Call fn for every limiter key in tcs_keys (fd), a batch at a time; fn may
- * delete the key it is given. Stops at fn's first non-zero return.
+ * Call fn for every limiter key, a batch at a time: those of tcs_keys (fd
+ * keys; fk NULL), then the per: flow keys in tcs_flows (fd flows; fk the
+ * entry's key, k the key's name). fn may delete the entry it is given. Stops
+ * at fn's first non-zero return.
  */
-typedef int (*state_key_fn)(const struct tcs_key *k, const struct tcs_key_state *st, void *ctx);
-int state_keys_walk(int fd, state_key_fn fn, void *ctx);
+typedef int (*state_key_fn)(const struct tcs_key *k, const struct tcs_key_state *st,
+			    const struct tcs_flow_key *fk, void *ctx);
+int state_keys_walk(int keys, int flows, state_key_fn fn, void *ctx);
+
+/* The name of the per: flow key a tcs_flows entry holds (uid not TCS_UID_NONE). */
+void state_flow_key(const struct tcs_flow_key *fk, const struct tcs_flow *f, struct tcs_key *k);
 
 /*
- * The walk itself, one batch per call, resumable: up to *count keys into k
- * and v (*count says how many came). A zeroed state_walk starts a walk.
- * Returns 1 when the walk is over (this batch may still hold keys), 0, -errno.
+ * The walk itself, one batch per call, resumable: up to *count entries of
+ * map fd into k and v (*count says how many came). A zeroed state_walk
+ * starts a walk. Returns 1 when the walk is over (this batch may still
+ * hold entries), 0, -errno.
  */
 struct state_walk {
 	__u64 next;		/* the kernel's batch token */
 	int started;
 };
-int state_keys_batch(int fd, struct state_walk *w, struct tcs_key *k, struct tcs_key_state *v,
-		     __u32 *count);
+int state_batch(int fd, struct state_walk *w, void *k, void *v, __u32 *count);
 
 /* Every limiter key with its state (a snapshot; the LRU may change meanwhile). */
 int state_keys(const struct state_fds *f, struct state_key **out, size_t *n);

@@ -244,7 +244,7 @@ static int load(struct loaded *L, bool cache, unsigned int max_keys, const char 
 	bpf_object__for_each_map(map, L->skel->obj) bpf_map__set_pin_path(map, NULL);
 	L->skel->rodata->flow_cache = cache;
 	bpf_map__set_max_entries(L->skel->maps.tcs_flows, max_keys);
-	bpf_map__set_max_entries(L->skel->maps.tcs_keys, max_keys);
+	bpf_map__set_max_entries(L->skel->maps.tcs_keys, TCS_KEYS_ENTRIES(max_keys));
 	bpf_map__set_max_entries(L->skel->maps.tcs_socks, TCS_SOCKS_ENTRIES(max_keys));
 	if ((err = tcshape_bpf__load(L->skel)) || (err = maps_open(L->skel, &L->maps)))
 		return err;
@@ -397,24 +397,23 @@ static long long memlock(int fd)
 	} while (0)
 
 /*
- * Fill tcs_keys and tcs_flows with n distinct per-flow keys from user space,
- * then read each map's own accounting: the limiter state and flow cache
- * entry an active flow holds, and its share of tcs_socks (sized by
- * max_keys). Returns bytes per key, or -1.
+ * Fill tcs_flows with n distinct per-flow keys from user space (a per: flow
+ * key lives in its flow's entry), then read each map's own accounting: the
+ * flow entry an active flow holds, and its share of tcs_keys (the shared
+ * keys' table) and tcs_socks, both sized by max_keys. Returns bytes per key,
+ * or -1.
  */
 static double bytes_per_key(unsigned int n, double *keys_b, double *flows_b, double *socks_b)
 {
 	const unsigned int batch = 4096;
-	struct tcs_key *kk = calloc(batch, sizeof(*kk));
-	struct tcs_key_state *ks = calloc(batch, sizeof(*ks));
 	struct tcs_flow_key *fk = calloc(batch, sizeof(*fk));
-	__u32 *fv = calloc(batch, sizeof(*fv));	/* tcs_rules slot 0 */
+	struct tcs_flow *fv = calloc(batch, sizeof(*fv));
 	struct loaded L;
 	unsigned int i, j;
 	double ret = -1;
 	long long mk, mf, ms;
 
-	if (!kk || !ks || !fk || !fv || load(&L, true, n, NULL))
+	if (!fk || !fv || load(&L, true, n, NULL))
 		goto out;
 	for (i = 0; i < n; i += batch) {
 		__u32 cnt = n - i < batch ? n - i : batch;
@@ -422,14 +421,11 @@ static double bytes_per_key(unsigned int n, double *keys_b, double *flows_b, dou
 		for (j = 0; j < cnt; j++) {
 			__u32 id = i + j;
 
-			kk[j].uid = 1;
-			kk[j].ifindex = 1;
-			FILL_TUPLE(kk[j], id);
-			fk[j].ruleset = 1;
+			fk[j].ifindex = 1;
 			FILL_TUPLE(fk[j], id);
+			fv[j] = (struct tcs_flow){ .ruleset = 1, .uid = 1 };	/* tcs_rules slot 0 */
 		}
-		if (bpf_map_update_batch(bpf_map__fd(L.skel->maps.tcs_keys), kk, ks, &cnt, NULL) ||
-		    bpf_map_update_batch(bpf_map__fd(L.skel->maps.tcs_flows), fk, fv, &cnt, NULL)) {
+		if (bpf_map_update_batch(bpf_map__fd(L.skel->maps.tcs_flows), fk, fv, &cnt, NULL)) {
 			fprintf(stderr, "fill %u keys: %s\n", n, strerror(errno));
 			unload(&L);
 			goto out;
@@ -446,8 +442,6 @@ static double bytes_per_key(unsigned int n, double *keys_b, double *flows_b, dou
 	*socks_b = (double)ms / n;
 	ret = *keys_b + *flows_b + *socks_b;
 out:
-	free(kk);
-	free(ks);
 	free(fk);
 	free(fv);
 	return ret;

@@ -231,6 +231,7 @@ static struct {
 
 /* tcs_rules for the next env_load() only: RULE_SLOTS unless a test needs more */
 static __u32 rule_slots = RULE_SLOTS;
+static bool cache_off;	/* the next env_load() turns the flow cache off (bench's "classified") */
 
 static void env_down(void)
 {
@@ -258,6 +259,8 @@ static int env_load(void)
 	bpf_map__set_max_entries(E.skel->maps.tcs_keys, MAX_KEYS);
 	bpf_map__set_max_entries(E.skel->maps.tcs_rules, rule_slots);
 	rule_slots = RULE_SLOTS;
+	E.skel->rodata->flow_cache = !cache_off;
+	cache_off = false;
 	err = tcshape_bpf__load(E.skel);
 	if (err)
 		goto fail;
@@ -506,28 +509,59 @@ static int map_count(int fd, size_t key_size)
 }
 
 #define MAX_DUMP 16
-/* tcs_keys entries, in map order; returns how many. */
-static int keys_dump(struct tcs_key *k, struct tcs_key_state *st)
-{
-	struct tcs_key cur, next;
-	void *prev = NULL;
-	int n = 0;
+/*
+ * The limiter keys, as the daemon walks them (state_keys_walk()): those of
+ * tcs_keys, then the per: flow keys tcs_flows entries hold; returns how many.
+ */
+struct dump {
+	struct tcs_key *k;
+	struct tcs_key_state *st;
+	int n;
+};
 
-	while (n < MAX_DUMP && !bpf_map_get_next_key(E.keys, prev, &next)) {
-		cur = next;
-		prev = &cur;
-		if (bpf_map_lookup_elem(E.keys, &cur, &st[n]))
-			continue;
-		k[n++] = cur;
-	}
-	return n;
+static int dump_one(const struct tcs_key *k, const struct tcs_key_state *st,
+		    const struct tcs_flow_key *fk, void *ctx)
+{
+	struct dump *d = ctx;
+
+	if (d->n == MAX_DUMP)
+		return 1;
+	d->k[d->n] = *k;
+	d->st[d->n++] = *st;
+	return 0;
 }
 
+static int keys_dump(struct tcs_key *k, struct tcs_key_state *st)
+{
+	struct dump d = { k, st, 0 };
+
+	state_keys_walk(E.keys, E.flows, dump_one, &d);
+	return d.n;
+}
+
+/*
+ * A limiter key's state, wherever it lives; tat ~0 if there is none. One
+ * lookup for a key of tcs_keys: timing tests read it between packets.
+ */
 static struct tcs_key_state key_state(const struct tcs_key *k)
 {
 	struct tcs_key_state st = { .tat = ~0ull };
+	struct tcs_flow_key fk, next;
+	struct tcs_key name;
+	struct tcs_flow v;
+	void *prev = NULL;
 
-	bpf_map_lookup_elem(E.keys, k, &st);
+	if (!bpf_map_lookup_elem(E.keys, k, &st))
+		return st;
+	while (!bpf_map_get_next_key(E.flows, prev, &next)) {
+		fk = next;
+		prev = &fk;
+		if (bpf_map_lookup_elem(E.flows, &fk, &v) || v.uid == TCS_UID_NONE)
+			continue;
+		state_flow_key(&fk, &v, &name);
+		if (!memcmp(&name, k, sizeof(name)))
+			return v.st;
+	}
 	return st;
 }
 
@@ -2088,14 +2122,14 @@ static int test_flow_cache(void)
 	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
 	{
 		struct tcs_flow_key k, next;
-		__u32 v;
+		struct tcs_flow v;
 		void *prev = NULL;
 		int none = 0;
 
 		while (!bpf_map_get_next_key(E.flows, prev, &next)) {
 			k = next;
 			prev = &k;
-			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v == TCS_IDX_NONE) {
+			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.slot == TCS_IDX_NONE) {
 				none++;
 				CHECK_INT(ntohs(k.dport), 5202);
 			}
@@ -2107,11 +2141,122 @@ static int test_flow_cache(void)
 	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 3);
 	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 3);
 	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
-	/* DSCP is part of the flow: a remarked packet is classified again */
+	/* no rule matches on DSCP: a remarked packet is the same flow, entry and key */
 	a.dscp = 8;
 	CHECK_INT(tx(E.eg, &a), PASS);
-	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 4);
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 3);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 3);
 	CHECK_U64(stat_get(TCS_STAT_NOT_IP) + stat_get(TCS_STAT_MALFORMED), 0);
+	env_down();
+	return 0;
+}
+
+/*
+ * With the flow cache off every packet is classified, and the flow table
+ * holds only per: flow keys, which are charged as with the cache on.
+ */
+static int test_flow_cache_off(void)
+{
+	struct fr f = { .len = 1000 }, un = { .len = 1000, .dst = "198.19.0.2" };
+	struct tcs_key want;
+	__u32 uid;
+
+	cache_off = true;
+	SETUP(PER_RULE_YAML("flow", "198.18.0.0/16"));	/* 2000 bytes of burst */
+	uid = uid_of("lo/egress/r/flow");
+	want = key_make(uid, TCS_PER_FLOW, &f);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(tx(E.eg, &f), DROP);
+	CHECK_INT(tx(E.eg, &un), PASS);
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 4);
+	CHECK_U64(stat_get(TCS_STAT_UNMATCHED), 1);
+	CHECK_U64(stat_get(TCS_STAT_KEYS_CREATED), 1);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 1);
+	CHECK_INT(map_count(E.keys, sizeof(struct tcs_key)), 0);
+	CHECK_KEYS(&want, 1);
+	CHECK_U64(key_state(&want).packets, 2);
+	CHECK_U64(rst_get(uid).drop, 1);
+	env_down();
+	return 0;
+}
+
+/*
+ * A per: flow key lives in its flow's entry, not in tcs_keys: the census
+ * counts it by rule, and a reload that removes its rule frees it with the
+ * entry (keys_freed), which the census does not take for an eviction.
+ */
+static int test_flow_keys_census(void)
+{
+	struct state_fds sf = { .keys = -1, .flows = -1, .stats = -1, .meta = -1 };
+	struct fr f = { .len = 100 };
+	struct census *c = NULL;
+	struct tcs_meta meta = { 0 };
+	__u32 uid, i, zero = 0;
+
+	SETUP(PER_RULE_YAML("flow", "198.18.0.0/16"));
+	uid = uid_of("lo/egress/r/flow");
+	sf.keys = E.keys;
+	sf.flows = E.flows;
+	sf.stats = E.stats;
+	sf.meta = bpf_map__fd(E.skel->maps.tcs_meta);
+	for (i = 0; i < 5; i++) {
+		f.sport = 4000 + i;
+		CHECK_INT(tx(E.eg, &f), PASS);
+	}
+	CHECK_INT(map_count(E.keys, sizeof(struct tcs_key)), 0);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 5);
+	c = census_new(&sf);
+	CHECK_INT(c && !census_run(c), 1);
+	if (c) {
+		CHECK_U64(census_created(c), 5);
+		CHECK_U64(census_live(c), 5);
+		CHECK_U64(census_keys(c, uid), 5);
+		CHECK_U64(census_evicted(c), 0);
+	}
+	census_free(c);
+
+	CHECK_INT(apply(PER_RULE_YAML("dst", "198.18.0.0/16")), 0);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 0);
+	CHECK_INT(bpf_map_lookup_elem(sf.meta, &zero, &meta), 0);
+	CHECK_U64(meta.keys_freed, 5);
+	c = census_new(&sf);
+	CHECK_INT(c && !census_run(c), 1);
+	if (c) {
+		CHECK_U64(census_live(c), 0);
+		CHECK_U64(census_evicted(c), 0);
+	}
+	census_free(c);
+	env_down();
+	return 0;
+}
+
+/*
+ * Where a rule matches on DSCP, DSCP is part of the flow: a remarked packet
+ * is classified again. Its per: flow key is still the flow's one key (kept
+ * in tcs_keys for such a ruleset): remarking gets a sender no fresh bucket.
+ */
+static int test_flow_dscp_one_key(void)
+{
+	struct fr f = { .len = 1000 };
+	struct tcs_key want;
+	__u32 uid;
+
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+	      "      - { name: ef, match: { dscp: 46 }, " FAST ", per: rule }\n"
+	      "      - { name: r, match: { dport: 5201 }, rate: 100kbit, burst: 2000, per: flow }\n");
+	uid = uid_of("lo/egress/r/flow");
+	want = key_make(uid, TCS_PER_FLOW, &f);
+	CHECK_INT(tx(E.eg, &f), PASS);
+	f.dscp = 8;
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 2);
+	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 2);
+	f.dscp = 16;
+	CHECK_INT(tx(E.eg, &f), DROP);	/* the burst is spent, whatever the DSCP */
+	CHECK_KEYS(&want, 1);
+	CHECK_U64(key_state(&want).packets, 2);
+	CHECK_U64(rst_get(uid).drop, 1);
 	env_down();
 	return 0;
 }
@@ -2230,7 +2375,7 @@ static int test_charged_once_per_hook(void)
  */
 static int test_keys_evicted(void)
 {
-	struct state_fds sf = { .keys = -1, .stats = -1, .meta = -1 };
+	struct state_fds sf = { .keys = -1, .flows = -1, .stats = -1, .meta = -1 };
 	struct fr f = { .len = 100 };
 	struct census *c = NULL;
 	char src[32];
@@ -2240,6 +2385,7 @@ static int test_keys_evicted(void)
 	SETUP(PER_RULE_YAML("src", "198.18.0.0/16"));
 	uid = uid_of("lo/egress/r/src");
 	sf.keys = E.keys;
+	sf.flows = E.flows;
 	sf.stats = E.stats;
 	sf.meta = bpf_map__fd(E.skel->maps.tcs_meta);
 	for (i = 0; i < 3 * MAX_KEYS; i++) {
@@ -2836,14 +2982,15 @@ static struct tcs_rule body_at(__u32 slot)
 static __u32 cached_slot(__u32 id)
 {
 	struct tcs_flow_key k, next;
+	struct tcs_flow v;
 	void *prev = NULL;
-	__u32 v, got = ~0u - 1;
+	__u32 got = ~0u - 1;
 
 	while (!bpf_map_get_next_key(E.flows, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (k.ruleset == id && !bpf_map_lookup_elem(E.flows, &k, &v))
-			got = v;
+		if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.ruleset == id)
+			got = v.slot;
 	}
 	return got;
 }
@@ -3589,6 +3736,9 @@ int main(void)
 	TEST(test_gso_dodgy);
 	TEST(test_gso_tunnels);
 	TEST(test_flow_cache);
+	TEST(test_flow_dscp_one_key);
+	TEST(test_flow_cache_off);
+	TEST(test_flow_keys_census);
 	TEST(test_ingress);
 	TEST(test_ingress_only);
 	TEST(test_charged_once_per_hook);

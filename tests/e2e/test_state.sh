@@ -68,10 +68,11 @@ test_restart_keeps_maps_odd_max_keys()
 }
 
 # Zero rules, default settings: the maps take under 64 MiB of kernel memory
-# (their own accounting: memlock), and the key table is one LRU of max_keys.
+# (their own accounting: memlock). The flow table, which holds the per: flow
+# keys, is one LRU of max_keys; the shared keys' table one of max_keys / 2.
 test_default_footprint()
 {
-	local p=$TCS_TMP/policy.yaml total keys only why=''
+	local p=$TCS_TMP/policy.yaml total keys flows only why=''
 
 	printf 'version: 1\ninterfaces: []\n' > "$p"
 	TCS_NO_FILTER=1 tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
@@ -86,10 +87,14 @@ test_default_footprint()
 		jq -s --arg only "$only" 'map(select($only == "" or
 			((.flags % 2) == 0 and .type != "lpm_trie")) | .bytes_memlock | tonumber) | add')
 	keys=$(bpftool -j map show pinned "$TCS_PIN_DIR/tcs_keys")
+	flows=$(bpftool -j map show pinned "$TCS_PIN_DIR/tcs_flows")
 	[ "$total" -lt $((64 << 20)) ] || why+=" over 64 MiB;"
+	[ "$(jq .flags <<< "$flows")" -eq 0 ] || why+=" tcs_flows has per-CPU LRU lists;"
+	[ "$(jq .max_entries <<< "$flows")" -eq 131072 ] || why+=" tcs_flows is not max_keys (131072);"
 	[ "$(jq .flags <<< "$keys")" -eq 0 ] || why+=" tcs_keys has per-CPU LRU lists;"
-	[ "$(jq .max_entries <<< "$keys")" -eq 131072 ] || why+=" tcs_keys is not max_keys (131072);"
+	[ "$(jq .max_entries <<< "$keys")" -eq 65536 ] || why+=" tcs_keys is not max_keys / 2 (65536);"
 	tcs_msg "zero rules, default max_keys: $((total >> 20)) MiB memlock$only (limit 64);" \
+		"tcs_flows $(jq -c '{flags, max_entries}' <<< "$flows")" \
 		"tcs_keys $(jq -c '{flags, max_entries}' <<< "$keys")${why:+; FAILED:$why}"
 	[ -z "$why" ]
 }
