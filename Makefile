@@ -204,7 +204,7 @@ FORMAT_SRCS	:= daemon/array.h daemon/daemon.c daemon/hash.h daemon/hooks.c daemo
 		   daemon/policy_value.h daemon/roots.c daemon/roots.h daemon/strmap.c \
 		   daemon/strmap.h daemon/yaml_walk.c daemon/yaml_walk.h tests/unit/test_links.c \
 		   tests/unit/test_sha256.c daemon/out.c daemon/out.h daemon/tcshapectl.c \
-		   tests/unit/test_out.c
+		   tests/unit/test_out.c daemon/map_walk.h
 CLANG_FORMAT	?= clang-format
 
 format-check:

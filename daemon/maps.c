@@ -18,6 +18,7 @@
 #include "fault.h"
 #include "gate.h"
 #include "log.h"
+#include "map_walk.h"
 #include "maps.h"
 #include "state.h"
 
@@ -89,14 +90,12 @@ static int adopt_uids(struct maps *m)
 {
 	struct compiled *c = m->cur;
 	struct tcs_rule_info ri;
-	__u32 key, prev;
-	int first = 1;
+	bool started = false;
+	__u32 key;
 
-	while (!bpf_map_get_next_key(m->rule_info, first ? NULL : &prev, &key)) {
+	while (map_next(m->rule_info, &key, &started)) {
 		struct cmp_uid *nu;
 
-		first = 0;
-		prev = key;
 		if (bpf_map_lookup_elem(m->rule_info, &key, &ri))
 			continue;
 		nu = realloc(c->uids, (c->n_uids + 1) * sizeof(*nu));
@@ -121,16 +120,14 @@ static int adopt_uids(struct maps *m)
 	return 0;
 }
 
-/* One past the highest id the keys of map fd (of key_size, id at id_off) hold; 0 if none. */
-static uint32_t id_after(int fd, size_t key_size, size_t id_off)
+/* One past the highest id the keys of map fd (id at id_off) hold; 0 if none. */
+static uint32_t id_after(int fd, size_t id_off)
 {
-	unsigned char key[64], next[64];
+	unsigned char key[64];
 	uint32_t id, after = 0;
-	void *prev = NULL;
+	bool started = false;
 
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
+	while (map_next(fd, key, &started)) {
 		memcpy(&id, key + id_off, sizeof(id));
 		after = id >= after ? id + 1 : after;
 	}
@@ -144,11 +141,11 @@ static uint32_t id_after(int fd, size_t key_size, size_t id_off)
  */
 static void ids_recover(struct maps *m)
 {
-	uint32_t after = id_after(m->rulesets, sizeof(__u32), 0), a;
+	uint32_t after = id_after(m->rulesets, 0), a;
 
-	a = id_after(m->match, sizeof(struct tcs_match_key), offsetof(struct tcs_match_key, ruleset));
+	a = id_after(m->match, offsetof(struct tcs_match_key, ruleset));
 	after = a > after ? a : after;
-	a = id_after(m->class, sizeof(struct tcs_class_key), offsetof(struct tcs_class_key, ruleset));
+	a = id_after(m->class, offsetof(struct tcs_class_key, ruleset));
 	after = a > after ? a : after;
 	if (after > m->next_id) {
 		log_warn("%s said next ruleset id %u, but the maps hold ruleset %u: continuing "
@@ -156,7 +153,7 @@ static void ids_recover(struct maps *m)
 			 TCS_MAP_META, m->next_id, after - 1, after);
 		m->next_id = after;
 	}
-	a = id_after(m->rule_info, sizeof(__u32), 0);
+	a = id_after(m->rule_info, 0);
 	if (a > m->cur->next_uid) {
 		log_warn("%s said next rule uid %u, but the maps hold rule %u: continuing from %u",
 			 TCS_MAP_META, m->cur->next_uid, a - 1, a);
@@ -172,14 +169,12 @@ static void ids_recover(struct maps *m)
 static int foreign_read(struct maps *m)
 {
 	struct tcs_ruleset hdr;
-	__u32 key, prev;
-	int first = 1;
+	bool started = false;
+	__u32 key;
 
-	while (!bpf_map_get_next_key(m->rulesets, first ? NULL : &prev, &key)) {
+	while (map_next(m->rulesets, &key, &started)) {
 		struct region *nf;
 
-		first = 0;
-		prev = key;
 		if (bpf_map_lookup_elem(m->rulesets, &key, &hdr) || !hdr.nrules)
 			continue;
 		nf = realloc(m->foreign, (m->n_foreign + 1) * sizeof(*nf));
@@ -790,13 +785,11 @@ static void keys_purge(struct maps *m, __u32 *uids, size_t n)
  */
 static void totals_purge(struct maps *m, const __u32 *uids, size_t n)
 {
-	struct tcs_total_key k, prev, *del = NULL, *nd;
+	struct tcs_total_key k, *del = NULL, *nd;
 	size_t nd_n = 0, i;
-	int first = 1;
+	bool started = false;
 
-	while (n && !bpf_map_get_next_key(m->totals, first ? NULL : &prev, &k)) {
-		first = 0;
-		prev = k;
+	while (n && map_next(m->totals, &k, &started)) {
 		if (!bsearch(&k.uid, uids, n, sizeof(*uids), u32_cmp))
 			continue;
 		nd = realloc(del, (nd_n + 1) * sizeof(*del));
@@ -845,16 +838,14 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 static void sweep_map(int fd, size_t key_size, size_t id_off, const struct placed *live,
 		      size_t off, size_t nl)
 {
-	unsigned char key[64], next[64], *stale = NULL;
+	unsigned char key[64], *stale = NULL;
+	bool started = false;
 	size_t n = 0, i;
-	void *prev = NULL;
 
-	while (!bpf_map_get_next_key(fd, prev, next)) {
+	while (map_next(fd, key, &started)) {
 		uint32_t id;
 		unsigned char *ns;
 
-		memcpy(key, next, key_size);
-		prev = key;
 		memcpy(&id, key + id_off, sizeof(id));
 		if (table_in(live, nl, off, id))
 			continue;
@@ -896,10 +887,10 @@ static int bind_write(struct maps *m, uint32_t ifindex, int dir, const struct tc
 
 static void sweep_bindings(struct maps *m)
 {
-	struct tcs_iface_key k, prev, *stale = NULL, *ns;
+	struct tcs_iface_key k, *stale = NULL, *ns;
+	bool started = false;
 	struct tcs_iface v;
 	size_t n = 0, i;
-	int first = 1;
 
 	for (i = 0; i < TCS_IFACES_DIRECT * TCS_DIR_NR; i++) {
 		__u32 idx = (__u32)i;
@@ -908,9 +899,7 @@ static void sweep_bindings(struct maps *m)
 		    !bind_find(m->bind, m->n_bind, idx >> 1, (int)(idx & 1)))
 			bind_write(m, idx >> 1, (int)(idx & 1), NULL);
 	}
-	while (!bpf_map_get_next_key(m->ifaces_hi, first ? NULL : &prev, &k)) {
-		first = 0;
-		prev = k;
+	while (map_next(m->ifaces_hi, &k, &started)) {
 		if (bind_find(m->bind, m->n_bind, k.ifindex, (int)k.dir))
 			continue;
 		ns = realloc(stale, (n + 1) * sizeof(*stale));

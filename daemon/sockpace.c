@@ -21,6 +21,7 @@
 #include "tcshape_abi.h"
 #include "host.h"
 #include "log.h"
+#include "map_walk.h"
 #include "sockpace.h"
 
 struct sockpace {
@@ -168,17 +169,15 @@ static long holding(struct sockpace *sp)
 {
 	int fd = bpf_map__fd(sp->skel->maps.tcs_tcp_stats), ncpus = libbpf_num_possible_cpus(), c;
 	struct tcs_tcp_stats *per;
-	__u32 key, prev;
+	bool started = false;
+	__u32 key;
 	long n = 0;
-	int first = 1;
 
 	if (ncpus <= 0 || !(per = calloc(ncpus, sizeof(*per))))
 		return 0;
-	while (!bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
+	while (map_next(fd, &key, &started)) {
 		__u64 up = 0, down = 0;
 
-		first = 0;
-		prev = key;
 		if (bpf_map_lookup_elem(fd, &key, per))
 			continue;
 		for (c = 0; c < ncpus; c++) {

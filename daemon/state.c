@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "census.h"
+#include "map_walk.h"
 #include "pinlock.h"
 #include "state.h"
 #include "total.bpf.h"	/* the share arithmetic, as the classifier does it */
@@ -310,21 +311,19 @@ int state_keys(const struct state_fds *f, struct state_key **out, size_t *n)
 /* Each rule's totals, from tcs_totals (one entry per rule and interface: a small map). */
 static void totals_add(const struct state_fds *f, struct state_rule *r, size_t n)
 {
-	struct tcs_total_key k, prev;
+	struct tcs_total_key k;
 	struct tcs_total_state ts;
 	struct state_rule *sr;
 	struct timespec now;
 	__u64 ns, e, kw, bps;
-	int first = 1;
+	bool started = false;
 
 	if (f->totals < 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);	/* bpf_ktime_get_ns()'s clock */
 	ns = (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec;
 	e = ns / TCS_SHARE_PERIOD_NS;
-	while (!bpf_map_get_next_key(f->totals, first ? NULL : &prev, &k)) {
-		first = 0;
-		prev = k;
+	while (map_next(f->totals, &k, &started)) {
 		sr = (struct state_rule *)state_rule_by_uid(r, n, k.uid);
 		if (!sr || bpf_map_lookup_elem(f->totals, &k, &ts))
 			continue;
@@ -345,12 +344,13 @@ int state_rules(const struct state_fds *f, const struct census *keys, struct sta
 		size_t *n)
 {
 	struct census *now = NULL;
-	int ncpus = libbpf_num_possible_cpus(), c, v, first = 1;
+	int ncpus = libbpf_num_possible_cpus(), c, v;
 	struct tcs_tcp_stats *tcp = NULL;
 	struct tcs_rule_stats *per = NULL;
 	struct state_rule *r = NULL, *nr;
 	size_t nrules = 0, i;
-	__u32 key, prev;
+	bool started = false;
+	__u32 key;
 	int err = 0;
 
 	if (ncpus < 0)
@@ -361,9 +361,7 @@ int state_rules(const struct state_fds *f, const struct census *keys, struct sta
 		err = -ENOMEM;
 		goto out;
 	}
-	while (!bpf_map_get_next_key(f->rule_info, first ? NULL : &prev, &key)) {
-		first = 0;
-		prev = key;
+	while (map_next(f->rule_info, &key, &started)) {
 		nr = realloc(r, (nrules + 1) * sizeof(*r));
 		if (!nr) {
 			err = -ENOMEM;
@@ -466,18 +464,17 @@ static int binding_add(struct tcs_iface_key **b, size_t *n, __u32 ifindex, __u32
 
 int state_bindings(const struct state_fds *f, struct tcs_iface_key **out, size_t *n)
 {
-	struct tcs_iface_key key, prev, *b = NULL;
+	struct tcs_iface_key key, *b = NULL;
+	bool started = false;
 	struct tcs_iface v;
 	size_t cnt = 0;
-	int first = 1, err = 0;
+	int err = 0;
 	__u32 i;
 
 	for (i = 0; i < TCS_IFACES_DIRECT * TCS_DIR_NR && !err; i++)
 		if (!bpf_map_lookup_elem(f->ifaces, &i, &v) && v.ruleset)
 			err = binding_add(&b, &cnt, i >> 1, i & 1);
-	while (!err && !bpf_map_get_next_key(f->ifaces_hi, first ? NULL : &prev, &key)) {
-		first = 0;
-		prev = key;
+	while (!err && map_next(f->ifaces_hi, &key, &started)) {
 		err = binding_add(&b, &cnt, key.ifindex, key.dir);
 	}
 	if (err) {
