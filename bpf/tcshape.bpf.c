@@ -620,7 +620,6 @@ static __always_inline union flow_rule flow_rule_get(struct tcs_flow *fl)
  * is the per: flow rule it counts for (the same uid), else reset: a new key.
  * Returns the entry, or NULL if it cannot be made.
  */
-
 static __always_inline struct tcs_flow *flow_fill(const struct tcs_flow_key *fk,
 						  struct tcs_flow *fl, const struct tcs_iface *b,
 						  __u32 slot, const struct tcs_rule *r)

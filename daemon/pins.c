@@ -143,22 +143,6 @@ static bool pins_fit(struct bpf_object *obj, const char *dir)
 	return fit;
 }
 
-/*
- * An LRU of n entries, as the kernel makes it: with per-CPU lists
- * (BPF_F_NO_COMMON_LRU) it rounds max_entries up to a multiple of the
- * possible CPUs. Asking for the rounded size is what lets pins_fit() and
- * libbpf's own reuse check recognise the pinned map on the next start.
- */
-static void lru_size(struct bpf_map *map, __u32 n)
-{
-	int ncpus = libbpf_num_possible_cpus();
-
-	if ((bpf_map__map_flags(map) & BPF_F_NO_COMMON_LRU) && ncpus > 0 && n % ncpus &&
-	    n <= UINT32_MAX - ncpus)
-		n += ncpus - n % ncpus;
-	bpf_map__set_max_entries(map, n);
-}
-
 static bool have_cap(int cap)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -228,9 +212,9 @@ int pins_load(const char *dir, const struct policy *p, struct tcshape_bpf **skel
 		log_err("open BPF object: %s", strerror(-err));
 		return err;
 	}
-	lru_size(s->maps.tcs_flows, p->settings.max_keys);
-	lru_size(s->maps.tcs_keys, TCS_KEYS_ENTRIES(p->settings.max_keys));
-	lru_size(s->maps.tcs_socks, TCS_SOCKS_ENTRIES(p->settings.max_keys));
+	bpf_map__set_max_entries(s->maps.tcs_flows, p->settings.max_keys);
+	bpf_map__set_max_entries(s->maps.tcs_keys, TCS_KEYS_ENTRIES(p->settings.max_keys));
+	bpf_map__set_max_entries(s->maps.tcs_socks, TCS_SOCKS_ENTRIES(p->settings.max_keys));
 	if (pins_fit(s->obj, dir)) {
 		/* pins that fit are an earlier instance's datapath: a failed start leaves it */
 		*earlier = pins_exist(s->obj, dir);
