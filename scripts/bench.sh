@@ -49,14 +49,8 @@ build/tests/bench/bench_keys || exit 1
 # shellcheck source=tests/lib/netns.sh
 . tests/lib/netns.sh
 
-# median, min and max of the numbers on stdin: "med min max"
-mmm()
-{
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (!NR) { print "nan nan nan"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.4g %.4g %.4g\n", m, v[1], v[NR] }'
-}
+# shellcheck source=tests/lib/median.sh
+. tests/lib/median.sh
 fmt_mmm() { printf '%s (%s-%s)' "$1" "$2" "$3"; }
 
 # add "key": value to section sec of the JSON parts

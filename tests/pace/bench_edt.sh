@@ -19,6 +19,8 @@
 
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
+# shellcheck source=tests/lib/median.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/median.sh"
 
 RATES=${PACE_RATES:-10 100}
 SECS=${PACE_SECS:-5}
@@ -67,14 +69,6 @@ run()
 		  (if $p == "" then "nan" else $p end)] | @tsv' "$TCS_TMP/$tag.json"
 }
 
-# median, min and max of the numbers on stdin: "med min max"
-mmm()
-{
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (!NR) { print "nan nan nan"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.4g %.4g %.4g\n", m, v[1], v[NR] }'
-}
 
 trap 'qdisc_clear; tcs_teardown' EXIT
 tcs_setup edt > /dev/null || exit 1
