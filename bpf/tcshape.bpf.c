@@ -327,16 +327,15 @@ __attribute__((noinline)) __u32 classify(const struct pkt *p, __u32 ruleset)
 	return rs->rule_base + w.best;
 }
 
-/* DSCP only where a rule of the binding's ruleset matches on it (TCS_IF_DSCP). */
+/* Not the DSCP: the entry holds the one it was classified with (struct tcs_flow). */
 static __always_inline void flow_key_of(const struct pkt *p, __u32 ifindex, __u32 dir,
-					__u32 if_flags, struct tcs_flow_key *k)
+					struct tcs_flow_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
 	k->ifindex = ifindex;
 	k->dir = dir;
 	k->family = p->family;
 	k->proto = p->proto;
-	k->dscp = if_flags & TCS_IF_DSCP ? p->dscp : 0;
 	k->sport = p->sport;
 	k->dport = p->dport;
 	__builtin_memcpy(k->src, p->src, 16);
@@ -567,9 +566,8 @@ static __attribute__((noinline)) int charge_total(const struct tcs_rule *r, __u3
 
 /*
  * The state of a key in tcs_keys, made on first use; NULL if it cannot be:
- * keys several flows share (per: src, dst, rule), and per: flow keys where
- * the ruleset matches on DSCP (a flow remarked to another DSCP is another
- * flow entry, but must stay the same key).
+ * keys several flows share (per: src, dst, rule), and the per: flow keys of
+ * rules other than their flow entry's owner (a remarked flow's, struct tcs_flow).
  */
 static __always_inline struct tcs_key_state *table_key(const struct pkt *p,
 							const struct tcs_rule *rule, __u32 ifindex)
@@ -586,21 +584,24 @@ static __always_inline struct tcs_key_state *table_key(const struct pkt *p,
 	return bpf_map_lookup_elem(&tcs_keys, &lk);
 }
 
-/* Rule r's key for the flow lives in the flow's entry (else in tcs_keys, if r has one). */
-static __always_inline bool flow_owns_key(const struct tcs_rule *r, __u32 if_flags)
+/* Rule r keys per: flow: the flow's entry may hold its key (flow_fill()). */
+static __always_inline bool per_flow(const struct tcs_rule *r)
 {
-	return r && r->per == TCS_PER_FLOW && !(if_flags & TCS_IF_DSCP);
+	return r && r->per == TCS_PER_FLOW;
 }
 
 /*
- * An entry's ruleset and rule slot, read and written as one 8-byte word: a
- * packet on another CPU never sees the new ruleset with the old slot, whose
- * region may be reused once the old ruleset is collected.
+ * An entry's ruleset, rule slot and DSCP, read and written as one 8-byte
+ * word: a packet on another CPU never sees the new ruleset with the old
+ * slot, whose region may be reused once the old ruleset is collected, nor
+ * one DSCP's slot with another DSCP.
  */
 union flow_rule {
 	struct {
 		__u32 ruleset;
-		__u32 slot;
+		__u16 slot;
+		__u8 dscp;
+		__u8 flags;
 	} s;
 	__u64 w;
 };
@@ -615,17 +616,21 @@ static __always_inline union flow_rule flow_rule_get(struct tcs_flow *fl)
 
 /*
  * The flow's entry once classification gave it slot (rule r, or NULL) in
- * binding b's ruleset. fl is the entry found, if any: one of another
- * ruleset (a reload), or, with flow_cache off, any. Its clock is kept if r
- * is the per: flow rule it counts for (the same uid), else reset: a new key.
- * Returns the entry, or NULL if it cannot be made.
+ * binding b's ruleset for a packet of DSCP dscp. fl is the entry found, if
+ * any: one of another ruleset (a reload) or DSCP (a remark), or, with
+ * flow_cache off, any. An entry new or of another ruleset takes r as its
+ * owner: its clock is kept if r is the per: flow rule it counts for (the
+ * same uid), else reset, a new key. A remark changes the rule word only:
+ * the owner's clock stays the owner's. Returns the entry, or NULL if it
+ * cannot be made.
  */
 static __always_inline struct tcs_flow *flow_fill(const struct tcs_flow_key *fk,
 						  struct tcs_flow *fl, const struct tcs_iface *b,
-						  __u32 slot, const struct tcs_rule *r)
+						  __u32 slot, __u8 dscp, const struct tcs_rule *r)
 {
-	__u32 uid = flow_owns_key(r, b->flags) ? r->uid : TCS_UID_NONE;
-	union flow_rule u = { .s = { .ruleset = b->ruleset, .slot = slot } };
+	__u32 uid = per_flow(r) ? r->uid : TCS_UID_NONE;
+	union flow_rule u = { .s = { .ruleset = b->ruleset, .slot = slot, .dscp = dscp,
+				     .flags = r ? 0 : TCS_FLOW_NO_RULE } };
 
 	if (!fl) {
 		/* a zeroed entry names ruleset 0, which no binding does, until filled */
@@ -636,7 +641,7 @@ static __always_inline struct tcs_flow *flow_fill(const struct tcs_flow_key *fk,
 		if (!fl)
 			return NULL;
 		fl->uid = uid;
-	} else if (fl->uid != uid) {
+	} else if (flow_rule_get(fl).s.ruleset != b->ruleset && fl->uid != uid) {
 		fl->st = key_zero;
 		fl->uid = uid;
 		if (uid != TCS_UID_NONE)
@@ -718,6 +723,7 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	__u64 len;
 	struct pkt p = {};
 	int ret, orphan;
+	__u8 dscp;
 
 	iface = tcs_binding(skb->ifindex, dir);
 	if (!iface || charged_here(skb, skb->ifindex << 1 | dir))
@@ -743,23 +749,25 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 		return TC_ACT_UNSPEC;
 	}
 
-	flow_key_of(&p, skb->ifindex, dir, iface->flags, &fk);
+	flow_key_of(&p, skb->ifindex, dir, &fk);
+	/* the DSCP a classification holds for: none where no rule of the ruleset looks */
+	dscp = iface->flags & TCS_IF_DSCP ? p.dscp : 0;
 	/* an orphan's ports 0 are not its flow's: it neither reads nor fills the table */
 	fl = flow_cache && !orphan ? bpf_map_lookup_elem(&tcs_flows, &fk) : NULL;
 	if (fl)
 		fr = flow_rule_get(fl);
-	if (fl && fr.s.ruleset == iface->ruleset) {
+	if (fl && fr.s.ruleset == iface->ruleset && fr.s.dscp == dscp) {
 		slot = fr.s.slot;
-		rule = slot != TCS_IDX_NONE ? bpf_map_lookup_elem(&tcs_rules, &slot) : NULL;
+		rule = fr.s.flags & TCS_FLOW_NO_RULE ? NULL : bpf_map_lookup_elem(&tcs_rules, &slot);
 	} else {
 		stat_inc(TCS_STAT_CACHE_MISS);
 		slot = classify(&p, iface->ruleset);
 		rule = slot != TCS_IDX_NONE ? bpf_map_lookup_elem(&tcs_rules, &slot) : NULL;
 		/* without the cache the table holds only per: flow keys */
-		if (!flow_cache && !orphan && flow_owns_key(rule, iface->flags))
+		if (!flow_cache && !orphan && per_flow(rule))
 			fl = bpf_map_lookup_elem(&tcs_flows, &fk);
-		if (!orphan && (flow_cache || flow_owns_key(rule, iface->flags)))
-			fl = flow_fill(&fk, fl, iface, slot, rule);
+		if (!orphan && (flow_cache || per_flow(rule)))
+			fl = flow_fill(&fk, fl, iface, slot, dscp, rule);
 		note_sock(&p, dir, iface->ruleset, rule, skb->ifindex);
 	}
 	if (!rule) {
@@ -769,8 +777,9 @@ static __always_inline int tcs_handle(struct __sk_buff *skb, __u32 dir)
 	if (orphan && rule->per == TCS_PER_FLOW)
 		goto drop_orphan;	/* its flow's key needs the ports */
 
-	if (flow_owns_key(rule, iface->flags))
-		st = fl && fl->uid == rule->uid ? &fl->st : NULL;
+	/* a per: flow key not its entry's owner's (a remarked flow's, or no entry) is in tcs_keys */
+	if (per_flow(rule) && fl && fl->uid == rule->uid)
+		st = &fl->st;
 	else
 		st = table_key(&p, rule, skb->ifindex);
 	if (!st) {

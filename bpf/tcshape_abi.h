@@ -124,8 +124,9 @@ struct tcs_iface {
  */
 #define TCS_IF_L3	1
 /*
- * A rule of the bound ruleset matches on DSCP: the flow table keys flows by
- * it too, and keeps their per: flow keys in tcs_keys (bpf/tcshape.bpf.c).
+ * A rule of the bound ruleset matches on DSCP: a flow's entry remembers the
+ * DSCP it was classified with, and a packet with another is classified again
+ * (struct tcs_flow).
  */
 #define TCS_IF_DSCP	2
 
@@ -241,16 +242,23 @@ struct tcs_rule {
 };
 
 /*
- * tcs_flows: the flow table, by interface, direction and flow. A hit whose
- * ruleset is the binding's skips classification, and for a per: flow rule
- * it is the limiter state too: one hash lookup gives rule and clock. slot
- * is the rule's tcs_rules slot (TCS_IDX_NONE: no rule matched), valid while
- * ruleset is the binding's: ruleset ids never repeat, and no packet looks
- * up a ruleset no binding names. An entry of another ruleset (a reload) is
- * classified again in place: its clock is kept if its rule has the same
- * uid and is still per: flow, else reset. uid names the per: flow rule whose
- * key st is (TCS_UID_NONE: none; the flow's rule keys elsewhere, in
- * tcs_keys). With flow_cache off (bench) every packet is classified and the
+ * tcs_flows: the flow table, by interface, direction and flow (not DSCP). A
+ * hit whose ruleset is the binding's and whose dscp is the packet's (where
+ * the binding has TCS_IF_DSCP, else 0) skips classification, and for a per:
+ * flow rule it is the limiter state too: one hash lookup gives rule and
+ * clock. slot is the rule's tcs_rules slot (none with TCS_FLOW_NO_RULE),
+ * valid while ruleset is the binding's: ruleset ids never repeat,
+ * and no packet looks up a ruleset no binding names.
+ *
+ * uid names the per: flow rule whose key st is (TCS_UID_NONE: none), its
+ * owner: the rule of the packet that made the entry for its ruleset. A
+ * packet of another DSCP (remarked) is classified again and the entry's
+ * rule word rewritten, never its owner: its rule's per: flow key is st if
+ * that rule is the owner, else in tcs_keys, so every key keeps one clock
+ * whatever the DSCPs a sender mixes. An entry of another ruleset (a reload)
+ * is classified again in place and takes the packet's rule as owner: its
+ * clock is kept if that rule has the same uid and is still per: flow, else
+ * reset. With flow_cache off (bench) every packet is classified and the
  * table holds only per: flow keys.
  */
 struct tcs_flow_key {
@@ -258,7 +266,7 @@ struct tcs_flow_key {
 	__u8 dir;		/* TCS_DIR_* */
 	__u8 family;
 	__u8 proto;
-	__u8 dscp;
+	__u8 pad;
 	__u16 sport;		/* network byte order */
 	__u16 dport;
 	__u8 src[16];
@@ -297,9 +305,19 @@ struct tcs_key_state {
 	__u64 period;
 };
 
+/*
+ * tcs_flow.flags: no rule matched (slot names none). A flag for "none", not
+ * for "matched": an entry left pinned by a version whose slot was 32 bits
+ * reads as its slot with flags 0, and its "none" (TCS_IDX_NONE) as dscp 255,
+ * which no packet has, so it is classified again.
+ */
+#define TCS_FLOW_NO_RULE	1
+
 struct tcs_flow {
-	__u32 ruleset;		/* with slot, one 8-byte word: written together */
-	__u32 slot;
+	__u32 ruleset;		/* with slot, dscp and flags, one 8-byte word: written together */
+	__u16 slot;		/* < TCS_RULE_SLOTS */
+	__u8 dscp;
+	__u8 flags;		/* TCS_FLOW_* */
 	__u32 uid;
 	__u32 pad;
 	struct tcs_key_state st;
@@ -538,6 +556,7 @@ _Static_assert(sizeof(struct tcs_flow_key) == 44, "abi");
 _Static_assert(sizeof(struct tcs_key) == 48, "abi");
 _Static_assert(sizeof(struct tcs_key_state) == 40, "abi");
 _Static_assert(sizeof(struct tcs_flow) == 56, "abi");
+_Static_assert(TCS_RULE_SLOTS <= 65536, "tcs_flow.slot is 16 bits");
 _Static_assert(sizeof(struct tcs_total_key) == 8, "abi");
 _Static_assert(sizeof(struct tcs_total_state) == 96, "abi");
 _Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");

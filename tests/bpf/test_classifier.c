@@ -2129,7 +2129,7 @@ static int test_flow_cache(void)
 		while (!bpf_map_get_next_key(E.flows, prev, &next)) {
 			k = next;
 			prev = &k;
-			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.slot == TCS_IDX_NONE) {
+			if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.flags & TCS_FLOW_NO_RULE) {
 				none++;
 				CHECK_INT(ntohs(k.dport), 5202);
 			}
@@ -2231,33 +2231,166 @@ static int test_flow_keys_census(void)
 	return 0;
 }
 
-/*
- * Where a rule matches on DSCP, DSCP is part of the flow: a remarked packet
- * is classified again. Its per: flow key is still the flow's one key (kept
- * in tcs_keys for such a ruleset): remarking gets a sender no fresh bucket.
- */
-static int test_flow_dscp_one_key(void)
+/* The one entry of tcs_flows (the test sends one flow); 0, or -1 if it holds another count. */
+static int only_flow(struct tcs_flow *v)
 {
-	struct fr f = { .len = 1000 };
+	struct tcs_flow_key k;
+
+	if (map_count(E.flows, sizeof(k)) != 1 || bpf_map_get_next_key(E.flows, NULL, &k))
+		return -1;
+	return bpf_map_lookup_elem(E.flows, &k, v) ? -1 : 0;
+}
+
+/*
+ * After misses classifications, the flow's one key (rule uid's) was made once
+ * and is held by its one entry, classified last at dscp; tcs_keys is empty.
+ */
+#define CHECK_SOLE_ENTRY(uid, dscp, misses) check_sole_entry(__LINE__, uid, dscp, misses)
+static void check_sole_entry(int line, __u32 uid, __u8 dscp, __u64 misses)
+{
+	__u64 miss = stat_get(TCS_STAT_CACHE_MISS), made = stat_get(TCS_STAT_KEYS_CREATED);
+	int keys = map_count(E.keys, sizeof(struct tcs_key));
+	struct tcs_flow v = { .uid = TCS_UID_NONE };
+	int one = !only_flow(&v);
+
+	if (one && v.uid == uid && v.dscp == dscp && miss == misses && made == 1 && !keys)
+		return;
+	T_FAILED("line %d: want one entry (got %s) owning uid %u (%u) at dscp %u (%u), "
+		 "%llu classifications (%llu), 1 key made (%llu), none in tcs_keys (%d)",
+		 line, one ? "one" : "not one", uid, v.uid, dscp, v.dscp,
+		 (unsigned long long)misses, (unsigned long long)miss,
+		 (unsigned long long)made, keys);
+}
+
+/*
+ * Where a rule matches on DSCP, a flow's entry holds the DSCP it was
+ * classified with, not its key: a known key of a per: flow rule is still
+ * one entry, its clock in it, found with one lookup and no classification.
+ */
+static int test_flow_dscp_known_key(void)
+{
+	struct fr f = { .len = 100, .dscp = 10 };
 	struct tcs_key want;
+	struct tcs_flow v;
 	__u32 uid;
+	int i;
 
 	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
 	      "      - { name: ef, match: { dscp: 46 }, " FAST ", per: rule }\n"
-	      "      - { name: r, match: { dport: 5201 }, rate: 100kbit, burst: 2000, per: flow }\n");
+	      "      - { name: r, match: { dport: 5201, dscp: [10, 12] }, " FAST ", per: flow }\n");
 	uid = uid_of("lo/egress/r/flow");
 	want = key_make(uid, TCS_PER_FLOW, &f);
-	CHECK_INT(tx(E.eg, &f), PASS);
-	f.dscp = 8;
-	CHECK_INT(tx(E.eg, &f), PASS);
-	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), 2);
-	CHECK_INT(map_count(E.flows, sizeof(struct tcs_flow_key)), 2);
-	f.dscp = 16;
-	CHECK_INT(tx(E.eg, &f), DROP);	/* the burst is spent, whatever the DSCP */
+	for (i = 0; i < 3; i++)
+		CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_SOLE_ENTRY(uid, 10, 1);
+	CHECK_INT(only_flow(&v), 0);
+	CHECK_INT(v.flags, 0);
+	CHECK_U64(v.st.packets, 3);
 	CHECK_KEYS(&want, 1);
-	CHECK_U64(key_state(&want).packets, 2);
-	CHECK_U64(rst_get(uid).drop, 1);
+	CHECK_U64(rst_get(uid).pass, 3);
 	env_down();
+	return 0;
+}
+
+/*
+ * A flow remarked to a DSCP of another per: flow rule is charged to that
+ * rule's key, and back again to its first rule's, whose clock it finds as
+ * it left it: keys of different rules never share a clock, and no remark
+ * buys a fresh bucket. The entry's clock stays its first rule's (its
+ * owner); the other rule's key is in tcs_keys. The same with the flow
+ * cache off (the bench's "classified"), where every packet is classified.
+ */
+static int dscp_remark_other_case(bool off)
+{
+	struct fr f = { .len = 1000 };
+	struct tcs_key want[2];
+	struct tcs_flow v;
+	__u32 ua, ub;
+
+	cache_off = off;
+	SETUP("version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
+	      "      - { name: a, match: { dport: 5201, dscp: 46 }, rate: 100kbit, burst: 2000, "
+	      "per: flow }\n"
+	      "      - { name: b, match: { dport: 5201 }, rate: 100kbit, burst: 3000, per: flow }\n");
+	ua = uid_of("lo/egress/a/flow");
+	ub = uid_of("lo/egress/b/flow");
+	want[0] = key_make(ua, TCS_PER_FLOW, &f);
+	want[1] = key_make(ub, TCS_PER_FLOW, &f);
+	CHECK_INT(tx(E.eg, &f), PASS);		/* b: 1000 of 3000 */
+	f.dscp = 46;
+	CHECK_INT(tx(E.eg, &f), PASS);		/* a: its own bucket, 2000 */
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(tx(E.eg, &f), DROP);
+	f.dscp = 0;
+	CHECK_INT(tx(E.eg, &f), PASS);		/* b: as a left it, 2000 more */
+	CHECK_INT(tx(E.eg, &f), PASS);
+	CHECK_INT(tx(E.eg, &f), DROP);
+	f.dscp = 46;
+	CHECK_INT(tx(E.eg, &f), DROP);		/* a: still spent, no fresh burst */
+	f.dscp = 0;
+	CHECK_INT(tx(E.eg, &f), DROP);
+	/* a classification per remark; with the cache off, per packet */
+	CHECK_U64(stat_get(TCS_STAT_CACHE_MISS), off ? 9 : 5);
+	CHECK_U64(stat_get(TCS_STAT_KEYS_CREATED), 2);
+	CHECK_U64(rst_get(ua).pass, 2);
+	CHECK_U64(rst_get(ua).drop, 2);
+	CHECK_U64(rst_get(ub).pass, 3);
+	CHECK_U64(rst_get(ub).drop, 2);
+	CHECK_KEYS(want, 2);
+	CHECK_U64(key_state(&want[0]).packets, 2);
+	CHECK_U64(key_state(&want[1]).packets, 3);
+	CHECK_INT(only_flow(&v), 0);
+	CHECK_INT(v.uid, ub);			/* the first packet's rule owns the entry */
+	CHECK_U64(v.st.packets, 3);
+	CHECK_INT(map_count(E.keys, sizeof(struct tcs_key)), 1);
+	env_down();
+	return 0;
+}
+
+static int test_flow_dscp_remark_other_rule(void)
+{
+	return dscp_remark_other_case(false) ?: dscp_remark_other_case(true);
+}
+
+/*
+ * A flow remarked to another DSCP of the same rule (one that matches on
+ * DSCP, or one that does not, in a ruleset where another does) is
+ * classified again, to the same key: it keeps its clock, in its one entry.
+ */
+static int test_flow_dscp_remark_same_rule(void)
+{
+	static const char *const rules[] = {
+		"      - { name: r, match: { dport: 5201, dscp: [8, 16] }, rate: 100kbit, "
+		"burst: 2000, per: flow }\n",
+		"      - { name: ef, match: { dscp: 46 }, " FAST ", per: rule }\n"
+		"      - { name: r, match: { dport: 5201 }, rate: 100kbit, burst: 2000, "
+		"per: flow }\n",
+	};
+	char yaml[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		struct fr f = { .len = 1000, .dscp = 8 };
+		struct tcs_key want;
+		__u32 uid;
+
+		snprintf(yaml, sizeof(yaml), "version: 1\ninterfaces:\n  - name: lo\n    egress:\n%s",
+			 rules[i]);
+		SETUP(yaml);
+		uid = uid_of("lo/egress/r/flow");
+		want = key_make(uid, TCS_PER_FLOW, &f);
+		CHECK_INT(tx(E.eg, &f), PASS);
+		f.dscp = 16;
+		CHECK_INT(tx(E.eg, &f), PASS);
+		f.dscp = 8;
+		CHECK_INT(tx(E.eg, &f), DROP);	/* the burst is spent, whatever the DSCP */
+		CHECK_SOLE_ENTRY(uid, 8, 3);
+		CHECK_KEYS(&want, 1);
+		CHECK_U64(key_state(&want).packets, 2);
+		CHECK_U64(rst_get(uid).pass, 2);
+		CHECK_U64(rst_get(uid).drop, 1);
+		env_down();
+	}
 	return 0;
 }
 
@@ -2990,7 +3123,7 @@ static __u32 cached_slot(__u32 id)
 		k = next;
 		prev = &k;
 		if (!bpf_map_lookup_elem(E.flows, &k, &v) && v.ruleset == id)
-			got = v.slot;
+			got = v.flags & TCS_FLOW_NO_RULE ? TCS_IDX_NONE : v.slot;
 	}
 	return got;
 }
@@ -3736,7 +3869,9 @@ int main(void)
 	TEST(test_gso_dodgy);
 	TEST(test_gso_tunnels);
 	TEST(test_flow_cache);
-	TEST(test_flow_dscp_one_key);
+	TEST(test_flow_dscp_known_key);
+	TEST(test_flow_dscp_remark_other_rule);
+	TEST(test_flow_dscp_remark_same_rule);
 	TEST(test_flow_cache_off);
 	TEST(test_flow_keys_census);
 	TEST(test_ingress);
