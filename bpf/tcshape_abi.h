@@ -520,13 +520,15 @@ struct tcs_sock {
  * those a reload adds (CMP_MAX_RULES each) fit at once.
  *
  * The array is preallocated on every possible CPU, so its size comes from a
- * budget of per-CPU memory, TCS_STAT_CPU_SLOTS slots over all CPUs (4 MiB):
- * 32,768 slots on 2 CPUs, 1,024 on 64, never fewer than 1,024. The daemon
- * sets it before load; a restart adopts the pinned array's size, so readers
- * take the boundary from the map (max_entries), not from this formula.
+ * budget of per-CPU memory, TCS_STAT_CPU_SLOTS slots over all CPUs (2 MiB,
+ * what the zero-rule footprint under 64 MiB leaves room for): 32,768 slots
+ * on 1 CPU, 16,384 on 2, 1,024 from 32 CPUs on (never fewer: what every host
+ * had before). The daemon sets it before load; a
+ * restart adopts the pinned array's size, so readers take the boundary from
+ * the map (max_entries), not from this formula.
  */
 #define TCS_STAT_SLOTS		65536
-#define TCS_STAT_CPU_SLOTS	65536u
+#define TCS_STAT_CPU_SLOTS	32768u
 #define TCS_STAT_SLOTS_MIN	1024u
 #define TCS_STAT_SLOTS_ARRAY(ncpus)						\
 	((ncpus) <= 1 ? TCS_STAT_CPU_SLOTS :					\
