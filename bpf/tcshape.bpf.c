@@ -111,10 +111,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcs_frags SEC(".maps");
 
-/* Per-rule counters by slot: the first slots in an array, the rest spill (tcshape_abi.h). */
+/*
+ * Per-rule counters by slot: the first slots in an array, the rest spill
+ * (tcshape_abi.h). max_entries is set before load (daemon/pins.c): count()
+ * needs no boundary of its own, the array answers NULL past its end.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TCS_STAT_SLOTS_ARRAY);
+	__uint(max_entries, TCS_STAT_SLOTS_MIN);
 	__type(key, __u32);
 	__type(value, struct tcs_rule_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

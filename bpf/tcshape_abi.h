@@ -532,14 +532,26 @@ struct tcs_sock {
  * Per-rule counters, per-CPU, by rule slot. A rule keeps its slot as it
  * keeps its uid, across reloads and restarts (tcs_rule_info.slot); a slot
  * is reused only after its rule is gone and its counters are zeroed, and
- * the lowest free slot is taken. Slots below TCS_STAT_SLOTS_ARRAY are
- * tcs_rule_stats, a per-CPU array (the verifier inlines its lookup; it is
- * preallocated, per CPU, so it is small); the others, which only policies
- * of more than about 500 rules reach, tcs_rule_spill, a per-CPU hash.
- * Rules in force and those a reload adds (CMP_MAX_RULES each) fit at once.
+ * the lowest free slot is taken. The first slots are tcs_rule_stats, a
+ * per-CPU array (the verifier inlines its lookup); the others, which only
+ * large policies reach, tcs_rule_spill, a per-CPU hash. Rules in force and
+ * those a reload adds (CMP_MAX_RULES each) fit at once.
+ *
+ * The array is preallocated on every possible CPU, so its size comes from a
+ * budget of per-CPU memory, TCS_STAT_CPU_SLOTS slots over all CPUs (2 MiB,
+ * what the zero-rule footprint under 64 MiB leaves room for): 32,768 slots
+ * on 1 CPU, 16,384 on 2, 1,024 from 32 CPUs on (never fewer: what every host
+ * had before). The daemon sets it before load; a
+ * restart adopts the pinned array's size, so readers take the boundary from
+ * the map (max_entries), not from this formula.
  */
 #define TCS_STAT_SLOTS		65536
-#define TCS_STAT_SLOTS_ARRAY	1024
+#define TCS_STAT_CPU_SLOTS	32768u
+#define TCS_STAT_SLOTS_MIN	1024u
+#define TCS_STAT_SLOTS_ARRAY(ncpus)						\
+	((ncpus) <= 1 ? TCS_STAT_CPU_SLOTS :					\
+	 TCS_STAT_CPU_SLOTS / (ncpus) > TCS_STAT_SLOTS_MIN ? TCS_STAT_CPU_SLOTS / (ncpus) :	\
+							      TCS_STAT_SLOTS_MIN)
 struct tcs_rule_stats {
 	__u64 packets[TCS_V_NR];
 	__u64 bytes[TCS_V_NR];
@@ -562,6 +574,7 @@ _Static_assert(sizeof(struct tcs_total_state) == 96, "abi");
 _Static_assert(sizeof(struct tcs_frag_key) == 40, "abi");
 _Static_assert(sizeof(struct tcs_frag_ports) == 8, "abi");
 _Static_assert(sizeof(struct tcs_rule_stats) == 64, "abi");
+_Static_assert(TCS_STAT_CPU_SLOTS <= TCS_STAT_SLOTS, "abi");
 _Static_assert(sizeof(struct tcs_meta) == 32, "abi");
 _Static_assert(sizeof(struct tcs_rule_info) == 176, "abi");
 _Static_assert(sizeof(struct tcs_daemon) == 1368, "abi");

@@ -47,6 +47,7 @@ struct maps {
 	struct placed *cur_pl;		/* per cur->rs */
 	uint32_t half;			/* the half of tcs_rules cur's regions are in */
 	uint32_t half_slots;		/* TCS_RULE_SLOTS / 2 (the tests load fewer) */
+	uint32_t stat_slots;		/* tcs_rule_stats' size: slots past it spill */
 	/* regions an earlier instance's rulesets use, until they are swept */
 	struct region *foreign;
 	size_t n_foreign;
@@ -206,6 +207,7 @@ int maps_open(struct tcshape_bpf *skel, struct maps **out)
 	m->half_slots = bpf_map__max_entries(skel->maps.tcs_rules) / 2;
 	m->rule_stats = bpf_map__fd(skel->maps.tcs_rule_stats);
 	m->rule_spill = bpf_map__fd(skel->maps.tcs_rule_spill);
+	m->stat_slots = bpf_map__max_entries(skel->maps.tcs_rule_stats);
 	m->meta = bpf_map__fd(skel->maps.tcs_meta);
 	m->rule_info = bpf_map__fd(skel->maps.tcs_rule_info);
 	m->keys = bpf_map__fd(skel->maps.tcs_keys);
@@ -705,7 +707,7 @@ static int rules_publish(struct maps *m, const struct compiled *c, const struct 
 				continue;
 		} else if ((prev && u->uid >= prev->next_uid) ||
 			   bpf_map_lookup_elem(m->rule_info, &u->uid, &ri)) {
-			if (u->info.slot < TCS_STAT_SLOTS_ARRAY)
+			if (u->info.slot < m->stat_slots)
 				arr[na++] = u->info.slot;
 			else
 				spill[ns++] = u->info.slot;
@@ -814,7 +816,7 @@ static void rules_forget(struct maps *m, const struct compiled *old, const struc
 		if (rule_next(c, &old->uids[i], &j))
 			continue;
 		/* its slot is free for a new rule once zeroed; not zeroed, a new rule zeroes it */
-		if (old->uids[i].info.slot >= TCS_STAT_SLOTS_ARRAY)
+		if (old->uids[i].info.slot >= m->stat_slots)
 			bpf_map_delete_elem(m->rule_spill, &old->uids[i].info.slot);
 		else if (zero)
 			bpf_map_update_elem(m->rule_stats, &old->uids[i].info.slot, zero, BPF_ANY);

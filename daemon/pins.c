@@ -195,6 +195,32 @@ static const char *load_diagnose(int err)
 }
 
 /*
+ * tcs_rule_stats' size: the pinned array's, if there is one (an earlier
+ * build's or another budget's: every reader takes the boundary from the map,
+ * so a size is no reason to set limiter state aside), else a budget's worth
+ * for this host's CPUs (tcshape_abi.h).
+ */
+static __u32 stat_slots(const char *dir)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, ncpus;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, TCS_MAP_RULE_STATS);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			info.max_entries = 0;
+		close(fd);
+		if (info.max_entries)
+			return info.max_entries;
+	}
+	ncpus = libbpf_num_possible_cpus();
+	return ncpus > 0 ? TCS_STAT_SLOTS_ARRAY(ncpus) : TCS_STAT_SLOTS_MIN;
+}
+
+/*
  * Pins that do not fit are set aside and fresh maps made: the old filters
  * keep their old maps until replaced, so enforcement never stops, but state
  * and counters start over.
@@ -215,11 +241,13 @@ int pins_load(const char *dir, const struct policy *p, struct tcshape_bpf **skel
 	bpf_map__set_max_entries(s->maps.tcs_flows, p->settings.max_keys);
 	bpf_map__set_max_entries(s->maps.tcs_keys, TCS_KEYS_ENTRIES(p->settings.max_keys));
 	bpf_map__set_max_entries(s->maps.tcs_socks, TCS_SOCKS_ENTRIES(p->settings.max_keys));
+	bpf_map__set_max_entries(s->maps.tcs_rule_stats, stat_slots(dir));
 	if (pins_fit(s->obj, dir)) {
 		/* pins that fit are an earlier instance's datapath: a failed start leaves it */
 		*earlier = pins_exist(s->obj, dir);
 	} else {
 		unpin_all(s->obj, dir);
+		bpf_map__set_max_entries(s->maps.tcs_rule_stats, stat_slots(dir));
 		log_warn("maps pinned in %s do not fit this tcshaped (upgraded, or "
 			 "settings.max_keys changed): starting with fresh maps; limiter state and "
 			 "counters start over",

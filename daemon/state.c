@@ -372,9 +372,9 @@ int state_rules(const struct state_fds *f, const struct census *keys, struct sta
 		if (bpf_map_lookup_elem(f->rule_info, &key, &r[nrules].info))
 			continue;
 		r[nrules].uid = key;
-		if (!bpf_map_lookup_elem(r[nrules].info.slot < TCS_STAT_SLOTS_ARRAY ? f->rule_stats
-										: f->rule_spill,
-					 &r[nrules].info.slot, per))
+		/* as the classifier counts: the array answers ENOENT past its end (its size) */
+		if (!bpf_map_lookup_elem(f->rule_stats, &r[nrules].info.slot, per) ||
+		    !bpf_map_lookup_elem(f->rule_spill, &r[nrules].info.slot, per))
 			for (c = 0; c < ncpus; c++)
 				for (v = 0; v < TCS_V_NR; v++) {
 					r[nrules].packets[v] += per[c].packets[v];

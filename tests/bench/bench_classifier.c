@@ -246,6 +246,8 @@ static int load(struct loaded *L, bool cache, unsigned int max_keys, const char 
 	bpf_map__set_max_entries(L->skel->maps.tcs_flows, max_keys);
 	bpf_map__set_max_entries(L->skel->maps.tcs_keys, TCS_KEYS_ENTRIES(max_keys));
 	bpf_map__set_max_entries(L->skel->maps.tcs_socks, TCS_SOCKS_ENTRIES(max_keys));
+	bpf_map__set_max_entries(L->skel->maps.tcs_rule_stats,
+				 TCS_STAT_SLOTS_ARRAY(libbpf_num_possible_cpus()));
 	if ((err = tcshape_bpf__load(L->skel)) || (err = maps_open(L->skel, &L->maps)))
 		return err;
 	return yaml ? publish(L, yaml) : 0;

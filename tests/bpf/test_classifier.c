@@ -227,10 +227,13 @@ static struct {
 	int eg, in;
 	int keys, flows, frags, rstats, rspill, stats, ifaces, totals;
 	int ncpus;
+	__u32 stat_slots;	/* tcs_rule_stats' size: slots past it spill */
 } E;
 
 /* tcs_rules for the next env_load() only: RULE_SLOTS unless a test needs more */
 static __u32 rule_slots = RULE_SLOTS;
+/* tcs_rule_stats for the next env_load() only: 0, the daemon's size for this host */
+static __u32 stat_slots;
 static bool cache_off;	/* the next env_load() turns the flow cache off (bench's "classified") */
 
 static void env_down(void)
@@ -259,6 +262,9 @@ static int env_load(void)
 	bpf_map__set_max_entries(E.skel->maps.tcs_keys, MAX_KEYS);
 	bpf_map__set_max_entries(E.skel->maps.tcs_rules, rule_slots);
 	rule_slots = RULE_SLOTS;
+	bpf_map__set_max_entries(E.skel->maps.tcs_rule_stats,
+				 stat_slots ?: TCS_STAT_SLOTS_ARRAY(libbpf_num_possible_cpus()));
+	stat_slots = 0;
 	E.skel->rodata->flow_cache = !cache_off;
 	cache_off = false;
 	err = tcshape_bpf__load(E.skel);
@@ -278,6 +284,7 @@ static int env_load(void)
 	E.ifaces = bpf_map__fd(E.skel->maps.tcs_ifaces);
 	E.totals = bpf_map__fd(E.skel->maps.tcs_totals);
 	E.ncpus = libbpf_num_possible_cpus();
+	E.stat_slots = bpf_map__max_entries(E.skel->maps.tcs_rule_stats);
 	return 0;
 fail:
 	env_down();
@@ -467,7 +474,7 @@ static struct rst rst_get(__u32 uid)
 	struct rst r = { 0 };
 	int i;
 
-	if (bpf_map_lookup_elem(slot < TCS_STAT_SLOTS_ARRAY ? E.rstats : E.rspill, &slot, v))
+	if (bpf_map_lookup_elem(slot < E.stat_slots ? E.rstats : E.rspill, &slot, v))
 		return r;
 	r.exists = 1;
 	for (i = 0; i < E.ncpus; i++) {
@@ -2939,12 +2946,15 @@ static int test_restart_keeps_counters(void)
 }
 
 /*
- * Past the first TCS_STAT_SLOTS_ARRAY slots a rule counts in tcs_rule_spill:
- * the same counters, in a hash; a removed rule's entry goes.
+ * Past tcs_rule_stats' size a rule counts in tcs_rule_spill: the same
+ * counters, in a hash; a removed rule's entry goes. The array is made small
+ * here (the daemon's holds thousands of slots), and the daemon must take its
+ * boundary from the map.
  */
+#define SPILL_AT 64
 static int test_rule_slots_spill(void)
 {
-	size_t cap = (TCS_STAT_SLOTS_ARRAY + 8) * (80 + sizeof(FAST)) + 256, n;
+	size_t cap = (SPILL_AT + 8) * (80 + sizeof(FAST)) + 256, n;
 	char *y = malloc(cap), ident[64];
 	struct fr first = { .dport = 10000 }, last = { .len = 600 };
 	__u32 u0, ul = TCS_UID_NONE;
@@ -2952,20 +2962,22 @@ static int test_rule_slots_spill(void)
 
 	if (!y)
 		return -1;
-	rule_slots = 2 * (TCS_STAT_SLOTS_ARRAY + 8);	/* a half holds them all */
+	stat_slots = SPILL_AT;
+	rule_slots = 2 * (SPILL_AT + 8);	/* a half holds them all */
 	n = (size_t)snprintf(y, cap, "version: 1\ninterfaces:\n  - name: lo\n    egress:\n");
-	for (i = 0; i < TCS_STAT_SLOTS_ARRAY + 8; i++)
+	for (i = 0; i < SPILL_AT + 8; i++)
 		n += (size_t)snprintf(y + n, cap - n,
 				      "      - { name: r%d, match: { dport: %d }, " FAST
 				      ", per: rule }\n", i, 10000 + i);
 	SETUP(y);
 	free(y);
+	CHECK_INT(E.stat_slots, SPILL_AT);
 	u0 = uid_of("lo/egress/r0/rule");
-	CHECK(slot_of(u0) < TCS_STAT_SLOTS_ARRAY);
+	CHECK(slot_of(u0) < SPILL_AT);
 	/* slots go by rule identity, not position: find a rule past the array */
-	for (i = 0; i < TCS_STAT_SLOTS_ARRAY + 8 && ul == TCS_UID_NONE; i++) {
+	for (i = 0; i < SPILL_AT + 8 && ul == TCS_UID_NONE; i++) {
 		snprintf(ident, sizeof(ident), "lo/egress/r%d/rule", i);
-		if (slot_of(uid_of(ident)) >= TCS_STAT_SLOTS_ARRAY) {
+		if (slot_of(uid_of(ident)) >= SPILL_AT) {
 			ul = uid_of(ident);
 			last.dport = (__u16)(10000 + i);
 		}

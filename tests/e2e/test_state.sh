@@ -32,6 +32,13 @@ EOF
 # The map id behind a pin: the same id after a restart means the map was kept.
 map_id() { bpftool -j map show pinned "$TCS_PIN_DIR/$1" | jq -r .id; }
 
+# The CPUs the kernel keeps per-CPU map values for (possible, not online: "0-1,4-7").
+possible_cpus()
+{
+	awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); c += n == 2 ? r[2] - r[1] + 1 : 1 } }
+		END { print c }' /sys/devices/system/cpu/possible
+}
+
 # second POLICY UNTIL: a second daemon in ns A on pin dir two, its PID in
 # pid2, its log two.log; returns once its log matches the ERE UNTIL (or 10 s).
 second()
@@ -67,12 +74,64 @@ test_restart_keeps_maps_odd_max_keys()
 	[ -z "$why" ]
 }
 
+# A restart adopts the pinned rule counter array whatever its size (here
+# 1,024 slots, as every build before the array was sized by the CPUs made
+# it): the limiter state is kept, and rules past the array count in
+# tcs_rule_spill, where tcshapectl finds them.
+test_restart_adopts_stat_array()
+{
+	local p=$TCS_TMP/policy.yaml k1 k2 s1 s2 slots spilled inspill json sent dropped i why=
+
+	policy "$p"
+	tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
+	k1=$(map_id tcs_keys)
+	kill -KILL "$TCS_DAEMON_PID"
+	wait "$TCS_DAEMON_PID" 2>/dev/null
+	TCS_DAEMON_PID=
+	rm "$TCS_PIN_DIR/tcs_rule_stats"
+	bpftool map create "$TCS_PIN_DIR/tcs_rule_stats" type percpu_array key 4 value 64 \
+		entries 1024 name tcs_rule_stats || { tcs_msg "bpftool map create failed"; return 1; }
+	s1=$(map_id tcs_rule_stats)
+	# 1,100 rules before the one the traffic matches, which sorts last: its slot is past 1,024
+	{
+		printf 'version: 1\nsettings: { max_keys: 65536 }\ninterfaces:\n'
+		printf '  - name: %s\n    egress:\n' "$TCS_DEV_A"
+		for ((i = 0; i < 1100; i++)); do
+			printf '      - { name: f%04d, match: { proto: udp, dport: %d }, rate: 1gbit, burst: 64kb, per: rule }\n' \
+				"$i" $((6000 + i))
+		done
+		printf '      - { name: zz-limit, match: { proto: udp, dport: 5201 }, rate: 10mbit, burst: 16kb, per: flow }\n'
+	} > "$p"
+	tcs_daemon_start "$p" || { tcs_msg "restart failed"; return 1; }
+	k2=$(map_id tcs_keys) s2=$(map_id tcs_rule_stats)
+	slots=$(bpftool -j map show pinned "$TCS_PIN_DIR/tcs_rule_stats" | jq .max_entries)
+	tcs_udp_rate after 2 > /dev/null || { tcs_msg "iperf3 failed"; return 1; }
+	json=$(tcs_ctl --json stats) || { tcs_msg "tcshapectl stats failed"; return 1; }
+	sent=$(jq '[.rules[] | select(.rule == "zz-limit") | .sent.packets] | add + 0' <<< "$json")
+	dropped=$(jq '[.rules[] | select(.rule == "zz-limit") | .dropped.packets] | add + 0' <<< "$json")
+	bpftool -j map dump pinned "$TCS_PIN_DIR/tcs_rule_spill" > "$TCS_TMP/spill.json" ||
+		{ tcs_msg "bpftool map dump failed"; return 1; }
+	spilled=$(jq length "$TCS_TMP/spill.json")
+	# the only traffic is zz-limit's: what the spill counted is what tcshapectl shows for it
+	inspill=$(jq '[.[].formatted.values[].value.packets[]] | add + 0' "$TCS_TMP/spill.json")
+	[ "$k1" = "$k2" ] || why+=" tcs_keys made afresh;"
+	[ "$s1" = "$s2" ] && [ "$slots" -eq 1024 ] || why+=" the 1,024-slot array not adopted ($slots);"
+	grep -q 'do not fit' "$TCS_LOG" && why+=" pins judged not to fit;"
+	[ "$spilled" -ge 77 ] || why+=" $spilled rules in tcs_rule_spill (77 or more past the array);"
+	[ "$sent" -gt 0 ] && [ "$dropped" -gt 0 ] || why+=" the spilled rule not counted;"
+	[ "$inspill" -eq $((sent + dropped)) ] || why+=" tcs_rule_spill counted $inspill packets;"
+	tcs_msg "pinned 1,024-slot tcs_rule_stats: id $s1 -> $s2, $slots slots; tcs_keys $k1 -> $k2;" \
+		"$spilled rules spilled, $inspill packets counted there; zz-limit sent $sent, dropped $dropped packets${why:+; FAILED:$why}"
+	[ -z "$why" ]
+}
+
 # Zero rules, default settings: the maps take under 64 MiB of kernel memory
 # (their own accounting: memlock). The flow table, which holds the per: flow
-# keys, is one LRU of max_keys; the shared keys' table one of max_keys / 2.
+# keys, is one LRU of max_keys; the shared keys' table one of max_keys / 2;
+# the rule counter array a budget of 32,768 slots over the possible CPUs.
 test_default_footprint()
 {
-	local p=$TCS_TMP/policy.yaml total keys flows only why=''
+	local p=$TCS_TMP/policy.yaml total keys flows stats slots only why=''
 
 	printf 'version: 1\ninterfaces: []\n' > "$p"
 	TCS_NO_FILTER=1 tcs_daemon_start "$p" || { tcs_msg "daemon did not start"; return 1; }
@@ -88,14 +147,20 @@ test_default_footprint()
 			((.flags % 2) == 0 and .type != "lpm_trie")) | .bytes_memlock | tonumber) | add')
 	keys=$(bpftool -j map show pinned "$TCS_PIN_DIR/tcs_keys")
 	flows=$(bpftool -j map show pinned "$TCS_PIN_DIR/tcs_flows")
+	stats=$(bpftool -j map show pinned "$TCS_PIN_DIR/tcs_rule_stats")
+	slots=$((32768 / $(possible_cpus)))
+	[ "$slots" -ge 1024 ] || slots=1024
 	[ "$total" -lt $((64 << 20)) ] || why+=" over 64 MiB;"
 	[ "$(jq .flags <<< "$flows")" -eq 0 ] || why+=" tcs_flows has per-CPU LRU lists;"
 	[ "$(jq .max_entries <<< "$flows")" -eq 131072 ] || why+=" tcs_flows is not max_keys (131072);"
 	[ "$(jq .flags <<< "$keys")" -eq 0 ] || why+=" tcs_keys has per-CPU LRU lists;"
 	[ "$(jq .max_entries <<< "$keys")" -eq 65536 ] || why+=" tcs_keys is not max_keys / 2 (65536);"
+	[ "$(jq .max_entries <<< "$stats")" -eq "$slots" ] ||
+		why+=" tcs_rule_stats is not $slots slots ($(possible_cpus) CPUs);"
 	tcs_msg "zero rules, default max_keys: $((total >> 20)) MiB memlock$only (limit 64);" \
 		"tcs_flows $(jq -c '{flags, max_entries}' <<< "$flows")" \
-		"tcs_keys $(jq -c '{flags, max_entries}' <<< "$keys")${why:+; FAILED:$why}"
+		"tcs_keys $(jq -c '{flags, max_entries}' <<< "$keys")" \
+		"tcs_rule_stats $(jq -c '{max_entries}' <<< "$stats")${why:+; FAILED:$why}"
 	[ -z "$why" ]
 }
 
