@@ -493,7 +493,7 @@ static struct tcshape_bpf *skel;
 static struct maps *mp;
 static int prog[TCS_DIR_NR], fd_stats, fd_rstats, fd_ifaces, fd_frags, fd_flows, fd_keys;
 static int ncpus;
-static __u32 rs_id[TCS_DIR_NR];
+static struct tcs_iface bound[TCS_DIR_NR];	/* as the daemon bound lo */
 
 static int __attribute__((format(printf, 2, 0)))
 quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -593,7 +593,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 		if (bpf_map_lookup_elem(fd_ifaces, &k, &v))
 			die("binding", errno);
-		rs_id[dir] = v.ruleset;
+		bound[dir] = v;
 	}
 	return 0;
 }
@@ -657,7 +657,9 @@ static void one(const uint8_t *frame, size_t len, int l3, int dir, unsigned segs
 		int n)
 {
 	__u32 ik = LO << 1 | (__u32)dir;
-	struct tcs_iface iv = { .ruleset = rs_id[dir], .flags = l3 ? TCS_IF_L3 : 0 };
+	/* the daemon's binding (its TCS_IF_DSCP too), on an L3 device if the frame says so */
+	struct tcs_iface iv = { .ruleset = bound[dir].ruleset,
+				.flags = (bound[dir].flags & ~TCS_IF_L3) | (l3 ? TCS_IF_L3 : 0) };
 	struct __sk_buff ctx = { .gso_segs = segs, .gso_size = size };
 	static __u8 out[MAX_FRAME + 64];
 	__u64 st0[TCS_STAT_NR], st;
