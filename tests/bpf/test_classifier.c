@@ -240,8 +240,13 @@ static void env_down(void)
 	memset(&E, 0, sizeof(E));
 }
 
-/* Load a fresh classifier: nothing pinned, small LRUs. */
-static int env_load(void)
+/*
+ * Load a fresh classifier: nothing pinned, small LRUs. tcs_ingress only when
+ * INGRESS: the verifier's pass over each program is most of a load (about a
+ * second under the vm tier's emulated CPU), and a test whose policy has no
+ * ingress rules never runs it. setup() loads both: test_load's verdict.
+ */
+static int env_load(bool ingress)
 {
 	struct bpf_map *map;
 	int err;
@@ -261,6 +266,9 @@ static int env_load(void)
 	rule_slots = RULE_SLOTS;
 	E.skel->rodata->flow_cache = !cache_off;
 	cache_off = false;
+	err = bpf_program__set_autoload(E.skel->progs.tcs_ingress, ingress);
+	if (err)
+		goto fail;
 	err = tcshape_bpf__load(E.skel);
 	if (err)
 		goto fail;
@@ -268,7 +276,7 @@ static int env_load(void)
 	if (err)
 		goto fail;
 	E.eg = bpf_program__fd(E.skel->progs.tcs_egress);
-	E.in = bpf_program__fd(E.skel->progs.tcs_ingress);
+	E.in = ingress ? bpf_program__fd(E.skel->progs.tcs_ingress) : -1;
 	E.keys = bpf_map__fd(E.skel->maps.tcs_keys);
 	E.flows = bpf_map__fd(E.skel->maps.tcs_flows);
 	E.frags = bpf_map__fd(E.skel->maps.tcs_frags);
@@ -331,13 +339,16 @@ static int apply(const char *yaml)
 	return apply_on(yaml, LO);
 }
 
-/* Every test starts from a fresh classifier holding this policy. */
+/*
+ * Every test starts from a fresh classifier holding this policy; with
+ * tcs_ingress loaded when the policy has ingress rules.
+ */
 #define SETUP(yaml)                                                                \
 	do {                                                                       \
 		int _e;                                                            \
 		if (skip_why[0])                                                   \
 			SKIP("%s", skip_why);                                      \
-		_e = env_load();                                                   \
+		_e = env_load(strstr((yaml), "ingress:") != NULL);                 \
 		if (_e) {                                                          \
 			T_FAILED("load classifier: %s", strerror(-_e));            \
 			return 0;                                                  \
@@ -708,7 +719,7 @@ static int test_match_fields(void)
 			 "version: 1\ninterfaces:\n  - name: lo\n    egress:\n"
 			 "      - { name: r, match: %s, " FAST ", per: rule }\n",
 			 fc->match);
-		if (env_load() || apply(yaml)) {
+		if (env_load(false) || apply(yaml)) {
 			T_FAILED("%s: cannot set up", fc->what);
 			env_down();
 			continue;
@@ -1442,7 +1453,7 @@ static int test_l3_device(void)
 		size_t len;
 		int prog, v, dir;
 
-		if (env_load() || apply_dev(yaml, LO, lc[i].if_flags)) {
+		if (env_load(true) || apply_dev(yaml, LO, lc[i].if_flags)) {
 			T_FAILED("%s: cannot set up", lc[i].what);
 			env_down();
 			continue;
@@ -3440,7 +3451,7 @@ static void setup(void)
 	if (!sh("ip link add " VETH_BIG " index 70000 type veth peer name " VETH_BIG_PEER
 		" 2>/dev/null"))
 		big_idx = if_nametoindex(VETH_BIG);
-	err = env_load();
+	err = env_load(true);
 	if (err) {
 		load_err = err;
 		snprintf(skip_why, sizeof(skip_why), "the classifier did not load (see test_load)");
