@@ -280,7 +280,12 @@ cache_only()
 	rc=$?
 	exec 9>&-
 	rm -rf "$WORK"
-	echo "$SUITE cache: $CACHE: ${PREPARED_HOW:-failed (the tier itself will say why)}"
+	case $PREPARED_HOW in
+	debootstrapped*) PREPARED_HOW="debootstrapped now" ;;
+	unpacked*) PREPARED_HOW="there already" ;;
+	*) PREPARED_HOW="failed (the tier will say why when it runs)" ;;
+	esac
+	echo "$SUITE cache: ${TARBALL:-$CACHE}: $PREPARED_HOW"
 	return $rc
 }
 
