@@ -10,6 +10,7 @@
 #
 #   sudo tests/system/run.sh            # everything
 #   sudo V=1 tests/system/run.sh        # with every test's log
+#   sudo tests/system/run.sh cache      # only debootstrap the cache if needed
 #
 # TCS_SYSTEM_CACHE (default /var/cache/tcshaped-system) holds the rootfs
 # tarball; delete it, or set TCS_SYSTEM_REFRESH=1, to debootstrap again.
@@ -247,23 +248,54 @@ build_cache()
 	return $rc
 }
 
+# Build the cached tarball (TARBALL) when it is missing or stale, and leave
+# the cache locked on fd 9 for the caller. Returns 2 when the environment
+# cannot provide it.
+cache_rootfs()
+{
+	need_host_tools || { log "cannot install systemd-container/debootstrap"; return 2; }
+	TARBALL=$(tarball)
+	mkdir -p "$CACHE" || return 2
+	exec 9> "$CACHE/.lock"
+	flock -w 900 9 || { log "$CACHE is locked by another run"; return 2; }
+	if [ -n "${TCS_SYSTEM_REFRESH:-}" ] || [ ! -s "$TARBALL" ] ||
+	   [ "$(cat "$TARBALL.pkgs" 2>/dev/null)" != "$PKGS" ]; then
+		build_cache "$TARBALL" || { exec 9>&-; return 2; }
+		PREPARED_HOW="debootstrapped and cached"
+	else
+		PREPARED_HOW="unpacked from $TARBALL"
+	fi
+}
+
+# `cache` as the only argument (of this script or of scripts/build-image.sh):
+# fill the cache and do nothing else. `make test` does it in the background
+# beside the vm gate: a debootstrap judges no rate, and a fresh machine
+# (CI) would otherwise pay it inside the system and fleet tiers.
+cache_only()
+{
+	local rc
+	[ "$(id -u)" -eq 0 ] || { echo "$SUITE cache: needs root"; return 0; }
+	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/tcs-cache.XXXXXX") || return 1
+	cache_rootfs
+	rc=$?
+	exec 9>&-
+	rm -rf "$WORK"
+	case $PREPARED_HOW in
+	debootstrapped*) PREPARED_HOW="debootstrapped now" ;;
+	unpacked*) PREPARED_HOW="there already" ;;
+	*) PREPARED_HOW="failed (the tier will say why when it runs)" ;;
+	esac
+	echo "$SUITE cache: ${TARBALL:-$CACHE}: $PREPARED_HOW"
+	return $rc
+}
+
 # Fill ROOTFS from the cache, building the cache first when needed.
 # Returns 2 when the environment cannot provide it (so the run is skipped).
 prepare_rootfs()
 {
 	local tb
-	need_host_tools || { log "cannot install systemd-container/debootstrap"; return 2; }
-	tb=$(tarball)
-	mkdir -p "$CACHE" || return 2
-	exec 9> "$CACHE/.lock"
-	flock -w 900 9 || { log "$CACHE is locked by another run"; return 2; }
-	if [ -n "${TCS_SYSTEM_REFRESH:-}" ] || [ ! -s "$tb" ] ||
-	   [ "$(cat "$tb.pkgs" 2>/dev/null)" != "$PKGS" ]; then
-		build_cache "$tb" || { exec 9>&-; return 2; }
-		PREPARED_HOW="debootstrapped and cached"
-	else
-		PREPARED_HOW="unpacked from $tb"
-	fi
+	cache_rootfs || return
+	tb=$TARBALL
 	mkdir "$ROOTFS" &&
 	decompress "$tb" < "$tb" |
 		tar --numeric-owner --xattrs --xattrs-include='*' --acls -C "$ROOTFS" -x
@@ -847,4 +879,6 @@ main()
 }
 
 # tests/fleet/run.sh sources this file for its rootfs and container helpers
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	if [ "${1:-}" = cache ]; then cache_only; else main "$@"; fi
+fi

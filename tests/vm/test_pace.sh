@@ -1,9 +1,0 @@
-#!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
-#
-# vm tier: the pace tier (EDT pacing with fq, against HTB) inside
-# Debian 12's stock 6.1 kernel under qemu (tests/vm/run.sh); the summary line
-# is the inner tests/run.sh's total under the name vm-pace. Under TCG a daemon
-# start (the verifier) is slow: it gets two minutes.
-exec "$(dirname "${BASH_SOURCE[0]}")/run.sh" test --timeout "${TCS_VM_TIMEOUT:-2300}" --name vm-pace \
-	-e TCS_START_TIMEOUT=120 pace
