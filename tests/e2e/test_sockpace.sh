@@ -122,9 +122,9 @@ flow()
 		done
 	else
 		lo=$(tcs_calc "$mbit * 1e6 * $LO_PCT / 100")
-		# several IPv6 flows sharing a key: the band scaled to IPv6's payload
-		# ceiling (1428 of 1514 bytes against IPv4's 1448)
-		[ "$fam" = 6 ] && [ "$streams" -gt 1 ] && lo=$(tcs_calc "$lo * 1428 / 1448")
+		# IPv6: the band scaled to its payload ceiling (1428 of 1514 bytes
+		# against IPv4's 1448), one flow or several
+		[ "$fam" = 6 ] && lo=$(tcs_calc "$lo * 1428 / 1448")
 		hi=$(tcs_calc "$mbit * 1e6 * $HI_PCT / 100")
 		tcs_within "$gp" "$lo" "$hi" || {
 			tcs_msg "goodput $(tcs_mbit "$gp") mbit outside ${LO_PCT}-${HI_PCT}% of $mbit"
