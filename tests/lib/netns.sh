@@ -473,6 +473,17 @@ tcs_tcp_result()
 	printf '%s\t%s\t%s\n' "$gp" "$rtx" "$halves"
 }
 
+# tcs_tcp_steady TAG: the receiver's goodput (bits/s) after the first second:
+# the bytes of its later full intervals over their seconds. Start-up (slow
+# start, a cap or a queue that settles) is in the first second; a short last
+# interval, the tail after the sender stopped, is left out.
+tcs_tcp_steady()
+{
+	jq -er '[.intervals[1:][].sum | select(.seconds > 0.9)]
+		| select(length > 0)
+		| (map(.bytes) | add) * 8 / (map(.seconds) | add) | floor' "$TCS_TMP/$1.srv.json"
+}
+
 # ---- runner -----------------------------------------------------------------
 
 TCS_PASS=0
