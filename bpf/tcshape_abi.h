@@ -548,8 +548,9 @@ struct tcs_sock {
 #define TCS_STAT_SLOTS		65536
 #define TCS_STAT_CPU_SLOTS	32768u
 #define TCS_STAT_SLOTS_MIN	1024u
+/* ncpus as libbpf_num_possible_cpus() gives it: an error (< 1) gets the least */
 #define TCS_STAT_SLOTS_ARRAY(ncpus)						\
-	((ncpus) <= 1 ? TCS_STAT_CPU_SLOTS :					\
+	((ncpus) < 1 ? TCS_STAT_SLOTS_MIN :					\
 	 TCS_STAT_CPU_SLOTS / (ncpus) > TCS_STAT_SLOTS_MIN ? TCS_STAT_CPU_SLOTS / (ncpus) :	\
 							      TCS_STAT_SLOTS_MIN)
 struct tcs_rule_stats {

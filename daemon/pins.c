@@ -205,7 +205,7 @@ static __u32 stat_slots(const char *dir)
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
-	int fd, ncpus;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, TCS_MAP_RULE_STATS);
 	fd = bpf_obj_get(path);
@@ -216,8 +216,7 @@ static __u32 stat_slots(const char *dir)
 		if (info.max_entries)
 			return info.max_entries;
 	}
-	ncpus = libbpf_num_possible_cpus();
-	return ncpus > 0 ? TCS_STAT_SLOTS_ARRAY(ncpus) : TCS_STAT_SLOTS_MIN;
+	return TCS_STAT_SLOTS_ARRAY(libbpf_num_possible_cpus());
 }
 
 /*
